@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Sets up everything relbuild's tests and demo need, idempotently: what is
+# already there is skipped. Used by `make setup` (and so `make test`/`demo`).
+#
+#  - Debian packages: Rust 1.96 with its std *source* (rustc-web, cargo-web,
+#    rust-web-src) for -Zbuild-std on triples with no prebuilt std, lld-19 as
+#    the bare-metal linker, and QEMU (user mode and system) to run the results.
+#  - Go: any Go >= 1.21 on PATH; it fetches the pinned release itself through
+#    GOTOOLCHAIN (the module proxy).
+#  - A virtualenv in .venv with relbuild, its dev tools and the zig release
+#    pinned in toolchains.toml (the `ziglang` package).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(rustc-web cargo-web rust-web-src lld-19 qemu-user qemu-system-arm qemu-system-misc)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing Debian packages: ${missing[*]}" >&2
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v go >/dev/null 2>&1; then
+  echo "setup: relbuild needs Go >= 1.21 on PATH (it fetches the pinned release itself)" >&2
+  exit 1
+fi
+
+python=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
+    echo "setup: relbuild needs Python >= 3.11 (found $("$python" --version))" >&2
+    exit 1
+  }
+  "$python" -m venv .venv
+fi
+
+stamp=.venv/.relbuild-setup
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ toolchains.toml -nt "$stamp" ]; then
+  echo "setup: installing relbuild and its dev tools into .venv" >&2
+  .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+  zig=$(.venv/bin/python -c 'import tomllib; print(tomllib.load(open("toolchains.toml", "rb"))["toolchains"]["zig"]["release"])')
+  .venv/bin/python -m pip install -q --disable-pip-version-check "ziglang==$zig"
+  touch "$stamp"
+fi

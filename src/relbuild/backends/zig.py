@@ -1,0 +1,58 @@
+"""zig: the pinned C (cross) compiler for cgo, from the `ziglang` package."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from relbuild import proc
+from relbuild.backends import ResolvedTool
+from relbuild.config.models import ZigPin
+from relbuild.errors import ToolchainError
+
+
+def _package_zig() -> tuple[Path | None, str | None]:
+    spec = importlib.util.find_spec("ziglang")
+    if spec is None or not spec.submodule_search_locations:
+        return None, None
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    try:
+        version = importlib.metadata.version("ziglang")
+    except importlib.metadata.PackageNotFoundError:
+        version = None
+    return folder / "zig", version
+
+
+def resolve(pin: ZigPin, env: Mapping[str, str]) -> ResolvedTool:
+    fix_install = f"Fix: {sys.executable} -m pip install ziglang=={pin.release}"
+    if pin.path:
+        zig: Path | None = Path(pin.path).expanduser()
+        via = f"path {pin.path}"
+    else:
+        zig, pkg_version = _package_zig()
+        via = f"ziglang {pkg_version} (Python package)"
+        if zig is None:
+            raise ToolchainError(
+                f"zig {pin.release} is pinned in toolchains.zig, but the `ziglang` package "
+                "is not installed beside relbuild",
+                hint=fix_install,
+            )
+    assert zig is not None
+    if not zig.is_file():
+        raise ToolchainError(f"zig is pinned, but {zig} does not exist ({via})", hint=fix_install)
+    res = proc.run([zig, "version"], env=env, check=False)
+    found = res.stdout.strip()
+    if res.returncode != 0 or not found:
+        raise ToolchainError(f"{zig} did not answer `zig version`", hint=fix_install)
+    if found != pin.release:
+        raise ToolchainError(
+            f"zig {pin.release} is pinned in toolchains.zig, but {zig} is {found} ({via})",
+            hint=f"{fix_install}\n(or change toolchains.zig.release to {found})",
+            found=found,
+        )
+    return ResolvedTool(
+        name="zig", release=found, found_via=via, executable=str(zig), paths={"zig": str(zig)}
+    )

@@ -1,0 +1,161 @@
+"""Reading toolchains.toml into a :class:`~relbuild.config.models.Config`.
+
+Every mistake becomes a :class:`~relbuild.errors.ConfigError` that names the
+file, the key path and what was expected, and suggests the closest key.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from relbuild.config.models import Config
+from relbuild.errors import ConfigError
+
+DEFAULT_NAME = "toolchains.toml"
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """A validated config and where it came from."""
+
+    path: Path
+    config: Config
+
+    @property
+    def base(self) -> Path:
+        return self.path.parent
+
+    @property
+    def root(self) -> Path:
+        """The project folder, absolute."""
+        return (self.base / self.config.project.root).resolve()
+
+
+def find_config(start: Path | None = None) -> Path:
+    """toolchains.toml in ``start`` or the nearest parent, like cargo does."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / DEFAULT_NAME
+        if candidate.is_file():
+            return candidate
+    raise ConfigError(
+        f"no {DEFAULT_NAME} in {here} or any parent folder",
+        hint="Run `relbuild init` to write one, or pass --config PATH.",
+    )
+
+
+def load_config(path: Path) -> LoadedConfig:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: no such file",
+            hint="Run `relbuild init` to write one, or pass --config PATH.",
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(path, exc)) from None
+    problems = config.cross_check()
+    if problems:
+        lines = [f"{path}: {len(problems)} problem(s):"]
+        lines += [f"  {key}: {message}" for key, message in problems]
+        raise ConfigError("\n".join(lines))
+    return LoadedConfig(path=path.resolve(), config=config)
+
+
+def _describe(path: Path, exc: ValidationError) -> str:
+    errors = exc.errors(include_url=False)
+    lines = [f"{path}: {len(errors)} problem(s):"]
+    for err in errors:
+        loc = tuple(err["loc"])
+        key = format_loc(loc)
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            known = _known_keys(Config, loc[:-1])
+            close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.5)
+            hint = f"; did you mean `{close[0]}`?" if close else ""
+            allowed = f" (allowed: {', '.join(known)})" if known and not close else ""
+            lines.append(f"  {key}: unknown key{hint}{allowed}")
+        elif kind == "missing":
+            lines.append(f"  {key}: required key is missing")
+        else:
+            message = str(err["msg"]).removeprefix("Value error, ")
+            got = err.get("input")
+            shown = (
+                "" if kind == "value_error" or isinstance(got, dict | list) else f" (got {got!r})"
+            )
+            lines.append(f"  {key}: {message}{shown}")
+    return "\n".join(lines)
+
+
+def format_loc(loc: tuple[int | str, ...]) -> str:
+    """('targets', 3, 'triple') -> 'targets[3].triple'."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def _known_keys(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
+    """The keys allowed at ``loc``, found by walking the models' annotations."""
+    current: Any = model
+    for part in loc:
+        current = _step(current, part)
+        if current is None:
+            return []
+    current = _unwrap_model(current)
+    if current is None:
+        return []
+    return [field.alias or name for name, field in current.model_fields.items()]
+
+
+def _step(tp: Any, part: int | str) -> Any:
+    model = _unwrap_model(tp)
+    if model is not None and isinstance(part, str):
+        for name, field in model.model_fields.items():
+            if part in (name, field.alias):
+                return field.annotation
+        return None
+    for arg in _union_args(tp):
+        origin = typing.get_origin(arg)
+        args = typing.get_args(arg)
+        if origin is dict and isinstance(part, str):
+            return args[1]
+        if origin is list and isinstance(part, int):
+            return args[0]
+    return None
+
+
+def _union_args(tp: Any) -> tuple[Any, ...]:
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return typing.get_args(tp)
+    if typing.get_origin(tp) is typing.Annotated:
+        return _union_args(typing.get_args(tp)[0])
+    return (tp,)
+
+
+def _unwrap_model(tp: Any) -> type[BaseModel] | None:
+    for arg in _union_args(tp):
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg
+    return None

@@ -1,0 +1,276 @@
+"""The schema of toolchains.toml, as pydantic models.
+
+Keys are kebab-case in the file (``build-std``), unknown keys are refused,
+and ``relbuild schema`` exports the JSON Schema of :class:`Config`.
+Checks that span several tables (a target naming an unknown component, Go
+on a bare-metal triple...) live in :meth:`Config.cross_check`, which reports
+the key path of the offending value.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from relbuild import triples
+
+SCHEMA_VERSION = 1
+
+_RELEASE = r"^\d+\.\d+\.\d+(-(nightly|beta(\.\d+)?))?$"
+_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+
+
+def _kebab(name: str) -> str:
+    return name.replace("_", "-")
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        alias_generator=_kebab,
+        populate_by_name=True,
+        frozen=True,
+    )
+
+
+# --- toolchain pins ---------------------------------------------------------
+
+
+class RustPin(Model):
+    """The exact Rust release; rustc and cargo must both report it."""
+
+    release: Annotated[str, Field(pattern=_RELEASE, examples=["1.96.0"])]
+    commit: Annotated[
+        str | None,
+        Field(pattern=r"^[0-9a-f]{7,40}$", description="rustc commit hash (prefix allowed)"),
+    ] = None
+    path: Annotated[
+        str | None, Field(description="folder holding rustc and cargo, or the rustc binary")
+    ] = None
+    rustup_toolchain: Annotated[
+        str | None, Field(description="a rustup toolchain name, e.g. '1.96.0' or 'nightly'")
+    ] = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> RustPin:
+        if self.path and self.rustup_toolchain:
+            raise ValueError("give either `path` or `rustup-toolchain`, not both")
+        return self
+
+
+class GoPin(Model):
+    """The exact Go release, fetched through GOTOOLCHAIN when the local go differs."""
+
+    release: Annotated[str, Field(pattern=r"^\d+\.\d+(\.\d+)?(rc\d+)?$", examples=["1.26.8"])]
+    path: Annotated[str | None, Field(description="the go binary to start from")] = None
+
+
+class ZigPin(Model):
+    """The exact zig release, used as the C (cross) compiler for cgo."""
+
+    release: Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+", examples=["0.15.2"])]
+    path: Annotated[
+        str | None,
+        Field(description="a zig binary; by default the one in the `ziglang` Python package"),
+    ] = None
+
+
+class Toolchains(Model):
+    rust: RustPin | None = None
+    go: GoPin | None = None
+    zig: ZigPin | None = None
+
+
+# --- components -------------------------------------------------------------
+
+RustKind = Literal["staticlib", "executable", "firmware"]
+
+
+class RustComponent(Model):
+    """A crate built with cargo."""
+
+    package: Annotated[str | None, Field(description="cargo package; default: the key")] = None
+    path: Annotated[str, Field(description="the cargo workspace, relative to project.root")] = "."
+    kind: RustKind
+    bin: Annotated[
+        str | None, Field(description="binary name for executable/firmware; default: package")
+    ] = None
+    features: list[str] = []
+    default_features: bool = True
+    profile: str = "release"
+    header: Annotated[
+        str | None, Field(description="C header shipped with a staticlib, relative to `path`")
+    ] = None
+
+    @model_validator(mode="after")
+    def _header_for_staticlib(self) -> RustComponent:
+        if self.header is not None and self.kind != "staticlib":
+            raise ValueError("`header` only applies to kind = 'staticlib'")
+        return self
+
+
+class GoComponent(Model):
+    """A Go main package built with go build."""
+
+    path: Annotated[str, Field(description="the Go module, relative to project.root")] = "."
+    package: Annotated[str, Field(description="main package, e.g. './cmd/tool'")] = "."
+    binary: Annotated[str | None, Field(description="output name; default: the key")] = None
+    links: Annotated[
+        list[str], Field(description="Rust staticlib components this program links through cgo")
+    ] = []
+    cgo: Annotated[bool | None, Field(description="default: on exactly when `links` is set")] = None
+    tags: list[str] = []
+    ldflags_x: Annotated[
+        dict[str, str],
+        Field(description="-X settings; '{version}' is replaced with the project version"),
+    ] = {}
+
+    @property
+    def uses_cgo(self) -> bool:
+        return self.cgo if self.cgo is not None else bool(self.links)
+
+    @model_validator(mode="after")
+    def _links_need_cgo(self) -> GoComponent:
+        if self.links and self.cgo is False:
+            raise ValueError("`links` needs cgo, but `cgo = false`")
+        return self
+
+
+# --- targets ----------------------------------------------------------------
+
+
+class QemuConfig(Model):
+    machine: str | None = None
+    cpu: str | None = None
+    args: list[str] = []
+
+
+class TargetConfig(Model):
+    triple: str
+    components: Annotated[list[str], Field(min_length=1)]
+    build_std: Annotated[
+        list[str] | None,
+        Field(description="crates for -Zbuild-std; default: ['core'] where no std is installed"),
+    ] = None
+    build_std_features: list[str] | None = None
+    linker: Annotated[str | None, Field(description="linker for cargo, name or path")] = None
+    rustflags: list[str] = []
+    qemu: QemuConfig | None = None
+
+    @field_validator("triple")
+    @classmethod
+    def _known_triple(cls, value: str) -> str:
+        if triples.lookup(value) is None:
+            close = triples.suggest(value)
+            hint = f" (did you mean '{close}'?)" if close else ""
+            raise ValueError(f"unknown target triple '{value}'{hint}")
+        return value
+
+    @property
+    def info(self) -> triples.Triple:
+        info = triples.lookup(self.triple)
+        assert info is not None  # checked by the validator
+        return info
+
+
+class Project(Model):
+    name: Annotated[str, Field(pattern=_NAME)]
+    version: Annotated[
+        str | None, Field(description="default: the version of the first Rust component")
+    ] = None
+    root: Annotated[str, Field(description="project folder, relative to this file")] = "."
+    license_files: Annotated[
+        list[str], Field(description="files shipped in every archive, relative to root")
+    ] = []
+
+
+class Config(Model):
+    """The whole of toolchains.toml."""
+
+    schema_version: Literal[1] = 1
+    project: Project
+    toolchains: Toolchains
+    rust: Annotated[dict[str, RustComponent], Field(description="Rust components by name")] = {}
+    go: Annotated[dict[str, GoComponent], Field(description="Go components by name")] = {}
+    targets: Annotated[list[TargetConfig], Field(min_length=1)]
+
+    def component_kind(self, name: str) -> Literal["rust", "go"] | None:
+        if name in self.rust:
+            return "rust"
+        if name in self.go:
+            return "go"
+        return None
+
+    def cross_check(self) -> list[tuple[str, str]]:
+        """Problems spanning tables, as (key path, message) pairs."""
+        problems: list[tuple[str, str]] = []
+        names = [*self.rust, *self.go]
+        for name in sorted(set(self.rust) & set(self.go)):
+            problems.append((f"go.{name}", f"'{name}' is both a Rust and a Go component"))
+        for name in names:
+            if re.match(_NAME, name) is None:
+                problems.append((name, f"component name '{name}' has unusual characters"))
+        if self.rust and self.toolchains.rust is None:
+            problems.append(("toolchains.rust", "Rust components need a [toolchains.rust] pin"))
+        if self.go and self.toolchains.go is None:
+            problems.append(("toolchains.go", "Go components need a [toolchains.go] pin"))
+        for name, go in self.go.items():
+            for i, lib in enumerate(go.links):
+                rust = self.rust.get(lib)
+                if rust is None:
+                    problems.append(
+                        (f"go.{name}.links[{i}]", _unknown("Rust component", lib, self.rust))
+                    )
+                elif rust.kind != "staticlib":
+                    problems.append(
+                        (f"go.{name}.links[{i}]", f"'{lib}' is a {rust.kind}, not a staticlib")
+                    )
+        seen: set[str] = set()
+        for t, target in enumerate(self.targets):
+            where = f"targets[{t}]"
+            if target.triple in seen:
+                problems.append((f"{where}.triple", f"'{target.triple}' is listed twice"))
+            seen.add(target.triple)
+            for c, comp in enumerate(target.components):
+                kind = self.component_kind(comp)
+                if kind is None:
+                    problems.append(
+                        (f"{where}.components[{c}]", _unknown("component", comp, names))
+                    )
+                    continue
+                if kind == "go":
+                    if target.info.bare_metal:
+                        problems.append(
+                            (
+                                f"{where}.components[{c}]",
+                                f"Go component '{comp}' cannot target bare-metal "
+                                f"'{target.triple}': standard Go has no bare-metal port",
+                            )
+                        )
+                    for lib in self.go[comp].links:
+                        if lib not in target.components:
+                            problems.append(
+                                (
+                                    f"{where}.components",
+                                    f"'{comp}' links '{lib}' through cgo, so '{lib}' must be "
+                                    f"built for {target.triple} too",
+                                )
+                            )
+                elif self.rust[comp].kind == "firmware" and not target.info.bare_metal:
+                    problems.append(
+                        (
+                            f"{where}.components[{c}]",
+                            f"firmware '{comp}' needs a bare-metal target, not '{target.triple}'",
+                        )
+                    )
+        return problems
+
+
+def _unknown(what: str, name: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return f"unknown {what} '{name}'{hint}"

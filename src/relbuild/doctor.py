@@ -1,0 +1,152 @@
+"""`relbuild doctor`: are the pinned toolchains and every target's needs here?"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
+
+from pydantic import BaseModel
+
+from relbuild import proc
+from relbuild.backends import Check, ResolvedTool
+from relbuild.backends import rust as rust_backend
+from relbuild.config import LoadedConfig, TargetConfig
+from relbuild.errors import ToolchainError
+from relbuild.toolchains import RESOLVERS, needed_tools
+
+
+class ToolRow(BaseModel):
+    tool: str
+    pinned: str
+    found: str | None
+    path: str | None
+    via: str | None
+    status: Literal["ok", "mismatch", "missing", "unpinned"]
+    fix: str | None = None
+
+
+class DoctorReport(BaseModel):
+    config: str
+    tools: list[ToolRow]
+    checks: list[Check]
+
+    @property
+    def ok(self) -> bool:
+        return all(t.status == "ok" for t in self.tools) and all(c.ok for c in self.checks)
+
+    @property
+    def problems(self) -> int:
+        return sum(t.status != "ok" for t in self.tools) + sum(
+            not c.ok and not c.skipped for c in self.checks
+        )
+
+
+def run_doctor(loaded: LoadedConfig, env: Mapping[str, str]) -> DoctorReport:
+    config = loaded.config
+    rows: list[ToolRow] = []
+    resolved: dict[str, ResolvedTool] = {}
+    for name in needed_tools(config):
+        pin = getattr(config.toolchains, name)
+        if pin is None:
+            rows.append(
+                ToolRow(
+                    tool=name,
+                    pinned="-",
+                    found=None,
+                    path=None,
+                    via=None,
+                    status="unpinned",
+                    fix=f"add a [toolchains.{name}] table with `release`",
+                )
+            )
+            continue
+        pinned = pin.release + (f" ({pin.commit[:9]})" if getattr(pin, "commit", None) else "")
+        try:
+            tool = RESOLVERS[name](pin, env)
+        except ToolchainError as exc:
+            rows.append(
+                ToolRow(
+                    tool=name,
+                    pinned=pinned,
+                    found=exc.found,
+                    path=None,
+                    via=None,
+                    status="mismatch" if exc.found else "missing",
+                    fix=f"{exc.message}\n{exc.hint or ''}".strip(),
+                )
+            )
+            continue
+        resolved[name] = tool
+        found = tool.release + (f" ({tool.commit[:9]})" if tool.commit else "")
+        rows.append(
+            ToolRow(
+                tool=name,
+                pinned=pinned,
+                found=found,
+                path=tool.executable,
+                via=tool.found_via,
+                status="ok",
+            )
+        )
+    checks: list[Check] = []
+    for target in config.targets:
+        checks.extend(_target_checks(loaded, target, resolved, env))
+    return DoctorReport(config=str(loaded.path), tools=rows, checks=checks)
+
+
+def _target_checks(
+    loaded: LoadedConfig,
+    target: TargetConfig,
+    resolved: Mapping[str, ResolvedTool],
+    env: Mapping[str, str],
+) -> list[Check]:
+    config = loaded.config
+    info = target.info
+    kinds = {config.component_kind(c) for c in target.components}
+    checks: list[Check] = []
+
+    def unresolved(tool: str, need: str) -> Check:
+        return Check(
+            subject=target.triple,
+            need=need,
+            ok=False,
+            skipped=True,
+            detail=f"not checked: the {tool} toolchain did not resolve",
+        )
+
+    if "rust" in kinds:
+        rust = resolved.get("rust")
+        if rust is None:
+            checks.append(unresolved("rust", "rust std"))
+        else:
+            checks.extend(rust_backend.target_checks(target, rust, env))
+    if "go" in kinds:
+        cgo = any(config.go[c].uses_cgo for c in target.components if c in config.go)
+        if cgo:
+            zig = resolved.get("zig")
+            if zig is None:
+                checks.append(unresolved("zig", "cgo C compiler"))
+            else:
+                checks.append(
+                    Check(
+                        subject=target.triple,
+                        need="cgo C compiler",
+                        ok=info.zig_target is not None,
+                        detail=f"zig cc -target {info.zig_target}",
+                        fix=None if info.zig_target else f"zig has no C target for {info.name}",
+                    )
+                )
+    if target.qemu is not None:
+        runner = info.qemu_system if info.bare_metal else info.qemu_user
+        found = proc.which(runner, env) if runner else None
+        package = "qemu-system-arm / qemu-system-misc" if info.bare_metal else "qemu-user"
+        checks.append(
+            Check(
+                subject=target.triple,
+                need="qemu runner",
+                ok=found is not None,
+                detail=found or f"{runner} not found",
+                fix=None if found else f"install {runner} (Debian: {package})",
+            )
+        )
+    return checks

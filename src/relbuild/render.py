@@ -1,0 +1,29 @@
+"""Rendering core results for people (stderr)."""
+
+from __future__ import annotations
+
+from relbuild.doctor import DoctorReport
+from relbuild.ui import err, table
+
+
+def render_doctor(report: DoctorReport) -> None:
+    tools = table(
+        f"Toolchains pinned in {report.config}", ["tool", "pinned", "found", "path", "status"]
+    )
+    for row in report.tools:
+        tools.add_row(row.tool, row.pinned, row.found or "-", row.path or "-", row.status)
+    err.print(tools)
+    needs = table("Target needs", ["target", "need", "status", "detail"])
+    for check in report.checks:
+        status = "ok" if check.ok else "skipped" if check.skipped else "MISSING"
+        needs.add_row(check.subject, check.need, status, check.detail)
+    err.print(needs)
+    fixes = [(r.tool, r.fix) for r in report.tools if r.fix] + [
+        (f"{c.subject}: {c.need}", c.fix) for c in report.checks if c.fix
+    ]
+    for subject, fix in fixes:
+        err.print(f"problem: {subject}\n  {fix}".replace("\n", "\n  "))
+    if report.ok:
+        err.print("doctor: every pin and target need is satisfied")
+    else:
+        err.print(f"doctor: {report.problems} problem(s)")

@@ -1,0 +1,186 @@
+"""`relbuild init`: a starting toolchains.toml for an existing project."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from relbuild import proc
+from relbuild.backends import go as go_backend
+from relbuild.backends import rust as rust_backend
+from relbuild.backends import zig as zig_backend
+from relbuild.errors import ConfigError, ToolchainError
+from relbuild.fsutil import atomic_write
+
+_SKIP_DIRS = {"target", "vendor", "testdata", "node_modules", ".git", "dist"}
+_LDFLAG_LIB = re.compile(r"#cgo\s+(?:[^:]*\s)?LDFLAGS:.*?-l(\w+)")
+
+HEADER = """\
+# toolchains.toml, written by `relbuild init`: the pinned toolchains, the
+# components and the targets of this project. Check it, then run
+# `relbuild doctor`. The schema: `relbuild schema`.
+"""
+
+
+def scaffold(project: Path, env: Mapping[str, str]) -> dict[str, Any]:
+    """The config `init` would write for ``project``, as a TOML-ready dict."""
+    cargo_toml = project / "Cargo.toml"
+    go_mods = sorted(
+        p for p in project.rglob("go.mod") if not (_SKIP_DIRS & set(p.relative_to(project).parts))
+    )
+    if not cargo_toml.is_file() and not go_mods:
+        raise ConfigError(
+            f"{project}: no Cargo.toml and no go.mod found",
+            hint="Run `relbuild init` in the folder that holds your Cargo.toml or go.mod.",
+        )
+    toolchains: dict[str, Any] = {}
+    rust: dict[str, Any] = {}
+    go: dict[str, Any] = {}
+    version: str | None = None
+    libs: dict[str, str] = {}  # library name (-l<name>) -> component
+    host = "x86_64-unknown-linux-gnu"
+    if cargo_toml.is_file():
+        pin, host = _pin_rust(env)
+        toolchains["rust"] = pin
+        packages = _cargo_packages(project, env)
+        for pkg in packages:
+            version = version or pkg["version"]
+            for target in pkg["targets"]:
+                kinds = set(target["kind"])
+                if "staticlib" in kinds:
+                    comp: dict[str, Any] = {"kind": "staticlib"}
+                    header = _find_header(Path(pkg["manifest_path"]).parent)
+                    if header is not None:
+                        rel = header.relative_to(project).as_posix()
+                        comp["header"] = rel
+                    rust[pkg["name"]] = _with_package(comp, pkg["name"], pkg["name"])
+                    libs[target["name"].replace("-", "_")] = pkg["name"]
+                elif "bin" in kinds:
+                    rust[target["name"]] = _with_package(
+                        {"kind": "executable"}, pkg["name"], target["name"]
+                    )
+    for go_mod in go_mods:
+        module_dir = go_mod.parent
+        rel_dir = module_dir.relative_to(project).as_posix()
+        for main_dir, links in _go_mains(module_dir):
+            name = main_dir.name if main_dir != module_dir else module_dir.name
+            comp = {"package": "./" + main_dir.relative_to(module_dir).as_posix()}
+            if rel_dir != ".":
+                comp["path"] = rel_dir
+            linked = [libs[lib] for lib in links if lib in libs]
+            if linked:
+                comp["links"] = linked
+            go[name] = comp
+    if go:
+        toolchains["go"] = _pin_go(env)
+        if any("links" in c for c in go.values()):
+            toolchains["zig"] = _pin_zig(env)
+    data: dict[str, Any] = {
+        "schema-version": 1,
+        "project": {"name": _safe_name(project.name), **({"version": version} if version else {})},
+        "toolchains": toolchains,
+    }
+    if rust:
+        data["rust"] = rust
+    if go:
+        data["go"] = go
+    data["targets"] = [{"triple": host, "components": [*rust, *go]}]
+    return data
+
+
+def write_scaffold(project: Path, out: Path, env: Mapping[str, str], force: bool) -> str:
+    if out.exists() and not force:
+        raise ConfigError(f"{out} exists already", hint="Pass --force to replace it.")
+    text = HEADER + tomli_w.dumps(scaffold(project, env))
+    atomic_write(out, text.encode())
+    return text
+
+
+def _with_package(comp: dict[str, Any], package: str, key: str) -> dict[str, Any]:
+    if package != key:
+        comp["package"] = package
+    return comp
+
+
+def _safe_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "-", name).strip("-.") or "project"
+
+
+def _pin_rust(env: Mapping[str, str]) -> tuple[dict[str, Any], str]:
+    rustc = proc.which("rustc", env)
+    if rustc is None:
+        raise ToolchainError("Cargo.toml found, but no rustc on PATH to pin")
+    info = rust_backend.parse_rustc_vv(proc.run([rustc, "-vV"], env=env).stdout)
+    pin: dict[str, Any] = {"release": info.release}
+    if info.commit:
+        pin["commit"] = info.commit
+    sysroot = proc.run([rustc, "--print", "sysroot"], env=env).stdout.strip()
+    if "/toolchains/" not in sysroot:  # not rustup's: pin the folder itself
+        pin["path"] = str(Path(sysroot) / "bin")
+    return pin, info.host
+
+
+def _pin_go(env: Mapping[str, str]) -> dict[str, Any]:
+    go = proc.which("go", env)
+    if go is None:
+        raise ToolchainError("go.mod found, but no go on PATH to pin")
+    release, _ = go_backend.parse_go_version(
+        proc.run([go, "version"], env={**env, "GOTOOLCHAIN": "local"}).stdout
+    )
+    return {"release": release}
+
+
+def _pin_zig(env: Mapping[str, str]) -> dict[str, Any]:
+    zig, version = zig_backend._package_zig()
+    if zig is None or version is None:
+        raise ToolchainError(
+            "a Go program uses cgo, but the `ziglang` package is not installed to pin",
+            hint="Fix: pip install ziglang",
+        )
+    return {"release": proc.run([zig, "version"], env=env).stdout.strip()}
+
+
+def _cargo_packages(project: Path, env: Mapping[str, str]) -> list[dict[str, Any]]:
+    cargo = proc.which("cargo", env)
+    if cargo is None:
+        raise ToolchainError("Cargo.toml found, but no cargo on PATH")
+    res = proc.run([cargo, "metadata", "--no-deps", "--format-version", "1"], env=env, cwd=project)
+    meta = json.loads(res.stdout)
+    members = set(meta.get("workspace_members", []))
+    return [p for p in meta["packages"] if p["id"] in members]
+
+
+def _find_header(crate: Path) -> Path | None:
+    headers = sorted(crate.glob("include/*.h")) + sorted(crate.glob("*.h"))
+    return headers[0] if headers else None
+
+
+def _go_mains(module_dir: Path) -> list[tuple[Path, list[str]]]:
+    mains: dict[Path, list[str]] = {}
+    for root, dirs, files in os.walk(module_dir):
+        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.startswith("."))
+        here = Path(root)
+        if here != module_dir and (here / "go.mod").exists():
+            dirs[:] = []  # a nested module is its own project
+            continue
+        for fname in sorted(files):
+            if not fname.endswith(".go") or fname.endswith("_test.go"):
+                continue
+            text = (here / fname).read_text(errors="replace")
+            if re.search(r"^package main\b", text, re.M):
+                mains.setdefault(here, [])
+    # cgo libraries are usually declared in an internal package: look module-wide.
+    libs: list[str] = []
+    for f in sorted(module_dir.rglob("*.go")):
+        if _SKIP_DIRS & set(f.relative_to(module_dir).parts):
+            continue
+        text = f.read_text(errors="replace")
+        if 'import "C"' in text:
+            libs += [m.group(1) for m in _LDFLAG_LIB.finditer(text) if m.group(1) not in libs]
+    return [(d, libs) for d in sorted(mains)]

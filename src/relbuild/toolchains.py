@@ -1,0 +1,69 @@
+"""Resolving every pinned toolchain of a config, all or nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from relbuild.backends import ResolvedTool
+from relbuild.backends import go as go_backend
+from relbuild.backends import rust as rust_backend
+from relbuild.backends import zig as zig_backend
+from relbuild.config.models import Config
+from relbuild.errors import ToolchainError
+
+Resolver = Callable[[Any, Mapping[str, str]], ResolvedTool]
+
+RESOLVERS: dict[str, Resolver] = {
+    "rust": rust_backend.resolve,
+    "go": go_backend.resolve,
+    "zig": zig_backend.resolve,
+}
+
+
+class ResolvedToolchains(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    rust: ResolvedTool | None = None
+    go: ResolvedTool | None = None
+    zig: ResolvedTool | None = None
+
+    def require(self, name: str) -> ResolvedTool:
+        tool: ResolvedTool | None = getattr(self, name)
+        if tool is None:
+            raise ToolchainError(f"no [toolchains.{name}] pin, but a component needs {name}")
+        return tool
+
+
+def needed_tools(config: Config) -> list[str]:
+    """The pinned tools this config's targets actually use, in a fixed order."""
+    names: list[str] = []
+    if config.rust:
+        names.append("rust")
+    if config.go:
+        names.append("go")
+        if any(g.uses_cgo for g in config.go.values()):
+            names.append("zig")
+    return names
+
+
+def resolve_all(config: Config, env: Mapping[str, str]) -> ResolvedToolchains:
+    """Every pinned tool, or one ToolchainError naming all that failed."""
+    found: dict[str, ResolvedTool] = {}
+    failures: list[ToolchainError] = []
+    for name in needed_tools(config):
+        pin = getattr(config.toolchains, name)
+        if pin is None:
+            failures.append(ToolchainError(f"toolchains.{name}: no pin, but a component needs it"))
+            continue
+        try:
+            found[name] = RESOLVERS[name](pin, env)
+        except ToolchainError as exc:
+            failures.append(exc)
+    if failures:
+        if len(failures) == 1:
+            raise failures[0]
+        raise ToolchainError("\n\n".join(str(f) for f in failures))
+    return ResolvedToolchains(**found)

@@ -1,0 +1,105 @@
+"""doctor and pin resolution against the real toolchains of this machine."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from relbuild.toolchains import ResolvedToolchains
+from tests.conftest import CONFIG, EXAMPLE, CliResult
+
+
+def config_with(tmp_path: Path, old: str, new: str) -> Path:
+    text = CONFIG.read_text()
+    assert old in text
+    text = text.replace(old, new, 1).replace('root = "examples/beacon"', f'root = "{EXAMPLE}"')
+    path = tmp_path / "toolchains.toml"
+    path.write_text(text)
+    return path
+
+
+def test_doctor_reports_everything_satisfied(relbuild: Callable[..., CliResult]) -> None:
+    code, out, err = relbuild("--config", CONFIG, "doctor", "--json")
+    report = json.loads(out)
+    assert code == 0, err
+    assert report["ok"] is True
+    assert {t["tool"]: t["status"] for t in report["tools"]} == {
+        "rust": "ok",
+        "go": "ok",
+        "zig": "ok",
+    }
+    needs = {(c["subject"], c["need"]) for c in report["checks"]}
+    assert ("thumbv7m-none-eabi", "rust std source (build-std)") in needs
+    assert ("thumbv7m-none-eabi", "linker") in needs
+    assert ("aarch64-unknown-linux-gnu", "cgo C compiler") in needs
+    assert ("riscv32imac-unknown-none-elf", "qemu runner") in needs
+    assert all(c["ok"] for c in report["checks"])
+    assert "every pin and target need is satisfied" in err
+
+
+def test_resolved_tools_are_absolute_and_match_pins(tools: ResolvedToolchains) -> None:
+    rust, go, zig = tools.require("rust"), tools.require("go"), tools.require("zig")
+    assert rust.release == "1.96.0" and (rust.commit or "").startswith("ac68faa20")
+    assert Path(rust.paths["cargo"]).is_absolute() and Path(rust.paths["cargo"]).is_file()
+    assert go.release == "1.26.8" and Path(go.executable).is_absolute()
+    assert zig.release == "0.15.2" and Path(zig.executable).is_file()
+
+
+def test_rust_pin_mismatch_is_refused_with_fix(
+    tmp_path: Path, relbuild: Callable[..., CliResult]
+) -> None:
+    path = config_with(tmp_path, 'release = "1.96.0"', 'release = "1.94.0"')
+    code, out, _ = relbuild("--config", path, "doctor", "--json")
+    assert code == 3
+    row = next(t for t in json.loads(out)["tools"] if t["tool"] == "rust")
+    assert row["status"] == "mismatch" and row["found"].startswith("1.96.0")
+    assert "Rust 1.94.0 (commit ac68faa20) is pinned" in row["fix"]
+    assert "rustc 1.96.0 (ac68faa20) at /usr/bin/rustc (path /usr/bin)" in row["fix"]
+    assert "rustup toolchain install 1.94.0" in row["fix"]
+
+
+def test_rust_commit_mismatch_is_refused(tmp_path: Path) -> None:
+    from relbuild import environ
+    from relbuild.config import load_config
+    from relbuild.errors import ToolchainError
+    from relbuild.toolchains import resolve_all
+
+    path = config_with(tmp_path, 'commit = "ac68faa20', 'commit = "0000faa20')
+    try:
+        resolve_all(load_config(path).config, environ.probe_env())
+    except ToolchainError as exc:
+        assert exc.exit_code == 3
+        assert "commit 0000faa20" in str(exc)
+    else:
+        raise AssertionError("a wrong commit pin was accepted")
+
+
+def test_zig_pin_mismatch(tmp_path: Path, relbuild: Callable[..., CliResult]) -> None:
+    path = config_with(tmp_path, 'release = "0.15.2"', 'release = "0.14.1"')
+    code, out, _ = relbuild("--config", path, "doctor", "--json")
+    assert code == 3
+    row = next(t for t in json.loads(out)["tools"] if t["tool"] == "zig")
+    assert row["status"] == "mismatch" and row["found"] == "0.15.2"
+    assert "pip install ziglang==0.14.1" in row["fix"]
+
+
+def test_go_pin_that_cannot_be_fetched(tmp_path: Path, relbuild: Callable[..., CliResult]) -> None:
+    # go1.0.1 has no toolchain module, so GOTOOLCHAIN cannot fetch it.
+    path = config_with(tmp_path, 'release = "1.26.8"', 'release = "1.0.1"')
+    code, out, _ = relbuild("--config", path, "doctor", "--json")
+    assert code == 3
+    row = next(t for t in json.loads(out)["tools"] if t["tool"] == "go")
+    assert row["status"] != "ok" and "GOTOOLCHAIN=go1.0.1" in row["fix"]
+
+
+def test_missing_linker_is_a_target_problem_with_fix(
+    tmp_path: Path, relbuild: Callable[..., CliResult]
+) -> None:
+    path = config_with(tmp_path, 'linker = "ld.lld-19"', 'linker = "ld.lld-99"')
+    code, out, err = relbuild("--config", path, "doctor", "--json")
+    assert code == 3
+    bad = [c for c in json.loads(out)["checks"] if not c["ok"]]
+    assert [(c["subject"], c["need"]) for c in bad] == [("thumbv7m-none-eabi", "linker")]
+    assert "install `ld.lld-99`" in bad[0]["fix"]
+    assert "problem: thumbv7m-none-eabi: linker" in err

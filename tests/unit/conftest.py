@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+import subprocess
+from typing import Any, NoReturn
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _no_subprocess(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unit tests test pure logic: starting a real tool here is a bug."""
+
+    def refuse(*args: Any, **kwargs: Any) -> NoReturn:
+        raise AssertionError(f"unit test tried to start a process: {args[0]!r}")
+
+    monkeypatch.setattr(subprocess, "Popen", refuse)
