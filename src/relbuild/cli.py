@@ -122,6 +122,121 @@ def init(project: Path, force: bool, output: Path | None) -> None:
     ui.err.print(f"wrote {out}; check it, then run `relbuild doctor`")
 
 
+_target_option = click.option(
+    "-t", "--target", "targets", multiple=True, metavar="TRIPLE",
+    help="Only this target (repeatable). Default: every target, in the config's order.",
+)
+_component_option = click.option(
+    "-p", "--component", "components", multiple=True, metavar="NAME",
+    help="Only this component (repeatable); a Go program brings the staticlibs it links.",
+)
+_epoch_option = click.option(
+    "--source-date-epoch", metavar="SECONDS",
+    help="Time stamp for the outputs. Default: $SOURCE_DATE_EPOCH, else the last commit's time.",
+)
+_cache_option = click.option(
+    "--cache-dir", type=click.Path(path_type=Path, file_okay=False),
+    help="Build caches and logs (default: .relbuild beside toolchains.toml).",
+)
+
+
+@cli.command()
+@_target_option
+@_component_option
+@_epoch_option
+@_cache_option
+@click.option("--offline", is_flag=True, help="Plan for a build without network access.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON on stdout.")
+@click.pass_obj
+def plan(
+    app: App,
+    targets: tuple[str, ...],
+    components: tuple[str, ...],
+    source_date_epoch: str | None,
+    cache_dir: Path | None,
+    offline: bool,
+    as_json: bool,
+) -> None:
+    """Print the ordered build steps (argv, cwd, environment) without running them."""
+    from relbuild import ui
+    from relbuild.builder import BuildOptions, prepare
+    from relbuild.render import render_plan
+
+    options = BuildOptions(out=Path("dist"), offline=offline,
+                           source_date_epoch=source_date_epoch, cache=cache_dir)
+    planner, *_ = prepare(app.config(), options)
+    the_plan = planner.plan(targets, components)
+    if as_json:
+        ui.print_json(the_plan)
+    else:
+        render_plan(the_plan)
+
+
+@cli.command()
+@_target_option
+@_component_option
+@click.option(
+    "-o", "--out", type=click.Path(path_type=Path, file_okay=False), default=Path("dist"),
+    show_default=True, help="Output folder; replaced as a whole only when the build succeeds.",
+)
+@click.option("--offline", is_flag=True, help="Build without network access (cargo --offline, GOPROXY=off).")
+@click.option(
+    "-j", "--jobs", type=click.IntRange(1, 64), default=None,
+    help="Targets built side by side (default: the number of CPUs, at most 4).",
+)
+@click.option(
+    "--archive", type=click.Choice(["tar.gz", "zip", "none"]), default=None,
+    help="Per-target archive of the artifacts and license files (default: project.archive).",
+)
+@_epoch_option
+@_cache_option
+@click.option("--json", "as_json", is_flag=True, help="Print a summary as JSON on stdout.")
+@click.pass_obj
+def build(
+    app: App,
+    targets: tuple[str, ...],
+    components: tuple[str, ...],
+    out: Path,
+    offline: bool,
+    jobs: int | None,
+    archive: str | None,
+    source_date_epoch: str | None,
+    cache_dir: Path | None,
+    as_json: bool,
+) -> None:
+    """Build every target: Rust first, then Go; normalize; write the manifest."""
+    import os
+
+    from relbuild import ui
+    from relbuild.builder import BuildOptions
+    from relbuild.builder import build as run_build
+    from relbuild.progress import make_reporter
+
+    loaded = app.config()
+    fmt = archive or loaded.config.project.archive
+    options = BuildOptions(
+        out=out,
+        targets=targets,
+        components=components,
+        offline=offline,
+        jobs=jobs or min(os.cpu_count() or 1, 4),
+        archive=None if fmt == "none" else fmt,  # type: ignore[arg-type]
+        source_date_epoch=source_date_epoch,
+        cache=cache_dir,
+    )
+    reporter = make_reporter()
+    try:
+        result = run_build(loaded, options, reporter)
+    finally:
+        reporter.close()
+    ui.err.print(
+        f"built {len(result.artifacts)} artifacts into {result.out} in {result.seconds:.1f} s; "
+        f"manifest: {result.manifest}"
+    )
+    if as_json:
+        ui.print_json(result)
+
+
 def main() -> None:
     try:
         cli.main(prog_name="relbuild", standalone_mode=False)

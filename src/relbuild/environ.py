@@ -23,7 +23,6 @@ PASS_THROUGH = (
     "GONOSUMDB",
     "GOPRIVATE",
     "GOSUMDB",
-    "GOFLAGS_ALLOW",
     "HTTP_PROXY",
     "HTTPS_PROXY",
     "NO_PROXY",
@@ -37,6 +36,31 @@ PASS_THROUGH = (
 
 FIXED = {"LC_ALL": "C", "LANG": "C", "TZ": "UTC"}
 
+# Every build step runs with this umask, so files the tools create get the
+# same modes on every machine.
+UMASK = 0o022
+
+# What a build step inherits: where downloads are cached and how the network
+# is reached. None of it changes the bytes a build produces, and since the
+# values differ between machines, the manifest records only the names.
+INHERITED = (
+    "HOME",
+    "GOPROXY",
+    "GONOSUMDB",
+    "GOPRIVATE",
+    "GOSUMDB",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+)
+
+SYSTEM_PATH = ("/usr/local/bin", "/usr/bin", "/bin")
+
 
 def probe_env(source: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment for asking a tool its version."""
@@ -45,3 +69,31 @@ def probe_env(source: Mapping[str, str] | None = None) -> dict[str, str]:
     env.setdefault("PATH", os.defpath)
     env.update(FIXED)
     return env
+
+
+def inherited(source: Mapping[str, str] | None = None) -> dict[str, str]:
+    src = os.environ if source is None else source
+    return {k: src[k] for k in INHERITED if k in src}
+
+
+def home(source: Mapping[str, str] | None = None) -> str:
+    src = os.environ if source is None else source
+    return src.get("HOME") or os.path.expanduser("~")
+
+
+def cargo_home(source: Mapping[str, str] | None = None) -> str:
+    src = os.environ if source is None else source
+    return src.get("CARGO_HOME") or os.path.join(home(src), ".cargo")
+
+
+def go_mod_cache(source: Mapping[str, str] | None = None) -> str:
+    src = os.environ if source is None else source
+    if src.get("GOMODCACHE"):
+        return src["GOMODCACHE"]
+    gopath = src.get("GOPATH", "").split(os.pathsep)[0] or os.path.join(home(src), "go")
+    return os.path.join(gopath, "pkg", "mod")
+
+
+def zig_global_cache(source: Mapping[str, str] | None = None) -> str:
+    src = os.environ if source is None else source
+    return src.get("ZIG_GLOBAL_CACHE_DIR") or os.path.join(home(src), ".cache", "zig")

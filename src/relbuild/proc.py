@@ -65,6 +65,7 @@ def run(
     timeout: float | None = None,
     on_line: Callable[[str], None] | None = None,
     input_text: str | None = None,
+    umask: int = -1,
 ) -> Result:
     """Run ``argv`` and return its output.
 
@@ -93,6 +94,7 @@ def run(
             text=True,
             errors="replace",
             start_new_session=True,
+            umask=umask,
         )
     except OSError as exc:
         raise ToolchainError(f"cannot start `{quote(args)}`: {exc.strerror or exc}") from exc

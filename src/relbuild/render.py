@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from relbuild import proc
 from relbuild.doctor import DoctorReport
+from relbuild.planner import Plan
 from relbuild.ui import err, table
 
 
@@ -27,3 +29,16 @@ def render_doctor(report: DoctorReport) -> None:
         err.print("doctor: every pin and target need is satisfied")
     else:
         err.print(f"doctor: {report.problems} problem(s)")
+
+
+def render_plan(plan: Plan) -> None:
+    err.print(
+        f"plan: {plan.project} {plan.version}, SOURCE_DATE_EPOCH={plan.source_date_epoch}, "
+        f"{len(plan.steps)} steps"
+    )
+    for n, step in enumerate(plan.steps, 1):
+        err.print(f"\n[{n}/{len(plan.steps)}] {step.target} {step.component} ({step.tool})")
+        err.print(f"  cwd: {step.cwd}")
+        err.print(f"  argv: {proc.quote(step.argv)}")
+        for key, value in sorted(step.env.items()):
+            err.print(f"  env {key}={value!r}" if "\x1f" in value else f"  env {key}={value}")

@@ -186,6 +186,10 @@ class Project(Model):
     license_files: Annotated[
         list[str], Field(description="files shipped in every archive, relative to root")
     ] = []
+    archive: Annotated[
+        Literal["tar.gz", "zip", "none"],
+        Field(description="per-target archive that `relbuild build` makes"),
+    ] = "none"
 
 
 class Config(Model):

@@ -1,0 +1,103 @@
+"""Does an artifact's ELF header match its target triple?
+
+Checks machine, class, endianness and, on ARM, the float ABI recorded in
+e_flags. A static library is checked member by member.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import BinaryIO
+
+from elftools.common.exceptions import ELFError
+from elftools.elf.elffile import ELFFile
+
+from relbuild.triples import Triple
+
+EF_ARM_ABI_FLOAT_SOFT = 0x200
+EF_ARM_ABI_FLOAT_HARD = 0x400
+_AR_MAGIC = b"!<arch>\n"
+
+
+def is_elf(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return fh.read(4) == b"\x7fELF"
+
+
+def is_ar(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return fh.read(8) == _AR_MAGIC
+
+
+def header_problems(stream: BinaryIO, triple: Triple, what: str) -> list[str]:
+    try:
+        elf = ELFFile(stream)
+    except ELFError as exc:
+        return [f"{what}: not a readable ELF file ({exc})"]
+    problems: list[str] = []
+    machine = elf["e_machine"]
+    if machine != triple.elf_machine:
+        problems.append(f"{what}: machine is {machine}, {triple.name} needs {triple.elf_machine}")
+    if elf.elfclass != triple.elf_class:
+        problems.append(f"{what}: ELF{elf.elfclass}, {triple.name} needs ELF{triple.elf_class}")
+    endian = "little" if elf.little_endian else "big"
+    if endian != triple.endian:
+        problems.append(f"{what}: {endian}-endian, {triple.name} is {triple.endian}-endian")
+    if machine == "EM_ARM" and triple.float_abi is not None:
+        flags = elf["e_flags"]
+        found = (
+            "hard" if flags & EF_ARM_ABI_FLOAT_HARD else "soft" if flags & EF_ARM_ABI_FLOAT_SOFT
+            else None
+        )
+        # Go's internal linker records no float ABI; only a recorded one that
+        # contradicts the triple is wrong.
+        if found is not None and found != triple.float_abi:
+            problems.append(
+                f"{what}: {found}-float ABI (e_flags {flags:#x}), {triple.name} is "
+                f"{triple.float_abi}-float"
+            )
+    return problems
+
+
+def ar_members(data: bytes) -> list[tuple[str, bytes]]:
+    """Members of a System V / GNU ar archive, without the symbol tables."""
+    members: list[tuple[str, bytes]] = []
+    pos = len(_AR_MAGIC)
+    names = b""
+    while pos + 60 <= len(data):
+        header = data[pos : pos + 60]
+        name = header[:16].decode("ascii", "replace").strip()
+        try:
+            size = int(header[48:58].decode("ascii").strip())
+        except ValueError:
+            break
+        body = data[pos + 60 : pos + 60 + size]
+        pos += 60 + size + (size & 1)
+        if name in ("/", "/SYM64/", "__.SYMDEF", "__.SYMDEF SORTED"):
+            continue
+        if name == "//":
+            names = body
+            continue
+        if name.startswith("/") and name[1:].isdigit() and names:
+            start = int(name[1:])
+            end = names.find(b"/\n", start)
+            name = names[start:end].decode("utf-8", "replace")
+        members.append((name.rstrip("/"), body))
+    return members
+
+
+def check_file(path: Path, triple: Triple) -> list[str]:
+    """Problems with ``path``'s ELF header(s) for ``triple``; [] when it matches."""
+    if is_elf(path):
+        with path.open("rb") as fh:
+            return header_problems(fh, triple, path.name)
+    if is_ar(path):
+        problems: list[str] = []
+        objects = [(n, b) for n, b in ar_members(path.read_bytes()) if b[:4] == b"\x7fELF"]
+        if not objects:
+            return [f"{path.name}: archive holds no ELF object"]
+        for name, body in objects:
+            problems += header_problems(io.BytesIO(body), triple, f"{path.name}({name})")
+        return problems
+    return []

@@ -1,0 +1,117 @@
+"""The release manifest: one pydantic model, written deterministically.
+
+manifest.json holds no wall-clock time, no absolute path, no host or user
+name, and lists everything in a fixed order, so two builds of the same
+sources and pins give the same bytes. SHA256SUMS and SHA512SUMS beside it
+use the coreutils format (`sha256sum -c SHA256SUMS` works in the folder).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from relbuild.deps import CrateDep, GoModuleDep
+from relbuild.fsutil import atomic_write
+
+SCHEMA_VERSION = 1
+MANIFEST_NAME = "manifest.json"
+SUMS = {"sha256": "SHA256SUMS", "sha512": "SHA512SUMS"}
+
+ArtifactKind = Literal["executable", "staticlib", "header", "firmware", "archive", "file"]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ProjectRecord(Frozen):
+    name: str
+    version: str
+
+
+class SourceRecord(Frozen):
+    vcs: str | None
+    revision: str | None
+    dirty: bool
+    source_date_epoch: int
+
+
+class ToolRecord(Frozen):
+    release: str
+    commit: str | None = None
+    found_via: str
+    details: dict[str, str] = {}
+
+
+class TargetRecord(Frozen):
+    triple: str
+    components: list[str]
+
+
+class StepRecord(Frozen):
+    target: str
+    component: str
+    tool: str
+    cwd: str = Field(description="relative to the project root")
+    argv: list[str] = Field(description="absolute paths replaced by ${PLACEHOLDERS}")
+    env: dict[str, str]
+
+
+class ArtifactRecord(Frozen):
+    path: str = Field(description="relative to the manifest's folder, '/'-separated")
+    target: str | None
+    component: str | None
+    kind: ArtifactKind
+    size: int
+    mode: str = Field(pattern=r"^0[0-7]{3}$")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    sha512: str = Field(pattern=r"^[0-9a-f]{128}$")
+
+
+class Dependencies(Frozen):
+    rust: list[CrateDep] = []
+    go: list[GoModuleDep] = []
+
+
+class Manifest(Frozen):
+    schema_version: Literal[1] = SCHEMA_VERSION
+    generator: str
+    project: ProjectRecord
+    source: SourceRecord | None = None
+    toolchains: dict[str, ToolRecord] = {}
+    targets: list[TargetRecord] = []
+    steps: list[StepRecord] = []
+    artifacts: list[ArtifactRecord]
+    dependencies: Dependencies = Dependencies()
+
+    def to_bytes(self) -> bytes:
+        data = self.model_dump(mode="json")
+        return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def digests(path: Path, chunk: int = 1 << 20) -> tuple[str, str]:
+    """SHA-256 and SHA-512 of a file, read once."""
+    h256, h512 = hashlib.sha256(), hashlib.sha512()
+    with path.open("rb") as fh:
+        while block := fh.read(chunk):
+            h256.update(block)
+            h512.update(block)
+    return h256.hexdigest(), h512.hexdigest()
+
+
+def sums_text(artifacts: list[ArtifactRecord], algo: Literal["sha256", "sha512"]) -> str:
+    # Binary-mode marker '*' is what coreutils writes for non-text files.
+    return "".join(f"{getattr(a, algo)} *{a.path}\n" for a in artifacts)
+
+
+def write_manifest(folder: Path, manifest: Manifest) -> None:
+    """SUMS files first and the manifest last, each atomically: a folder
+    with a manifest is a folder whose build finished."""
+    for algo, name in SUMS.items():
+        atomic_write(folder / name, sums_text(manifest.artifacts, algo).encode())  # type: ignore[arg-type]
+    atomic_write(folder / MANIFEST_NAME, manifest.to_bytes())

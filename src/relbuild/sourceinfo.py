@@ -1,0 +1,80 @@
+"""The source being built: revision, dirty flag and SOURCE_DATE_EPOCH."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from relbuild import proc
+from relbuild.errors import ConfigError
+
+# The largest value a 32-bit time_t holds; zip and some tar readers cannot
+# go further, and no real commit is that late.
+_MAX_EPOCH = 2**31 - 1
+
+
+class SourceInfo(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    vcs: str | None
+    revision: str | None
+    dirty: bool
+    source_date_epoch: int
+    epoch_from: str
+
+
+def parse_epoch(value: str, origin: str) -> int:
+    """SOURCE_DATE_EPOCH is a non-negative integer count of seconds."""
+    text = value.strip()
+    if not re.fullmatch(r"\d{1,10}", text) or int(text) > _MAX_EPOCH:
+        raise ConfigError(
+            f"{origin}: SOURCE_DATE_EPOCH must be whole seconds since 1970 "
+            f"(0 to {_MAX_EPOCH}), got {value!r}"
+        )
+    return int(text)
+
+
+def read_source(
+    root: Path, env: Mapping[str, str], override: str | None, environ: Mapping[str, str]
+) -> SourceInfo:
+    """Revision and dirty flag from git; the epoch from the override, the
+    SOURCE_DATE_EPOCH variable, or the last commit's time, in that order."""
+    git = proc.which("git", env)
+    revision: str | None = None
+    dirty = False
+    commit_time: int | None = None
+    if git is not None:
+        res = proc.run([git, "rev-parse", "HEAD"], env=env, cwd=root, check=False)
+        if res.returncode == 0:
+            revision = res.stdout.strip()
+            # Only the project's own folder counts; untracked files too, since
+            # cargo and go would build them.
+            status = proc.run(
+                [git, "status", "--porcelain", "--untracked-files=normal", "--", "."],
+                env=env, cwd=root,
+            )
+            dirty = bool(status.stdout.strip())
+            stamp = proc.run([git, "log", "-1", "--format=%ct"], env=env, cwd=root)
+            commit_time = int(stamp.stdout.strip())
+    if override is not None:
+        epoch, origin = parse_epoch(override, "--source-date-epoch"), "--source-date-epoch"
+    elif "SOURCE_DATE_EPOCH" in environ:
+        epoch = parse_epoch(environ["SOURCE_DATE_EPOCH"], "environment variable")
+        origin = "SOURCE_DATE_EPOCH"
+    elif commit_time is not None:
+        epoch, origin = commit_time, "last commit"
+    else:
+        raise ConfigError(
+            f"{root} is not in a git checkout, so there is no commit time to use",
+            hint="Set SOURCE_DATE_EPOCH (or pass --source-date-epoch) to the release's time.",
+        )
+    return SourceInfo(
+        vcs="git" if revision else None,
+        revision=revision,
+        dirty=dirty,
+        source_date_epoch=epoch,
+        epoch_from=origin,
+    )
