@@ -81,8 +81,9 @@ def zip_bytes(members: Sequence[Member], epoch: int) -> bytes:
             info.create_system = 3
             info.external_attr = (0o100000 | m.mode) << 16
             info.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info, m.source.read_bytes(), compress_type=zipfile.ZIP_DEFLATED,
-                        compresslevel=9)
+            zf.writestr(
+                info, m.source.read_bytes(), compress_type=zipfile.ZIP_DEFLATED, compresslevel=9
+            )
     return out.getvalue()
 
 

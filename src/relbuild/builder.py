@@ -8,13 +8,14 @@ overwritten and an interrupted build leaves no manifest behind.
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import json
 import os
 import shutil
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,7 +123,9 @@ def build(loaded: LoadedConfig, options: BuildOptions, reporter: Reporter) -> Bu
     plan = planner.plan(options.targets, options.components)
     for name in loaded.config.project.license_files:
         if not (paths.root / name).is_file():
-            raise ConfigError(f"{loaded.path}: project.license-files: {paths.root / name} is missing")
+            raise ConfigError(
+                f"{loaded.path}: project.license-files: {paths.root / name} is missing"
+            )
 
     out = options.out.resolve()
     _check_out(out)
@@ -135,13 +138,23 @@ def build(loaded: LoadedConfig, options: BuildOptions, reporter: Reporter) -> Bu
         staged = _run_all(ctx, options.jobs, timings)
         _check_elf(plan, staged)
         if options.archive:
-            staged += _archives(loaded, plan, staged, staging, options.archive)
+            staged += _archives(
+                loaded,
+                plan,
+                staged,
+                staging,
+                options.archive,
+                paths.cache / "archives",
+                options.jobs,
+            )
         artifacts = [_record(staging, s, plan.source_date_epoch) for s in staged]
         manifest = Manifest(
             generator=f"relbuild {__version__}",
             project=ProjectRecord(name=plan.project, version=plan.version),
             source=SourceRecord(
-                vcs=source.vcs, revision=source.revision, dirty=source.dirty,
+                vcs=source.vcs,
+                revision=source.revision,
+                dirty=source.dirty,
                 source_date_epoch=source.source_date_epoch,
             ),
             toolchains=_toolchain_records(tools, plan),
@@ -197,15 +210,18 @@ def _run_all(ctx: _Context, jobs: int, timings: list[StepTiming]) -> list[_Stage
             list(pool.map(work, ctx.plan.targets))
     # Timings, results and the first error are taken in the fixed target order,
     # whatever order the threads finished in.
-    timings.extend(step_times[(s.target, s.component)] for s in ctx.plan.steps
-                   if (s.target, s.component) in step_times)
+    timings.extend(
+        step_times[(s.target, s.component)]
+        for s in ctx.plan.steps
+        if (s.target, s.component) in step_times
+    )
     for triple in ctx.plan.targets:
-        if triple in errors and not isinstance(errors[triple], _Cancelled):
+        if triple in errors and not isinstance(errors[triple], _CancelledError):
             raise errors[triple]
     return [s for t in ctx.plan.targets for s in results.get(t, [])]
 
 
-class _Cancelled(Exception):
+class _CancelledError(Exception):
     pass
 
 
@@ -215,7 +231,7 @@ def _run_target(
     staged: list[_Staged] = []
     for step in steps:
         if ctx.cancel.is_set():
-            raise _Cancelled
+            raise _CancelledError
         label = f"{step.target} {step.component}"
         log = Path(step.log)
         log.parent.mkdir(parents=True, exist_ok=True)
@@ -224,12 +240,41 @@ def _run_target(
             zig = ctx.tools.require("zig").executable
             write_cc_wrapper(Path(step.env["CC"]), zig, TRIPLES[step.target].zig_target or "")
         messages: list[str] = []
+        keep_json = _json_collector(messages)
         ctx.reporter.start(label)
         t0 = time.monotonic()
+        stamp, digest = _go_stamp(ctx, step)
+        up_to_date = (
+            digest is not None
+            and step.output is not None
+            and Path(step.output).is_file()
+            and stamp.is_file()
+            and stamp.read_text() == digest
+        )
+        if up_to_date:
+            log.write_text(
+                log.read_text() + "# up to date: inputs unchanged since the last build\n"
+            )
+            seconds = time.monotonic() - t0
+            ctx.reporter.finish(label + " (up to date)", seconds, ok=True)
+            times[(step.target, step.component)] = StepTiming(
+                target=step.target,
+                component=step.component,
+                tool=step.tool,
+                seconds=round(seconds, 3),
+                log=str(log),
+            )
+            staged += _collect(ctx, step, messages)
+            continue
+        stamp.unlink(missing_ok=True)
         try:
             proc.run(
-                step.argv, env=step.env, cwd=step.cwd, log=log, umask=environ.UMASK,
-                on_line=lambda line: messages.append(line) if line.startswith('{"reason":') else None,
+                step.argv,
+                env=step.env,
+                cwd=step.cwd,
+                log=log,
+                umask=environ.UMASK,
+                on_line=keep_json,
             )
         except CommandError as exc:
             ctx.reporter.finish(label, time.monotonic() - t0, ok=False)
@@ -238,14 +283,56 @@ def _run_target(
                 f"{exc.returncode}\ncommand: {proc.quote(step.argv)}\nlast lines of {log}:\n"
                 f"{exc.output_tail}"
             ) from None
+        if digest is not None:
+            atomic_write(stamp, digest.encode())
         seconds = time.monotonic() - t0
         ctx.reporter.finish(label, seconds, ok=True)
         times[(step.target, step.component)] = StepTiming(
-            target=step.target, component=step.component, tool=step.tool,
-            seconds=round(seconds, 3), log=str(log),
+            target=step.target,
+            component=step.component,
+            tool=step.tool,
+            seconds=round(seconds, 3),
+            log=str(log),
         )
         staged += _collect(ctx, step, messages)
     return staged
+
+
+def _json_collector(into: list[str]) -> Callable[[str], None]:
+    """cargo's JSON messages, picked out of the merged output stream."""
+
+    def keep(line: str) -> None:
+        if line.startswith('{"reason":'):
+            into.append(line)
+
+    return keep
+
+
+def _go_stamp(ctx: _Context, step: Step) -> tuple[Path, str | None]:
+    """Go relinks on every build when the build id is empty; skip the step
+    when a digest of all its inputs matches the one of the output at hand.
+    (cargo has its own fingerprints and needs no help.)"""
+    stamp = ctx.paths.cache / "stamps" / step.target / f"{step.component}.sha256"
+    if step.tool != "go" or step.output is None:
+        return stamp, None
+    from relbuild.backends import go as go_backend
+
+    extra = [json.dumps([step.argv, sorted(step.env.items())])]
+    for flag in (step.env.get("CGO_CFLAGS", "") + " " + step.env.get("CGO_LDFLAGS", "")).split():
+        if flag.startswith(("-I", "-L")):
+            folder = Path(flag[2:])
+            for f in sorted(folder.rglob("*")) if folder.is_dir() else []:
+                if f.is_file():
+                    extra.append(f"{f.relative_to(folder)} {digests(f)[0]}")
+    cc = step.env.get("CC")
+    if cc:
+        extra.append(Path(cc).read_text())
+        extra.append("zig " + ctx.tools.require("zig").release)
+    extra.append("go " + ctx.tools.require("go").release)
+    package = step.argv[-1]
+    tags = step.argv[step.argv.index("-tags") + 1].split(",") if "-tags" in step.argv else []
+    digest = go_backend.input_digest(step.argv[0], package, tags, step.env, step.cwd, extra)
+    return stamp, digest
 
 
 def _collect(ctx: _Context, step: Step, messages: list[str]) -> list[_Staged]:
@@ -258,8 +345,16 @@ def _collect(ctx: _Context, step: Step, messages: list[str]) -> list[_Staged]:
         dest = ctx.staging / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, dest)
-        found.append(_Staged(src=dest, rel=rel, kind=kind, target=step.target,
-                             component=step.component, mode=mode))
+        found.append(
+            _Staged(
+                src=dest,
+                rel=rel,
+                kind=kind,
+                target=step.target,
+                component=step.component,
+                mode=mode,
+            )
+        )
 
     if step.tool == "go":
         assert step.output is not None
@@ -269,8 +364,10 @@ def _collect(ctx: _Context, step: Step, messages: list[str]) -> list[_Staged]:
     if step.kind == "staticlib":
         lib = next((p for p in produced if p.suffix == ".a"), None)
         if lib is None:
-            raise BuildError(f"cargo built no static library for {step.component} "
-                             f"({step.target}); its log: {step.log}")
+            raise BuildError(
+                f"cargo built no static library for {step.component} "
+                f"({step.target}); its log: {step.log}"
+            )
         stage(lib, f"{base}.a", "staticlib", 0o644)
         cgo = ctx.paths.cgo_dir(step.target, step.component)
         (cgo / "lib").mkdir(parents=True, exist_ok=True)
@@ -283,8 +380,9 @@ def _collect(ctx: _Context, step: Step, messages: list[str]) -> list[_Staged]:
     else:
         exe = next(iter(produced), None)
         if exe is None:
-            raise BuildError(f"cargo built no binary for {step.component} ({step.target}); "
-                             f"its log: {step.log}")
+            raise BuildError(
+                f"cargo built no binary for {step.component} ({step.target}); its log: {step.log}"
+            )
         if step.kind == "firmware":
             stage(exe, f"{base}.elf", "firmware", 0o644)
         else:
@@ -327,22 +425,49 @@ def _check_elf(plan: Plan, staged: list[_Staged]) -> None:
 
 
 def _archives(
-    loaded: LoadedConfig, plan: Plan, staged: list[_Staged], staging: Path, fmt: ArchiveFormat
+    loaded: LoadedConfig,
+    plan: Plan,
+    staged: list[_Staged],
+    staging: Path,
+    fmt: ArchiveFormat,
+    cache: Path,
+    jobs: int,
 ) -> list[_Staged]:
-    out: list[_Staged] = []
+    """One archive per target, made side by side (zlib releases the GIL).
+
+    An archive is a pure function of its members' names, modes and bytes,
+    the epoch and the format; that is its cache key, so a cache hit gives the
+    very bytes packing would have.
+    """
+    jobs_for: list[tuple[str, list[Member]]] = []
     for triple in plan.targets:
         top = f"{plan.project}-{plan.version}-{triple}"
-        members = [Member(f"{top}/{Path(s.rel).name}", s.src, s.mode)
-                   for s in staged if s.target == triple]
-        if not members:
-            continue
-        members += [Member(f"{top}/{Path(name).name}", loaded.root / name, 0o644)
-                    for name in loaded.config.project.license_files]
-        dest = staging / f"{top}.{fmt}"
-        dest.write_bytes(make_archive(fmt, members, plan.source_date_epoch))
-        out.append(_Staged(src=dest, rel=dest.name, kind="archive", target=triple,
-                           component=None, mode=0o644))
-    return out
+        members = [
+            Member(f"{top}/{Path(s.rel).name}", s.src, s.mode) for s in staged if s.target == triple
+        ]
+        if members:
+            members += [
+                Member(f"{top}/{Path(name).name}", loaded.root / name, 0o644)
+                for name in loaded.config.project.license_files
+            ]
+            jobs_for.append((triple, members))
+
+    def pack(item: tuple[str, list[Member]]) -> _Staged:
+        triple, members = item
+        key = hashlib.sha256(f"{fmt}\0{plan.source_date_epoch}\0".encode())
+        for m in sorted(members, key=lambda m: m.name):
+            key.update(f"{m.name}\0{m.mode:o}\0{digests(m.source)[0]}\0".encode())
+        cached = cache / f"{key.hexdigest()}.{fmt}"
+        dest = staging / f"{plan.project}-{plan.version}-{triple}.{fmt}"
+        if not cached.is_file():
+            atomic_write(cached, make_archive(fmt, members, plan.source_date_epoch))
+        shutil.copyfile(cached, dest)
+        return _Staged(
+            src=dest, rel=dest.name, kind="archive", target=triple, component=None, mode=0o644
+        )
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        return list(pool.map(pack, jobs_for))
 
 
 def _record(staging: Path, s: _Staged, epoch: int) -> ArtifactRecord:
@@ -351,8 +476,14 @@ def _record(staging: Path, s: _Staged, epoch: int) -> ArtifactRecord:
     os.utime(path, (epoch, epoch))
     sha256, sha512 = digests(path)
     return ArtifactRecord(
-        path=s.rel, target=s.target, component=s.component, kind=s.kind,
-        size=path.stat().st_size, mode=f"0{s.mode:o}", sha256=sha256, sha512=sha512,
+        path=s.rel,
+        target=s.target,
+        component=s.component,
+        kind=s.kind,
+        size=path.stat().st_size,
+        mode=f"0{s.mode:o}",
+        sha256=sha256,
+        sha512=sha512,
     )
 
 
@@ -365,8 +496,9 @@ def _toolchain_records(tools: ResolvedToolchains, plan: Plan) -> dict[str, ToolR
     for name in names:
         tool = tools.require(name)
         details = {k: v for k, v in tool.details.items() if k in ("host", "llvm")}
-        records[name] = ToolRecord(release=tool.release, commit=tool.commit,
-                                   found_via=tool.found_via, details=details)
+        records[name] = ToolRecord(
+            release=tool.release, commit=tool.commit, found_via=tool.found_via, details=details
+        )
     return records
 
 
@@ -402,10 +534,16 @@ def _step_records(plan: Plan, planner: Planner, tools: ResolvedToolchains) -> li
     for step in plan.steps:
         env = {k: redact(v) for k, v in sorted(step.env.items()) if k not in environ.INHERITED}
         cwd = os.path.relpath(step.cwd, planner.paths.root)
-        records.append(StepRecord(
-            target=step.target, component=step.component, tool=step.tool,
-            cwd=Path(cwd).as_posix(), argv=redact.all(step.argv), env=env,
-        ))
+        records.append(
+            StepRecord(
+                target=step.target,
+                component=step.component,
+                tool=step.tool,
+                cwd=Path(cwd).as_posix(),
+                argv=redact.all(step.argv),
+                env=env,
+            )
+        )
     return records
 
 
@@ -503,4 +641,3 @@ def _swap_into_place(staging: Path, out: Path) -> None:
     out.rename(old)
     staging.rename(out)
     shutil.rmtree(old, ignore_errors=True)
-

@@ -123,19 +123,29 @@ def init(project: Path, force: bool, output: Path | None) -> None:
 
 
 _target_option = click.option(
-    "-t", "--target", "targets", multiple=True, metavar="TRIPLE",
+    "-t",
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="TRIPLE",
     help="Only this target (repeatable). Default: every target, in the config's order.",
 )
 _component_option = click.option(
-    "-p", "--component", "components", multiple=True, metavar="NAME",
+    "-p",
+    "--component",
+    "components",
+    multiple=True,
+    metavar="NAME",
     help="Only this component (repeatable); a Go program brings the staticlibs it links.",
 )
 _epoch_option = click.option(
-    "--source-date-epoch", metavar="SECONDS",
+    "--source-date-epoch",
+    metavar="SECONDS",
     help="Time stamp for the outputs. Default: $SOURCE_DATE_EPOCH, else the last commit's time.",
 )
 _cache_option = click.option(
-    "--cache-dir", type=click.Path(path_type=Path, file_okay=False),
+    "--cache-dir",
+    type=click.Path(path_type=Path, file_okay=False),
     help="Build caches and logs (default: .relbuild beside toolchains.toml).",
 )
 
@@ -162,8 +172,9 @@ def plan(
     from relbuild.builder import BuildOptions, prepare
     from relbuild.render import render_plan
 
-    options = BuildOptions(out=Path("dist"), offline=offline,
-                           source_date_epoch=source_date_epoch, cache=cache_dir)
+    options = BuildOptions(
+        out=Path("dist"), offline=offline, source_date_epoch=source_date_epoch, cache=cache_dir
+    )
     planner, *_ = prepare(app.config(), options)
     the_plan = planner.plan(targets, components)
     if as_json:
@@ -176,16 +187,27 @@ def plan(
 @_target_option
 @_component_option
 @click.option(
-    "-o", "--out", type=click.Path(path_type=Path, file_okay=False), default=Path("dist"),
-    show_default=True, help="Output folder; replaced as a whole only when the build succeeds.",
+    "-o",
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("dist"),
+    show_default=True,
+    help="Output folder; replaced as a whole only when the build succeeds.",
 )
-@click.option("--offline", is_flag=True, help="Build without network access (cargo --offline, GOPROXY=off).")
 @click.option(
-    "-j", "--jobs", type=click.IntRange(1, 64), default=None,
+    "--offline", is_flag=True, help="Build without network access (cargo --offline, GOPROXY=off)."
+)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(1, 64),
+    default=None,
     help="Targets built side by side (default: the number of CPUs, at most 4).",
 )
 @click.option(
-    "--archive", type=click.Choice(["tar.gz", "zip", "none"]), default=None,
+    "--archive",
+    type=click.Choice(["tar.gz", "zip", "none"]),
+    default=None,
     help="Per-target archive of the artifacts and license files (default: project.archive).",
 )
 @_epoch_option

@@ -76,9 +76,7 @@ def resolved_features(
 def with_features(
     deps: list[CrateDep], features: Mapping[tuple[str, str], list[str]]
 ) -> list[CrateDep]:
-    return [
-        d.model_copy(update={"features": features.get((d.name, d.version), [])}) for d in deps
-    ]
+    return [d.model_copy(update={"features": features.get((d.name, d.version), [])}) for d in deps]
 
 
 def read_go_sum(go_sum: Path) -> list[GoModuleDep]:

@@ -47,7 +47,10 @@ def header_problems(stream: BinaryIO, triple: Triple, what: str) -> list[str]:
     if machine == "EM_ARM" and triple.float_abi is not None:
         flags = elf["e_flags"]
         found = (
-            "hard" if flags & EF_ARM_ABI_FLOAT_HARD else "soft" if flags & EF_ARM_ABI_FLOAT_SOFT
+            "hard"
+            if flags & EF_ARM_ABI_FLOAT_HARD
+            else "soft"
+            if flags & EF_ARM_ABI_FLOAT_SOFT
             else None
         )
         # Go's internal linker records no float ABI; only a recorded one that

@@ -20,7 +20,8 @@ from relbuild.fsutil import atomic_write
 
 SCHEMA_VERSION = 1
 MANIFEST_NAME = "manifest.json"
-SUMS = {"sha256": "SHA256SUMS", "sha512": "SHA512SUMS"}
+Algo = Literal["sha256", "sha512"]
+SUMS: dict[Algo, str] = {"sha256": "SHA256SUMS", "sha512": "SHA512SUMS"}
 
 ArtifactKind = Literal["executable", "staticlib", "header", "firmware", "archive", "file"]
 
@@ -79,7 +80,7 @@ class Dependencies(Frozen):
 
 
 class Manifest(Frozen):
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[1] = 1
     generator: str
     project: ProjectRecord
     source: SourceRecord | None = None
@@ -104,7 +105,7 @@ def digests(path: Path, chunk: int = 1 << 20) -> tuple[str, str]:
     return h256.hexdigest(), h512.hexdigest()
 
 
-def sums_text(artifacts: list[ArtifactRecord], algo: Literal["sha256", "sha512"]) -> str:
+def sums_text(artifacts: list[ArtifactRecord], algo: Algo) -> str:
     # Binary-mode marker '*' is what coreutils writes for non-text files.
     return "".join(f"{getattr(a, algo)} *{a.path}\n" for a in artifacts)
 
@@ -113,5 +114,5 @@ def write_manifest(folder: Path, manifest: Manifest) -> None:
     """SUMS files first and the manifest last, each atomically: a folder
     with a manifest is a folder whose build finished."""
     for algo, name in SUMS.items():
-        atomic_write(folder / name, sums_text(manifest.artifacts, algo).encode())  # type: ignore[arg-type]
+        atomic_write(folder / name, sums_text(manifest.artifacts, algo).encode())
     atomic_write(folder / MANIFEST_NAME, manifest.to_bytes())

@@ -99,12 +99,11 @@ class CrateInfo:
     bins: tuple[str, ...]
 
 
-def cargo_packages(
-    cargo: str, workspace: Path, env: Mapping[str, str]
-) -> dict[str, CrateInfo]:
+def cargo_packages(cargo: str, workspace: Path, env: Mapping[str, str]) -> dict[str, CrateInfo]:
     res = proc.run(
         [cargo, "metadata", "--no-deps", "--format-version", "1", "--offline"],
-        env=env, cwd=workspace,
+        env=env,
+        cwd=workspace,
     )
     out: dict[str, CrateInfo] = {}
     for pkg in json.loads(res.stdout)["packages"]:
@@ -123,8 +122,8 @@ def cargo_packages(
 
 def ldflags_x(values: Mapping[str, str], version: str) -> list[str]:
     out = []
-    for key, value in sorted(values.items()):
-        value = value.replace("{version}", version)
+    for key, template in sorted(values.items()):
+        value = template.replace("{version}", version)
         out += ["-X", shlex.quote(f"{key}={value}") if " " in value else f"{key}={value}"]
     return out
 
@@ -258,8 +257,14 @@ class Planner:
         cwd = self.paths.root / comp.path
         target_dir = self.paths.cargo_target(target.triple)
         argv = [
-            rust.paths["cargo"], "build", "--locked", "--message-format=json-render-diagnostics",
-            "--target", target.triple, "-p", info.name,
+            rust.paths["cargo"],
+            "build",
+            "--locked",
+            "--message-format=json-render-diagnostics",
+            "--target",
+            target.triple,
+            "-p",
+            info.name,
         ]
         argv += ["--lib"] if comp.kind == "staticlib" else ["--bin", comp.bin or info.name]
         argv += ["--release"] if comp.profile == "release" else ["--profile", comp.profile]
@@ -296,18 +301,20 @@ class Planner:
             f"-ffile-prefix-map={self.paths.root}=/build/{self.config.project.name} "
             f"-ffile-prefix-map={cargo_home}=/cargo"
         )
-        env.update({
-            "CARGO_HOME": cargo_home,
-            "CARGO_TARGET_DIR": str(target_dir),
-            "CARGO_ENCODED_RUSTFLAGS": "\x1f".join(rustflags),
-            "CARGO_INCREMENTAL": "0",
-            f"CARGO_PROFILE_{profile}_CODEGEN_UNITS": "1",
-            "CARGO_TERM_COLOR": "never",
-            "CARGO_TERM_PROGRESS_WHEN": "never",
-            # Build scripts that compile C (the cc crate) read these.
-            "CFLAGS": prefix_map,
-            "CXXFLAGS": prefix_map,
-        })
+        env.update(
+            {
+                "CARGO_HOME": cargo_home,
+                "CARGO_TARGET_DIR": str(target_dir),
+                "CARGO_ENCODED_RUSTFLAGS": "\x1f".join(rustflags),
+                "CARGO_INCREMENTAL": "0",
+                f"CARGO_PROFILE_{profile}_CODEGEN_UNITS": "1",
+                "CARGO_TERM_COLOR": "never",
+                "CARGO_TERM_PROGRESS_WHEN": "never",
+                # Build scripts that compile C (the cc crate) read these.
+                "CFLAGS": prefix_map,
+                "CXXFLAGS": prefix_map,
+            }
+        )
         if crates and rust_backend.needs_bootstrap(rust):
             env["RUSTC_BOOTSTRAP"] = "1"
         if target.linker:
@@ -335,37 +342,45 @@ class Planner:
         out = self.paths.go_out(target.triple) / (comp.binary or name)
         ldflags = ["-buildid=", *ldflags_x(comp.ldflags_x, version)]
         env = self._base_env([str(Path(go.executable).parent)])
-        env.update({
-            "GOTOOLCHAIN": "local",
-            "GOENV": "off",
-            "GOWORK": "off",
-            "GOFLAGS": "",
-            "GOCACHE": str(self.paths.go_build_cache),
-            "GOMODCACHE": environ.go_mod_cache(self.user_env),
-            "GOOS": triple.goos,
-            "GOARCH": triple.goarch,
-            **triple.go_env,
-            "CGO_ENABLED": "1" if comp.uses_cgo else "0",
-        })
+        env.update(
+            {
+                "GOTOOLCHAIN": "local",
+                "GOENV": "off",
+                "GOWORK": "off",
+                "GOFLAGS": "",
+                "GOCACHE": str(self.paths.go_build_cache),
+                "GOMODCACHE": environ.go_mod_cache(self.user_env),
+                "GOOS": triple.goos,
+                "GOARCH": triple.goarch,
+                **triple.go_env,
+                "CGO_ENABLED": "1" if comp.uses_cgo else "0",
+            }
+        )
         if self.offline:
             env["GOPROXY"] = "off"
         if comp.uses_cgo:
             zig = self.tools.require("zig")
             ldflags += ["-linkmode=external", "-extldflags=-static"]
-            includes = [f"-I{self.paths.cgo_dir(target.triple, lib) / 'include'}"
-                        for lib in comp.links]
+            includes = [
+                f"-I{self.paths.cgo_dir(target.triple, lib) / 'include'}" for lib in comp.links
+            ]
             libdirs = [f"-L{self.paths.cgo_dir(target.triple, lib) / 'lib'}" for lib in comp.links]
-            env.update({
-                "CC": str(self.cc_wrapper(zig.executable, triple.zig_target or "")),
-                "CGO_CFLAGS": " ".join([
-                    "-O2", "-g0",
-                    f"-ffile-prefix-map={self.paths.root}=/build/{self.config.project.name}",
-                    *includes,
-                ]),
-                "CGO_LDFLAGS": " ".join(libdirs),
-                "ZIG_GLOBAL_CACHE_DIR": environ.zig_global_cache(self.user_env),
-                "ZIG_LOCAL_CACHE_DIR": str(self.paths.cache / "zig-local"),
-            })
+            env.update(
+                {
+                    "CC": str(self.cc_wrapper(zig.executable, triple.zig_target or "")),
+                    "CGO_CFLAGS": " ".join(
+                        [
+                            "-O2",
+                            "-g0",
+                            f"-ffile-prefix-map={self.paths.root}=/build/{self.config.project.name}",
+                            *includes,
+                        ]
+                    ),
+                    "CGO_LDFLAGS": " ".join(libdirs),
+                    "ZIG_GLOBAL_CACHE_DIR": environ.zig_global_cache(self.user_env),
+                    "ZIG_LOCAL_CACHE_DIR": str(self.paths.cache / "zig-local"),
+                }
+            )
         argv = [go.executable, "build", "-trimpath", "-buildvcs=false", "-mod=readonly"]
         if comp.tags:
             argv += ["-tags", ",".join(comp.tags)]

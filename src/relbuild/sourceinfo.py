@@ -54,7 +54,8 @@ def read_source(
             # cargo and go would build them.
             status = proc.run(
                 [git, "status", "--porcelain", "--untracked-files=normal", "--", "."],
-                env=env, cwd=root,
+                env=env,
+                cwd=root,
             )
             dirty = bool(status.stdout.strip())
             stamp = proc.run([git, "log", "-1", "--format=%ct"], env=env, cwd=root)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -84,3 +85,56 @@ def resolve(pin: GoPin, env: Mapping[str, str]) -> ResolvedTool:
         paths={"go": str(real_go), "goroot": goroot, "started_from": go},
         details={"host": platform},
     )
+
+
+def input_digest(
+    go: str,
+    package: str,
+    tags: list[str],
+    env: Mapping[str, str],
+    cwd: str,
+    extra: list[str],
+) -> str:
+    """A digest of everything a `go build` of ``package`` reads.
+
+    `go list -deps -json` names every package and file the build uses with
+    this env (GOOS, GOARCH, CGO_ENABLED, tags). Standard-library packages are
+    covered by the Go release and module-cache packages by their version
+    (their content is pinned by go.sum); the main module's files and any
+    locally replaced module's are hashed by content. ``extra`` adds the
+    caller's other inputs (argv, env, cgo libraries).
+    """
+    argv = [go, "list", "-deps", "-json", "-mod=readonly"]
+    if tags:
+        argv += ["-tags", ",".join(tags)]
+    res = proc.run([*argv, package], env=env, cwd=cwd)
+    h = hashlib.sha256()
+    for line in extra:
+        h.update(line.encode() + b"\n")
+    decoder = json.JSONDecoder()
+    text, pos = res.stdout, 0
+    while pos < len(text):
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+        if pos >= len(text):
+            break
+        pkg, pos = decoder.raw_decode(text, pos)
+        h.update(f"pkg {pkg['ImportPath']}\n".encode())
+        if pkg.get("Standard"):
+            continue
+        module = pkg.get("Module") or {}
+        if module.get("Version") and not module.get("Replace"):
+            h.update(f"mod {module['Path']}@{module['Version']}\n".encode())
+            continue
+        folder = Path(pkg["Dir"])
+        if module.get("GoMod"):
+            gomod = Path(module["GoMod"])
+            h.update(gomod.read_bytes())
+            gosum = gomod.with_name("go.sum")
+            if gosum.is_file():
+                h.update(gosum.read_bytes())
+        for key in sorted(k for k in pkg if k.endswith("Files")):
+            for name in pkg[key]:
+                h.update(f"file {key} {name}\n".encode())
+                h.update(hashlib.sha256((folder / name).read_bytes()).digest())
+    return h.hexdigest()

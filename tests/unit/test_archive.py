@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import gzip
+import io
+import tarfile
+import zipfile
+from pathlib import Path
+
+from relbuild.archive import Member, tar_gz, zip_bytes
+
+EPOCH = 1700000000
+
+
+def members(tmp_path: Path, order: list[str]) -> list[Member]:
+    out = []
+    for name in order:
+        src = tmp_path / name.replace("/", "_")
+        src.write_bytes(name.encode() * 100)
+        out.append(Member(f"pkg-1.0/{name}", src, 0o755 if name == "tool" else 0o644))
+    return out
+
+
+def test_tar_gz_is_independent_of_input_order_and_clock(tmp_path: Path) -> None:
+    a = tar_gz(members(tmp_path, ["tool", "LICENSE", "lib.a"]), EPOCH)
+    b = tar_gz(members(tmp_path, ["lib.a", "tool", "LICENSE"]), EPOCH)
+    assert a == b
+    # gzip header: no file name flag, mtime 0
+    assert a[3] & 0x08 == 0
+    assert a[4:8] == b"\0\0\0\0"
+    with tarfile.open(fileobj=io.BytesIO(gzip.decompress(a))) as tar:
+        infos = tar.getmembers()
+    assert [i.name for i in infos] == [
+        "pkg-1.0",
+        "pkg-1.0/LICENSE",
+        "pkg-1.0/lib.a",
+        "pkg-1.0/tool",
+    ]
+    for info in infos:
+        assert (info.uid, info.gid, info.uname, info.gname) == (0, 0, "", "")
+        assert info.mtime == EPOCH
+        assert "atime" not in info.pax_headers and "ctime" not in info.pax_headers
+    assert {i.name: i.mode for i in infos}["pkg-1.0/tool"] == 0o755
+    assert {i.name: i.mode for i in infos}["pkg-1.0/LICENSE"] == 0o644
+
+
+def test_tar_gz_depends_on_epoch(tmp_path: Path) -> None:
+    ms = members(tmp_path, ["tool"])
+    assert tar_gz(ms, EPOCH) != tar_gz(ms, EPOCH + 1)
+
+
+def test_zip_is_deterministic_with_modes(tmp_path: Path) -> None:
+    a = zip_bytes(members(tmp_path, ["tool", "LICENSE"]), EPOCH)
+    b = zip_bytes(members(tmp_path, ["LICENSE", "tool"]), EPOCH)
+    assert a == b
+    with zipfile.ZipFile(io.BytesIO(a)) as zf:
+        infos = {i.filename: i for i in zf.infolist()}
+    assert infos["pkg-1.0/tool"].external_attr >> 16 == 0o100755
+    assert infos["pkg-1.0/LICENSE"].external_attr >> 16 == 0o100644
+    assert infos["pkg-1.0/tool"].date_time == (2023, 11, 14, 22, 13, 20)
+
+
+def test_zip_clamps_times_before_1980(tmp_path: Path) -> None:
+    data = zip_bytes(members(tmp_path, ["tool"]), 0)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        assert zf.infolist()[-1].date_time == (1980, 1, 1, 0, 0, 0)
