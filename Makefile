@@ -3,23 +3,29 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint unit integration clean
+.PHONY: setup demo test lint unit integration bench clean
 
 setup:
 	@bash scripts/setup.sh
 
-## demo: check the pinned toolchains, then run the bundled example's own tests
+## demo: check the pinned toolchains, then build the bundled example for every target
 demo: setup
-	$(BIN)/pytest -q tests/integration/test_example.py
 	$(BIN)/relbuild doctor
+	$(BIN)/relbuild build
+	cd dist && sha256sum -c --quiet SHA256SUMS && sha512sum -c --quiet SHA512SUMS
+	@echo "demo: dist/ holds every target's artifacts; dist/manifest.json describes them"
+
+## bench: time relbuild build against the same commands run directly
+bench: setup
+	$(BIN)/python bench/build_bench.py
 
 ## test: lint, type-check and run the whole test suite (unit + integration)
 test: setup lint
 	$(BIN)/pytest
 
 lint: setup
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
 unit: setup

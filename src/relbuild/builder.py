@@ -92,6 +92,26 @@ class _Staged:
     mode: int
 
 
+class _Hashes:
+    """SHA-256 and SHA-512 of each file, computed once, several files at a
+    time (hashlib releases the GIL)."""
+
+    def __init__(self, jobs: int) -> None:
+        self._jobs = max(1, jobs)
+        self._done: dict[Path, tuple[str, str]] = {}
+
+    def prefetch(self, paths: Sequence[Path]) -> None:
+        todo = [p for p in dict.fromkeys(paths) if p not in self._done]
+        with ThreadPoolExecutor(max_workers=self._jobs) as pool:
+            for path, pair in zip(todo, pool.map(digests, todo), strict=True):
+                self._done[path] = pair
+
+    def __call__(self, path: Path) -> tuple[str, str]:
+        if path not in self._done:
+            self._done[path] = digests(path)
+        return self._done[path]
+
+
 @dataclass
 class _Context:
     plan: Plan
@@ -136,7 +156,9 @@ def build(loaded: LoadedConfig, options: BuildOptions, reporter: Reporter) -> Bu
     timings: list[StepTiming] = []
     try:
         staged = _run_all(ctx, options.jobs, timings)
-        _check_elf(plan, staged)
+        hashes = _Hashes(options.jobs)
+        hashes.prefetch([s.src for s in staged])
+        _check_elf(staged, paths.cache / "elf-ok", hashes)
         if options.archive:
             staged += _archives(
                 loaded,
@@ -146,8 +168,9 @@ def build(loaded: LoadedConfig, options: BuildOptions, reporter: Reporter) -> Bu
                 options.archive,
                 paths.cache / "archives",
                 options.jobs,
+                hashes,
             )
-        artifacts = [_record(staging, s, plan.source_date_epoch) for s in staged]
+        artifacts = [_record(staging, s, plan.source_date_epoch, hashes) for s in staged]
         manifest = Manifest(
             generator=f"relbuild {__version__}",
             project=ProjectRecord(name=plan.project, version=plan.version),
@@ -415,11 +438,23 @@ def _cargo_outputs(messages: list[str], step: Step) -> list[Path]:
 # --- checks, archives, records -----------------------------------------------
 
 
-def _check_elf(plan: Plan, staged: list[_Staged]) -> None:
+def _check_elf(staged: list[_Staged], memo: Path, hashes: _Hashes) -> None:
+    """Every binary's ELF header(s) must match its triple. A pass depends only
+    on the bytes and the triple, so passes are remembered by content hash
+    (a static library has hundreds of members to parse)."""
     problems: list[str] = []
     for s in staged:
-        if s.kind in ("executable", "staticlib", "firmware") and s.target:
-            problems += elfcheck.check_file(s.src, TRIPLES[s.target])
+        if s.kind not in ("executable", "staticlib", "firmware") or not s.target:
+            continue
+        mark = memo / f"{hashes(s.src)[0]}-{s.target}"
+        if mark.is_file():
+            continue
+        found = elfcheck.check_file(s.src, TRIPLES[s.target])
+        if found:
+            problems += found
+        else:
+            mark.parent.mkdir(parents=True, exist_ok=True)
+            mark.touch()
     if problems:
         raise BuildError("artifacts do not match their target:\n  " + "\n  ".join(problems))
 
@@ -432,6 +467,7 @@ def _archives(
     fmt: ArchiveFormat,
     cache: Path,
     jobs: int,
+    hashes: _Hashes,
 ) -> list[_Staged]:
     """One archive per target, made side by side (zlib releases the GIL).
 
@@ -456,7 +492,7 @@ def _archives(
         triple, members = item
         key = hashlib.sha256(f"{fmt}\0{plan.source_date_epoch}\0".encode())
         for m in sorted(members, key=lambda m: m.name):
-            key.update(f"{m.name}\0{m.mode:o}\0{digests(m.source)[0]}\0".encode())
+            key.update(f"{m.name}\0{m.mode:o}\0{hashes(m.source)[0]}\0".encode())
         cached = cache / f"{key.hexdigest()}.{fmt}"
         dest = staging / f"{plan.project}-{plan.version}-{triple}.{fmt}"
         if not cached.is_file():
@@ -470,11 +506,11 @@ def _archives(
         return list(pool.map(pack, jobs_for))
 
 
-def _record(staging: Path, s: _Staged, epoch: int) -> ArtifactRecord:
+def _record(staging: Path, s: _Staged, epoch: int, hashes: _Hashes) -> ArtifactRecord:
     path = staging / s.rel
     os.chmod(path, s.mode)
     os.utime(path, (epoch, epoch))
-    sha256, sha512 = digests(path)
+    sha256, sha512 = hashes(path)
     return ArtifactRecord(
         path=s.rel,
         target=s.target,

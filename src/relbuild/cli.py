@@ -81,20 +81,25 @@ def doctor(app: App, as_json: bool) -> None:
 
 
 @cli.command()
+@click.argument("which", type=click.Choice(["config", "manifest"]), default="config")
 @click.option(
     "-o",
     "--output",
     type=click.Path(path_type=Path, dir_okay=False),
     help="Write the schema to this file instead of stdout.",
 )
-def schema(output: Path | None) -> None:
-    """Print the JSON Schema of toolchains.toml."""
+def schema(which: str, output: Path | None) -> None:
+    """Print the JSON Schema of toolchains.toml (config) or of manifest.json."""
     import json
+
+    from pydantic import BaseModel
 
     from relbuild.config import Config
     from relbuild.fsutil import atomic_write
+    from relbuild.manifest import Manifest
 
-    text = json.dumps(Config.model_json_schema(by_alias=True), indent=2, sort_keys=True) + "\n"
+    model: type[BaseModel] = Config if which == "config" else Manifest
+    text = json.dumps(model.model_json_schema(by_alias=True), indent=2, sort_keys=True) + "\n"
     if output is None:
         click.echo(text, nl=False)
     else:

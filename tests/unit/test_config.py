@@ -150,3 +150,13 @@ def test_schema_is_exported_with_kebab_keys(relbuild: Callable[..., CliResult]) 
     target = schema["$defs"]["TargetConfig"]
     assert "build-std" in target["properties"]
     assert target["additionalProperties"] is False
+
+
+@pytest.mark.parametrize(("which", "name"), [("config", "toolchains"), ("manifest", "manifest")])
+def test_committed_schemas_are_current(
+    which: str, name: str, relbuild: Callable[..., CliResult]
+) -> None:
+    code, out, _ = relbuild("schema", which)
+    assert code == 0
+    committed = CONFIG.parent / "docs" / f"{name}.schema.json"
+    assert committed.read_text() == out, f"run: relbuild schema {which} -o {committed}"
