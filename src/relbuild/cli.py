@@ -264,6 +264,91 @@ def build(
         ui.print_json(result)
 
 
+@cli.command()
+@click.argument("location", type=click.Path(path_type=Path), default="dist")
+@click.option("--allow-extra", is_flag=True, help="Files not in the manifest are not a finding.")
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Files hashed at once (default: the number of CPUs).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+def verify(location: Path, allow_extra: bool, jobs: int | None, as_json: bool) -> None:
+    """Check a dist folder (or a manifest) against the manifest.
+
+    Recomputes SHA-256 and SHA-512 of every artifact; reports missing,
+    changed, extra and re-moded files, SUMS files that disagree, unsafe paths
+    and ELF headers that do not match their target. Exit 0 when all is well,
+    1 on a finding, 2 when the input cannot be used.
+    """
+    from relbuild import ui
+    from relbuild.render import render_verify
+    from relbuild.verify import verify as run_verify
+
+    report = run_verify(location, allow_extra=allow_extra, jobs=jobs)
+    if as_json:
+        ui.print_json({**report.model_dump(mode="json"), "ok": report.ok})
+    render_verify(report)
+    if not report.ok:
+        sys.exit(1)
+
+
+@cli.command("manifest")
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--name", help="Project name (default: the folder's name).")
+@click.option("--version", "version_", metavar="VERSION", help="Project version.")
+@click.option(
+    "-t",
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="PATH=TRIPLE",
+    help="Target of one file, relative to FOLDER (repeatable); default: read from its ELF header.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Also print the manifest on stdout.")
+def manifest_cmd(
+    folder: Path, name: str | None, version_: str | None, targets: tuple[str, ...], as_json: bool
+) -> None:
+    """Write manifest.json, SHA256SUMS and SHA512SUMS for artifacts built elsewhere."""
+    from relbuild import ui
+    from relbuild.errors import UsageError
+    from relbuild.inventory import generate, write_inventory
+
+    pairs: dict[str, str] = {}
+    for item in targets:
+        rel, sep, triple = item.partition("=")
+        if not sep or not rel or not triple:
+            raise UsageError(f"--target {item!r}: expected PATH=TRIPLE")
+        pairs[rel] = triple
+    manifest = generate(folder, name=name, version=version_, targets=pairs)
+    write_inventory(folder, manifest)
+    ui.err.print(f"wrote {folder / 'manifest.json'} with {len(manifest.artifacts)} artifacts")
+    for art in manifest.artifacts:
+        ui.err.print(f"  {art.path}: {art.kind}, {art.target or 'no target'}")
+    if as_json:
+        ui.print_json(manifest)
+
+
+@cli.command("diff")
+@click.argument("old", type=click.Path(path_type=Path, exists=True))
+@click.argument("new", type=click.Path(path_type=Path, exists=True))
+@click.option("--json", "as_json", is_flag=True, help="Print the differences as JSON on stdout.")
+def diff_cmd(old: Path, new: Path, as_json: bool) -> None:
+    """Compare two releases (manifests or dist folders). Exit 0 same, 1 different."""
+    from relbuild import ui
+    from relbuild.diffing import diff_paths
+    from relbuild.render import render_diff
+
+    report = diff_paths(old, new)
+    if as_json:
+        ui.print_json({**report.model_dump(mode="json"), "same": report.same})
+    render_diff(report)
+    if not report.same:
+        sys.exit(1)
+
+
 def main() -> None:
     try:
         cli.main(prog_name="relbuild", standalone_mode=False)

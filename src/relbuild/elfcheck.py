@@ -30,6 +30,35 @@ def is_ar(path: Path) -> bool:
         return fh.read(8) == _AR_MAGIC
 
 
+def arm_attributes(elf: ELFFile) -> dict[str, object]:
+    """The public ('aeabi') build attributes of an ARM ELF file, by tag name."""
+    section = elf.get_section_by_name(".ARM.attributes")
+    out: dict[str, object] = {}
+    if section is None or not hasattr(section, "iter_subsections"):
+        return out
+    for sub in section.iter_subsections():
+        for subsub in sub.iter_subsubsections():
+            for attr in subsub.iter_attributes():
+                out[str(attr.tag)] = attr.value
+    return out
+
+
+def arm_float_abi(elf: ELFFile) -> str | None:
+    """'hard' or 'soft' from e_flags (linked files) or, for relocatable
+    objects, from Tag_ABI_VFP_args; None when neither records it."""
+    flags = elf["e_flags"]
+    if flags & EF_ARM_ABI_FLOAT_HARD:
+        return "hard"
+    if flags & EF_ARM_ABI_FLOAT_SOFT:
+        return "soft"
+    vfp_args = arm_attributes(elf).get("TAG_ABI_VFP_ARGS")
+    if vfp_args == 1:
+        return "hard"
+    if vfp_args == 0:
+        return "soft"
+    return None
+
+
 def header_problems(stream: BinaryIO, triple: Triple, what: str) -> list[str]:
     try:
         elf = ELFFile(stream)

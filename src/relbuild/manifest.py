@@ -116,3 +116,63 @@ def write_manifest(folder: Path, manifest: Manifest) -> None:
     for algo, name in SUMS.items():
         atomic_write(folder / name, sums_text(manifest.artifacts, algo).encode())
     atomic_write(folder / MANIFEST_NAME, manifest.to_bytes())
+
+
+# --- reading a manifest that may be hostile -----------------------------------
+
+MAX_MANIFEST_BYTES = 64 * 1024 * 1024
+
+
+def load_manifest(path: Path) -> Manifest:
+    """Read and validate a manifest; every problem is a UsageError (exit 2)
+    with one clear sentence, whatever the file holds."""
+    from pydantic import ValidationError
+
+    from relbuild.config.loader import format_loc
+    from relbuild.errors import UsageError
+
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such manifest") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
+    if not path.is_file():
+        raise UsageError(f"{path}: not a regular file")
+    if size > MAX_MANIFEST_BYTES:
+        raise UsageError(
+            f"{path}: {size} bytes is more than a manifest may be "
+            f"({MAX_MANIFEST_BYTES // (1024 * 1024)} MiB); refusing to read it"
+        )
+    raw = path.read_bytes()
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(
+            f"{path}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        ) from None
+    except RecursionError:
+        raise UsageError(f"{path}: JSON nested too deeply to be a manifest") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: a manifest is a JSON object, this is {type(data).__name__}")
+    version = data.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise UsageError(
+            f"{path}: unknown schema_version {version!r}; this relbuild reads "
+            f"schema_version {SCHEMA_VERSION}",
+            hint="Use the relbuild release that wrote the manifest, or a newer one.",
+        )
+    try:
+        return Manifest.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        lines = [f"{path}: not a valid manifest ({len(errors)} problem(s)):"]
+        for err in errors[:10]:
+            lines.append(f"  {format_loc(tuple(err['loc']))}: {err['msg']}")
+        if len(errors) > 10:
+            lines.append(f"  ... and {len(errors) - 10} more")
+        raise UsageError("\n".join(lines)) from None
+    except RecursionError:
+        raise UsageError(f"{path}: nested too deeply to be a manifest") from None

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from relbuild import proc
 from relbuild.doctor import DoctorReport
 from relbuild.planner import Plan
+
+if TYPE_CHECKING:
+    from relbuild.diffing import DiffReport
+    from relbuild.verify import VerifyReport
 from relbuild.ui import err, table
 
 
@@ -42,3 +48,33 @@ def render_plan(plan: Plan) -> None:
         err.print(f"  argv: {proc.quote(step.argv)}")
         for key, value in sorted(step.env.items()):
             err.print(f"  env {key}={value!r}" if "\x1f" in value else f"  env {key}={value}")
+
+
+def render_verify(report: VerifyReport) -> None:
+    size = report.bytes_hashed / (1024 * 1024)
+    if report.ok:
+        err.print(
+            f"verify: {report.folder} matches {report.manifest}: {report.artifacts} artifacts, "
+            f"{size:.1f} MiB, SHA-256 and SHA-512"
+        )
+        return
+    t = table(
+        f"verify: {len(report.findings)} finding(s) in {report.folder}",
+        ["finding", "path", "detail"],
+    )
+    for f in report.findings:
+        t.add_row(f.kind, f.path, f.detail)
+    err.print(t)
+
+
+def render_diff(report: DiffReport) -> None:
+    if report.same:
+        err.print(f"diff: {report.old} and {report.new} describe the same release")
+        return
+    t = table(
+        f"diff: {len(report.changes)} difference(s), {report.old} -> {report.new}",
+        ["what", "change", "name", "old", "new"],
+    )
+    for c in report.changes:
+        t.add_row(c.section, c.change, c.name, c.old or "-", c.new or "-")
+    err.print(t)

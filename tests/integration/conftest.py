@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from relbuild import environ
 from relbuild.config import LoadedConfig, load_config
 from relbuild.toolchains import ResolvedToolchains, resolve_all
-from tests.conftest import CONFIG
+from tests.conftest import CONFIG, REPO
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -23,3 +27,25 @@ def loaded() -> LoadedConfig:
 def tools(loaded: LoadedConfig) -> ResolvedToolchains:
     """The repository's pinned toolchains, resolved for real."""
     return resolve_all(loaded.config, environ.probe_env())
+
+
+def relbuild_cmd(
+    *args: str | Path, env: dict[str, str] | None = None, cwd: Path = REPO
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "relbuild", *map(str, args)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The whole example, every target, built once for this session."""
+    out = tmp_path_factory.mktemp("build") / "dist"
+    res = relbuild_cmd("--config", CONFIG, "build", "--out", out, "--json")
+    assert res.returncode == 0, res.stderr[-3000:]
+    return out

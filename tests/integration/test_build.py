@@ -19,6 +19,7 @@ import pytest
 from elftools.elf.elffile import ELFFile
 
 from tests.conftest import CONFIG, EXAMPLE, REPO, CliResult
+from tests.integration.conftest import relbuild_cmd
 
 TRIPLES = [
     "x86_64-unknown-linux-gnu",
@@ -41,28 +42,6 @@ EXPECTED_ELF = {
     "riscv32imac-unknown-none-elf": ("EM_RISCV", 32, None),
 }
 KERNEL_LINE = "beacon: crc32=0xcbf43926 fib(40)=102334155 frame=15B [rust kernel via cgo]"
-
-
-def relbuild_cmd(
-    *args: str | Path, env: dict[str, str] | None = None, cwd: Path = REPO
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "relbuild", *map(str, args)],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
-@pytest.fixture(scope="session")
-def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The whole example, every target, built once for this session."""
-    out = tmp_path_factory.mktemp("build") / "dist"
-    res = relbuild_cmd("--config", CONFIG, "build", "--out", out, "--json")
-    assert res.returncode == 0, res.stderr[-3000:]
-    return out
 
 
 def manifest_of(folder: Path) -> dict[str, Any]:

@@ -1,0 +1,194 @@
+"""`relbuild diff OLD NEW`: what changed between two releases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel
+
+from relbuild.manifest import (
+    MANIFEST_NAME,
+    ArtifactRecord,
+    Manifest,
+    ToolRecord,
+    load_manifest,
+)
+
+
+class Change(BaseModel):
+    section: Literal[
+        "artifact", "toolchain", "rust-dependency", "go-dependency", "project", "source"
+    ]
+    change: Literal["added", "removed", "changed"]
+    name: str
+    old: str | None = None
+    new: str | None = None
+
+
+class DiffReport(BaseModel):
+    old: str
+    new: str
+    changes: list[Change]
+
+    @property
+    def same(self) -> bool:
+        return not self.changes
+
+
+def load_side(arg: Path) -> Manifest:
+    """A manifest file, a dist folder with one, or a folder of artifacts
+    (inventoried on the fly)."""
+    if arg.is_dir() and not (arg / MANIFEST_NAME).is_file():
+        from relbuild.inventory import generate
+
+        return generate(arg, name=None, version=None, targets={})
+    return load_manifest(arg / MANIFEST_NAME if arg.is_dir() else arg)
+
+
+def _artifact_key(a: ArtifactRecord) -> tuple[str | None, str | None, str] | None:
+    # Names carry the version, so a release's binary is found by what it is.
+    return (a.target, a.component, a.kind) if a.component or a.target else None
+
+
+def _describe(a: ArtifactRecord, with_path: bool = True) -> str:
+    facts = f"{a.size} B, {a.mode}, sha256 {a.sha256[:16]}"
+    return f"{a.path} ({facts})" if with_path else facts
+
+
+def diff_manifests(old: Manifest, new: Manifest, old_name: str, new_name: str) -> DiffReport:
+    changes: list[Change] = []
+    if old.project != new.project:
+        changes.append(
+            Change(
+                section="project",
+                change="changed",
+                name="project",
+                old=f"{old.project.name} {old.project.version}",
+                new=f"{new.project.name} {new.project.version}",
+            )
+        )
+    if old.source and new.source and old.source != new.source:
+        changes.append(
+            Change(
+                section="source",
+                change="changed",
+                name="source",
+                old=f"{old.source.revision} dirty={old.source.dirty}",
+                new=f"{new.source.revision} dirty={new.source.dirty}",
+            )
+        )
+    changes += _artifacts(old.artifacts, new.artifacts)
+    for tool in sorted(set(old.toolchains) | set(new.toolchains)):
+        a, b = old.toolchains.get(tool), new.toolchains.get(tool)
+        if a is None or b is None or (a.release, a.commit) != (b.release, b.commit):
+            changes.append(
+                Change(
+                    section="toolchain",
+                    change="added" if a is None else "removed" if b is None else "changed",
+                    name=tool,
+                    old=_tool(a),
+                    new=_tool(b),
+                )
+            )
+    old_crates = {(d.name, d.source): d for d in old.dependencies.rust}
+    new_crates = {(d.name, d.source): d for d in new.dependencies.rust}
+    changes += _deps(
+        "rust-dependency",
+        {
+            f"{n} ({s})": f"{d.version} {d.checksum or ''}".strip()
+            for (n, s), d in old_crates.items()
+        },
+        {
+            f"{n} ({s})": f"{d.version} {d.checksum or ''}".strip()
+            for (n, s), d in new_crates.items()
+        },
+    )
+    changes += _deps(
+        "go-dependency",
+        {m.path: f"{m.version} {m.sum or ''}".strip() for m in old.dependencies.go},
+        {m.path: f"{m.version} {m.sum or ''}".strip() for m in new.dependencies.go},
+    )
+    return DiffReport(old=old_name, new=new_name, changes=changes)
+
+
+def _tool(t: ToolRecord | None) -> str | None:
+    return f"{t.release} ({(t.commit or '-')[:9]})" if t else None
+
+
+def _artifacts(old: list[ArtifactRecord], new: list[ArtifactRecord]) -> list[Change]:
+    changes: list[Change] = []
+    old_by_path = {a.path: a for a in old}
+    new_by_path = {a.path: a for a in new}
+    gone = [a for a in old if a.path not in new_by_path]
+    came = [a for a in new if a.path not in old_by_path]
+    # Pair renamed artifacts (a version bump renames every file) by what they are.
+    came_by_key: dict[object, list[ArtifactRecord]] = {}
+    for a in came:
+        came_by_key.setdefault(_artifact_key(a), []).append(a)
+    paired: list[tuple[ArtifactRecord, ArtifactRecord]] = []
+    for a in list(gone):
+        key = _artifact_key(a)
+        candidates = came_by_key.get(key, []) if key is not None else []
+        if len(candidates) == 1 and sum(_artifact_key(g) == key for g in gone) == 1:
+            b = candidates.pop()
+            paired.append((a, b))
+            gone.remove(a)
+            came.remove(b)
+    for path in sorted(set(old_by_path) & set(new_by_path)):
+        a, b = old_by_path[path], new_by_path[path]
+        if (a.sha256, a.sha512, a.size, a.mode, a.kind, a.target) != (
+            b.sha256,
+            b.sha512,
+            b.size,
+            b.mode,
+            b.kind,
+            b.target,
+        ):
+            changes.append(
+                Change(
+                    section="artifact",
+                    change="changed",
+                    name=path,
+                    old=_describe(a, False),
+                    new=_describe(b, False),
+                )
+            )
+    for a, b in paired:
+        if (a.sha256, a.mode) != (b.sha256, b.mode) or a.path != b.path:
+            changes.append(
+                Change(
+                    section="artifact",
+                    change="changed",
+                    name=b.path,
+                    old=_describe(a),
+                    new=_describe(b),
+                )
+            )
+    changes += [
+        Change(section="artifact", change="removed", name=a.path, old=_describe(a))
+        for a in sorted(gone, key=lambda a: a.path)
+    ]
+    changes += [
+        Change(section="artifact", change="added", name=a.path, new=_describe(a))
+        for a in sorted(came, key=lambda a: a.path)
+    ]
+    return changes
+
+
+def _deps(
+    section: Literal["rust-dependency", "go-dependency"], old: dict[str, str], new: dict[str, str]
+) -> list[Change]:
+    out: list[Change] = []
+    for name in sorted(set(old) | set(new)):
+        a, b = old.get(name), new.get(name)
+        if a != b:
+            kind: Literal["added", "removed", "changed"] = (
+                "added" if a is None else "removed" if b is None else "changed"
+            )
+            out.append(Change(section=section, change=kind, name=name, old=a, new=b))
+    return out
+
+
+def diff_paths(old: Path, new: Path) -> DiffReport:
+    return diff_manifests(load_side(old), load_side(new), str(old), str(new))

@@ -1,0 +1,267 @@
+"""`relbuild verify`: does a dist folder match its manifest?
+
+Safe on hostile input: nothing outside the folder is ever opened (absolute
+paths, `..` and symbolic links are findings, not reads), nothing that is not
+a regular file is opened (a FIFO would block), and each file is read once,
+in bounded memory, for both digests, several files at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path, PurePosixPath
+from typing import Literal
+
+from pydantic import BaseModel
+
+from relbuild import elfcheck
+from relbuild.errors import UsageError
+from relbuild.manifest import MANIFEST_NAME, SUMS, ArtifactRecord, Manifest, load_manifest
+from relbuild.triples import TRIPLES
+
+FindingKind = Literal[
+    "missing",
+    "changed",
+    "extra",
+    "mode",
+    "sums",
+    "unsafe-path",
+    "not-a-file",
+    "elf",
+    "duplicate",
+]
+CHUNK = 1 << 20
+
+
+class Finding(BaseModel):
+    kind: FindingKind
+    path: str
+    detail: str
+
+
+class VerifyReport(BaseModel):
+    folder: str
+    manifest: str
+    artifacts: int
+    bytes_hashed: int
+    findings: list[Finding]
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+
+def locate(arg: Path) -> tuple[Path, Path]:
+    """(folder, manifest) from a dist folder or a manifest file."""
+    if arg.is_dir():
+        return arg, arg / MANIFEST_NAME
+    if arg.exists() or arg.name.endswith(".json"):
+        return arg.parent, arg
+    raise UsageError(f"{arg}: no such folder or manifest")
+
+
+def safe_relpath(rel: str) -> str | None:
+    """Why ``rel`` may not be opened inside the folder, or None if it may."""
+    if not rel or "\0" in rel or "\\" in rel:
+        return "not a plain relative path"
+    if rel.startswith("/") or PurePosixPath(rel).is_absolute():
+        return "absolute path"
+    parts = rel.split("/")
+    if any(p in ("", ".", "..") for p in parts):
+        return "path with '..', '.' or an empty part"
+    return None
+
+
+def _walk_to(folder: Path, rel: str) -> tuple[Path | None, str | None]:
+    """Follow ``rel`` from ``folder`` without following any symbolic link."""
+    current = folder
+    for part in rel.split("/"):
+        current = current / part
+        try:
+            st = current.lstat()
+        except FileNotFoundError:
+            return None, None
+        if stat.S_ISLNK(st.st_mode):
+            target = os.readlink(current)
+            inside = os.path.realpath(current).startswith(os.path.realpath(folder) + os.sep)
+            where = "inside" if inside else "outside"
+            return None, f"symbolic link to {target!r} ({where} the folder); not followed"
+    return current, None
+
+
+def hash_file(path: Path) -> tuple[str, str, int, int]:
+    """(sha256, sha512, size, mode) of a regular file, read once, without
+    following a link that appeared since it was checked."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(f"{path} is not a regular file")
+        h256, h512 = hashlib.sha256(), hashlib.sha512()
+        buf = bytearray(CHUNK)
+        view = memoryview(buf)
+        size = 0
+        with os.fdopen(fd, "rb", buffering=0, closefd=False) as fh:
+            while n := fh.readinto(buf):
+                chunk = view[:n]
+                h256.update(chunk)
+                h512.update(chunk)
+                size += n
+        return h256.hexdigest(), h512.hexdigest(), size, stat.S_IMODE(st.st_mode)
+    finally:
+        os.close(fd)
+
+
+def _listed_files(folder: Path) -> Iterator[tuple[str, os.stat_result]]:
+    """Every entry below ``folder`` that is not a folder, links included,
+    never following a link."""
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        here = Path(root)
+        for name in sorted(files) + sorted(d for d in dirs if (here / d).is_symlink()):
+            path = here / name
+            yield path.relative_to(folder).as_posix(), path.lstat()
+
+
+def parse_sums(text: str) -> tuple[dict[str, str], list[str]]:
+    """coreutils checksum lines -> ({path: digest}, [malformed lines])."""
+    entries: dict[str, str] = {}
+    bad: list[str] = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        digest, sep, rest = line.partition(" ")
+        if not sep or not rest or rest[0] not in " *" or not digest.isalnum():
+            bad.append(line)
+            continue
+        entries[rest[1:]] = digest.lower()
+    return entries, bad
+
+
+def verify(arg: Path, *, allow_extra: bool = False, jobs: int | None = None) -> VerifyReport:
+    folder, manifest_path = locate(arg)
+    manifest = load_manifest(manifest_path)
+    findings: list[Finding] = []
+
+    seen: set[str] = set()
+    to_hash: list[tuple[ArtifactRecord, Path]] = []
+    for art in manifest.artifacts:
+        if art.path in seen:
+            findings.append(Finding(kind="duplicate", path=art.path, detail="listed twice"))
+            continue
+        seen.add(art.path)
+        why = safe_relpath(art.path)
+        if why:
+            findings.append(Finding(kind="unsafe-path", path=art.path, detail=f"{why}; not opened"))
+            continue
+        path, link = _walk_to(folder, art.path)
+        if link:
+            findings.append(Finding(kind="unsafe-path", path=art.path, detail=link))
+            continue
+        if path is None:
+            findings.append(Finding(kind="missing", path=art.path, detail="listed but not there"))
+            continue
+        st = path.lstat()
+        if not stat.S_ISREG(st.st_mode):
+            findings.append(
+                Finding(kind="not-a-file", path=art.path, detail="not a regular file; not opened")
+            )
+            continue
+        to_hash.append((art, path))
+
+    workers = jobs or min(32, (os.cpu_count() or 1))
+    # Largest first, so one big file does not start last and run alone.
+    order = sorted(to_hash, key=lambda item: -item[1].lstat().st_size)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = list(pool.map(lambda item: _check_one(*item), order))
+    total = 0
+    by_path = {}
+    for (art, _), (size, found) in zip(order, results, strict=True):
+        total += size
+        by_path[art.path] = found
+    for art in manifest.artifacts:
+        findings += by_path.get(art.path, [])
+
+    findings += _sums_findings(folder, manifest)
+    if not allow_extra:
+        known = seen | {MANIFEST_NAME, *SUMS.values()}
+        for rel, st in _listed_files(folder):
+            if rel not in known:
+                what = "symbolic link" if stat.S_ISLNK(st.st_mode) else "file"
+                findings.append(
+                    Finding(kind="extra", path=rel, detail=f"{what} not in the manifest")
+                )
+    return VerifyReport(
+        folder=str(folder),
+        manifest=str(manifest_path),
+        artifacts=len(manifest.artifacts),
+        bytes_hashed=total,
+        findings=findings,
+    )
+
+
+def _check_one(art: ArtifactRecord, path: Path) -> tuple[int, list[Finding]]:
+    out: list[Finding] = []
+    try:
+        sha256, sha512, size, mode = hash_file(path)
+    except OSError as exc:
+        return 0, [Finding(kind="not-a-file", path=art.path, detail=str(exc))]
+    differ = [
+        name for name, got in (("sha256", sha256), ("sha512", sha512)) if got != getattr(art, name)
+    ]
+    if differ:
+        sizes = f"; size {art.size} in the manifest, {size} on disk" if size != art.size else ""
+        out.append(
+            Finding(
+                kind="changed",
+                path=art.path,
+                detail=f"{' and '.join(differ)} differ{'s' if len(differ) == 1 else ''}{sizes}",
+            )
+        )
+    if f"0{mode:o}" != art.mode:
+        out.append(
+            Finding(
+                kind="mode", path=art.path, detail=f"mode 0{mode:o}, the manifest says {art.mode}"
+            )
+        )
+    triple = TRIPLES.get(art.target or "")
+    if triple is not None and art.kind in ("executable", "staticlib", "firmware") and not differ:
+        for problem in elfcheck.check_file(path, triple):
+            out.append(Finding(kind="elf", path=art.path, detail=problem))
+    return size, out
+
+
+def _sums_findings(folder: Path, manifest: Manifest) -> list[Finding]:
+    findings: list[Finding] = []
+    for algo, name in SUMS.items():
+        path, link = _walk_to(folder, name)
+        if link or path is None or not path.is_file():
+            findings.append(Finding(kind="sums", path=name, detail=link or "missing"))
+            continue
+        if path.stat().st_size > 64 * 1024 * 1024:
+            findings.append(Finding(kind="sums", path=name, detail="too large to be a sums file"))
+            continue
+        entries, bad = parse_sums(path.read_text(encoding="utf-8", errors="replace"))
+        for line in bad[:20]:
+            findings.append(Finding(kind="sums", path=name, detail=f"malformed line {line!r}"))
+        for art in manifest.artifacts:
+            want = getattr(art, algo)
+            got = entries.pop(art.path, None)
+            if got is None:
+                findings.append(Finding(kind="sums", path=name, detail=f"no line for {art.path}"))
+            elif got != want:
+                findings.append(
+                    Finding(
+                        kind="sums",
+                        path=name,
+                        detail=f"{art.path}: {algo} disagrees with the manifest",
+                    )
+                )
+        for extra in sorted(entries):
+            findings.append(
+                Finding(kind="sums", path=name, detail=f"{extra} is listed but not in the manifest")
+            )
+    return findings
