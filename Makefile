@@ -12,12 +12,13 @@ setup:
 demo: setup
 	$(BIN)/relbuild doctor
 	$(BIN)/relbuild build
-	cd dist && sha256sum -c --quiet SHA256SUMS && sha512sum -c --quiet SHA512SUMS
+	$(BIN)/relbuild verify dist
 	@echo "demo: dist/ holds every target's artifacts; dist/manifest.json describes them"
 
-## bench: time relbuild build against the same commands run directly
+## bench: relbuild build and verify against their direct baselines
 bench: setup
 	$(BIN)/python bench/build_bench.py
+	$(BIN)/python bench/verify_bench.py
 
 ## test: lint, type-check and run the whole test suite (unit + integration)
 test: setup lint
