@@ -29,9 +29,11 @@ def make_files(folder: Path, total_mib: int) -> list[Path]:
     block = os.urandom(1 << 20)
     # 60 % in 96 MiB files, 30 % in 4 MiB files, 10 % in 64 KiB files,
     # rounded up so the total is at least total_mib.
-    plan = [("big", 96 << 20, -(-total_mib * 6 // 10 // 96)),
-            ("mid", 4 << 20, -(-total_mib * 3 // 10 // 4)),
-            ("small", 64 << 10, -(-total_mib * 16 // 10))]
+    plan = [
+        ("big", 96 << 20, -(-total_mib * 6 // 10 // 96)),
+        ("mid", 4 << 20, -(-total_mib * 3 // 10 // 4)),
+        ("small", 64 << 10, -(-total_mib * 16 // 10)),
+    ]
     files = []
     for name, size, count in plan:
         sub = folder / name
@@ -71,8 +73,21 @@ def main() -> None:
         files = make_files(dist, args.mib)
         size = sum(f.stat().st_size for f in files)
         rel = [str(f.relative_to(dist)) for f in files]
-        subprocess.run([sys.executable, "-m", "relbuild", "manifest", str(dist), "--name",
-                        "bench", "--version", "1"], check=True, capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "relbuild",
+                "manifest",
+                str(dist),
+                "--name",
+                "bench",
+                "--version",
+                "1",
+            ],
+            check=True,
+            capture_output=True,
+        )
         for f in files:  # warm the page cache for both sides
             with f.open("rb") as fh:
                 while fh.read(1 << 22):

@@ -61,6 +61,9 @@ class BuildOptions:
     archive: ArchiveFormat | None = None
     source_date_epoch: str | None = None
     cache: Path | None = None
+    # For trees exported without .git (rebuilds, source tarballs).
+    source_revision: str | None = None
+    source_dirty: bool | None = None
 
 
 class StepTiming(BaseModel):
@@ -131,7 +134,14 @@ def prepare(
 ) -> tuple[Planner, ResolvedToolchains, SourceInfo, BuildPaths]:
     env = environ.probe_env()
     tools = resolve_all(loaded.config, env)
-    source = read_source(loaded.root, env, options.source_date_epoch, os.environ)
+    source = read_source(
+        loaded.root,
+        env,
+        options.source_date_epoch,
+        os.environ,
+        options.source_revision,
+        options.source_dirty,
+    )
     paths = BuildPaths(root=loaded.root, cache=(options.cache or default_cache(loaded)).resolve())
     planner = Planner(loaded, tools, source, paths, offline=options.offline)
     return planner, tools, source, paths

@@ -217,6 +217,16 @@ def plan(
 )
 @_epoch_option
 @_cache_option
+@click.option(
+    "--source-revision",
+    metavar="REV",
+    help="Commit to record when the tree has no .git (an export or a source tarball).",
+)
+@click.option(
+    "--source-dirty/--source-clean",
+    default=None,
+    help="Record the tree as modified or not, overriding git.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a summary as JSON on stdout.")
 @click.pass_obj
 def build(
@@ -229,6 +239,8 @@ def build(
     archive: str | None,
     source_date_epoch: str | None,
     cache_dir: Path | None,
+    source_revision: str | None,
+    source_dirty: bool | None,
     as_json: bool,
 ) -> None:
     """Build every target: Rust first, then Go; normalize; write the manifest."""
@@ -250,6 +262,8 @@ def build(
         archive=None if fmt == "none" else fmt,  # type: ignore[arg-type]
         source_date_epoch=source_date_epoch,
         cache=cache_dir,
+        source_revision=source_revision,
+        source_dirty=source_dirty,
     )
     reporter = make_reporter()
     try:
@@ -274,8 +288,23 @@ def build(
     default=None,
     help="Files hashed at once (default: the number of CPUs).",
 )
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="Also rebuild the recorded revision in a fresh folder and compare bit for bit.",
+)
+@click.option("--keep", is_flag=True, help="With --rebuild: keep the rebuild folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
-def verify(location: Path, allow_extra: bool, jobs: int | None, as_json: bool) -> None:
+@click.pass_obj
+def verify(
+    app: App,
+    location: Path,
+    allow_extra: bool,
+    jobs: int | None,
+    rebuild: bool,
+    keep: bool,
+    as_json: bool,
+) -> None:
     """Check a dist folder (or a manifest) against the manifest.
 
     Recomputes SHA-256 and SHA-512 of every artifact; reports missing,
@@ -288,10 +317,32 @@ def verify(location: Path, allow_extra: bool, jobs: int | None, as_json: bool) -
     from relbuild.verify import verify as run_verify
 
     report = run_verify(location, allow_extra=allow_extra, jobs=jobs)
-    if as_json:
-        ui.print_json({**report.model_dump(mode="json"), "ok": report.ok})
     render_verify(report)
-    if not report.ok:
+    if not rebuild:
+        if as_json:
+            ui.print_json({**report.model_dump(mode="json"), "ok": report.ok})
+        if not report.ok:
+            sys.exit(1)
+        return
+    from relbuild.progress import make_reporter
+    from relbuild.rebuild import rebuild as run_rebuild
+    from relbuild.render import render_comparison
+
+    reporter = make_reporter()
+    try:
+        again = run_rebuild(location, app.config(), reporter, keep=keep, jobs=jobs or 2)
+    finally:
+        reporter.close()
+    render_comparison(again.comparison, f"rebuild of {again.revision[:12]} in {again.rebuilt_in}")
+    if as_json:
+        ui.print_json(
+            {
+                "ok": report.ok and again.reproduced,
+                "verify": report.model_dump(mode="json"),
+                "rebuild": {**again.model_dump(mode="json"), "reproduced": again.reproduced},
+            }
+        )
+    if not (report.ok and again.reproduced):
         sys.exit(1)
 
 
@@ -346,6 +397,76 @@ def diff_cmd(old: Path, new: Path, as_json: bool) -> None:
         ui.print_json({**report.model_dump(mode="json"), "same": report.same})
     render_diff(report)
     if not report.same:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option(
+    "--vary",
+    "vary",
+    multiple=True,
+    metavar="NAME",
+    help="Only these variations (repeatable or comma-separated). Default: all.",
+)
+@click.option(
+    "--no-vary",
+    "no_vary",
+    multiple=True,
+    metavar="NAME",
+    help="Leave these variations out (repeatable or comma-separated).",
+)
+@_target_option
+@click.option("--fresh", is_flag=True, help="Start from empty build caches.")
+@click.option("--no-blame", is_flag=True, help="On a difference, do not look for the cause.")
+@_cache_option
+@click.option("--list", "list_", is_flag=True, help="List the variations and exit.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+@click.pass_obj
+def repro(
+    app: App,
+    vary: tuple[str, ...],
+    no_vary: tuple[str, ...],
+    targets: tuple[str, ...],
+    fresh: bool,
+    no_blame: bool,
+    cache_dir: Path | None,
+    list_: bool,
+    as_json: bool,
+) -> None:
+    """Build the working tree twice under varied conditions and compare.
+
+    Variations: build path, TZ, locale, umask, HOME, PATH order, unrelated
+    environment variables, parallel jobs and directory order. Exit 0 when
+    every artifact and the manifest are identical, 1 when not.
+    """
+    from relbuild import ui
+    from relbuild.builder import default_cache
+    from relbuild.render import render_repro
+    from relbuild.repro import VARIATIONS, run_repro, select
+
+    if list_:
+        for name, what in VARIATIONS.items():
+            click.echo(f"{name:12} {what}")
+        return
+
+    def split(items: tuple[str, ...]) -> list[str]:
+        return [x for item in items for x in item.split(",") if x]
+
+    chosen = select(split(vary), split(no_vary))
+    loaded = app.config()
+    report = run_repro(
+        loaded,
+        variations=chosen,
+        fresh=fresh,
+        cache=cache_dir or default_cache(loaded),
+        targets=targets,
+        blame=not no_blame,
+        log=ui.err.print,
+    )
+    if as_json:
+        ui.print_json({**report.model_dump(mode="json"), "reproducible": report.reproducible})
+    render_repro(report)
+    if not report.reproducible:
         sys.exit(1)
 
 

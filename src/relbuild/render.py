@@ -9,7 +9,9 @@ from relbuild.doctor import DoctorReport
 from relbuild.planner import Plan
 
 if TYPE_CHECKING:
+    from relbuild.compare import Comparison
     from relbuild.diffing import DiffReport
+    from relbuild.repro import ReproReport
     from relbuild.verify import VerifyReport
 from relbuild.ui import err, table
 
@@ -78,3 +80,51 @@ def render_diff(report: DiffReport) -> None:
     for c in report.changes:
         t.add_row(c.section, c.change, c.name, c.old or "-", c.new or "-")
     err.print(t)
+
+
+def render_comparison(comparison: Comparison, title: str) -> None:
+    same = sum(o.identical for o in comparison.artifacts)
+    err.print(
+        f"{title}: {same}/{len(comparison.artifacts)} artifacts identical, manifest "
+        f"{'identical' if comparison.manifest_identical else 'DIFFERENT'}"
+    )
+    for o in comparison.differing:
+        err.print(f"  DIFFERENT {o.path}: {o.note or (o.explanation and o.explanation.summary)}")
+        if o.explanation:
+            for s in o.explanation.suspects[:6]:
+                err.print(f"    suspect: {s}")
+            for a in o.explanation.advice:
+                err.print(f"    advice: {a}")
+            if o.explanation.diffoscope:
+                err.print(f"    diffoscope report: {o.explanation.diffoscope}")
+    if comparison.manifest_explanation:
+        err.print(f"  DIFFERENT manifest.json: {comparison.manifest_explanation.summary}")
+        for line in comparison.manifest_explanation.suspects[:10]:
+            err.print(f"    {line}")
+
+
+def render_repro(report: ReproReport) -> None:
+    for run in report.runs:
+        err.print(
+            f"repro: {run.name}: {', '.join(run.varied) or 'no variation'} ({run.seconds:.1f} s)"
+        )
+    for note in report.notes:
+        err.print(f"repro: note: {note}")
+    render_comparison(report.comparison, "repro")
+    if report.reproducible:
+        err.print(
+            f"repro: reproducible under {len(report.variations)} variation(s): "
+            f"{', '.join(report.variations)}"
+        )
+        return
+    if report.deterministic_without_variation is False:
+        err.print(
+            "repro: two builds with no variation at all already differ: the build "
+            "embeds the time or something random"
+        )
+    elif report.blame:
+        err.print(f"repro: to blame: {', '.join(report.blame)}")
+    elif report.deterministic_without_variation:
+        err.print("repro: no single variation explains it; variations combine")
+    if report.reports:
+        err.print(f"repro: reports in {report.reports}")

@@ -38,10 +38,16 @@ def parse_epoch(value: str, origin: str) -> int:
 
 
 def read_source(
-    root: Path, env: Mapping[str, str], override: str | None, environ: Mapping[str, str]
+    root: Path,
+    env: Mapping[str, str],
+    override: str | None,
+    environ: Mapping[str, str],
+    revision_override: str | None = None,
+    dirty_override: bool | None = None,
 ) -> SourceInfo:
-    """Revision and dirty flag from git; the epoch from the override, the
-    SOURCE_DATE_EPOCH variable, or the last commit's time, in that order."""
+    """Revision and dirty flag from git (or the overrides, for a tree exported
+    without .git); the epoch from the override, the SOURCE_DATE_EPOCH
+    variable, or the last commit's time, in that order."""
     git = proc.which("git", env)
     revision: str | None = None
     dirty = False
@@ -60,6 +66,12 @@ def read_source(
             dirty = bool(status.stdout.strip())
             stamp = proc.run([git, "log", "-1", "--format=%ct"], env=env, cwd=root)
             commit_time = int(stamp.stdout.strip())
+    if revision_override is not None:
+        if not re.fullmatch(r"[0-9a-f]{7,64}", revision_override):
+            raise ConfigError(f"--source-revision {revision_override!r}: not a commit hash")
+        revision = revision_override
+    if dirty_override is not None:
+        dirty = dirty_override
     if override is not None:
         epoch, origin = parse_epoch(override, "--source-date-epoch"), "--source-date-epoch"
     elif "SOURCE_DATE_EPOCH" in environ:

@@ -1,0 +1,122 @@
+"""`relbuild verify --rebuild`: rebuild the recorded revision elsewhere and
+compare bit for bit.
+
+The revision in the manifest is exported with git into a fresh temporary
+folder (another path than the original build's), built there with the
+pinned toolchains, fresh build caches and the recorded SOURCE_DATE_EPOCH,
+then every artifact and the manifest are compared byte for byte. Download
+caches (cargo's registry, Go's module cache, zig's cache of built libc) are
+shared: their contents are checked by hash.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from relbuild import environ, proc
+from relbuild.builder import BuildOptions, build
+from relbuild.compare import Comparison, compare_dists
+from relbuild.config import LoadedConfig, load_config
+from relbuild.errors import UsageError
+from relbuild.manifest import load_manifest
+from relbuild.progress import Reporter
+from relbuild.verify import locate
+
+
+class RebuildReport(BaseModel):
+    dist: str
+    revision: str
+    rebuilt_in: str
+    seconds: float
+    comparison: Comparison
+
+    @property
+    def reproduced(self) -> bool:
+        return self.comparison.identical
+
+
+def rebuild(
+    arg: Path,
+    loaded: LoadedConfig,
+    reporter: Reporter,
+    *,
+    keep: bool = False,
+    jobs: int = 2,
+) -> RebuildReport:
+    import time
+
+    folder, manifest_path = locate(arg)
+    manifest = load_manifest(manifest_path)
+    source = manifest.source
+    if source is None or not source.revision:
+        raise UsageError(
+            f"{manifest_path}: records no source revision, so there is nothing to rebuild from"
+        )
+    if source.dirty:
+        raise UsageError(
+            f"{manifest_path}: was built from a tree with uncommitted changes "
+            f"(dirty at {source.revision[:12]}); a rebuild from the commit cannot reproduce it",
+            hint="Commit, build again, then verify --rebuild.",
+        )
+    git = proc.which("git")
+    if git is None:
+        raise UsageError("verify --rebuild needs git to export the recorded revision")
+    env = environ.probe_env()
+    top = proc.run([git, "rev-parse", "--show-toplevel"], cwd=loaded.base, env=env, check=False)
+    if top.returncode != 0:
+        raise UsageError(f"{loaded.base} is not in a git checkout to export the revision from")
+    repo = Path(top.stdout.strip())
+    has = proc.run(
+        [git, "cat-file", "-e", f"{source.revision}^{{commit}}"], cwd=repo, env=env, check=False
+    )
+    if has.returncode != 0:
+        raise UsageError(
+            f"revision {source.revision} is not in {repo}",
+            hint="Fetch it first (git fetch origin <revision>).",
+        )
+    config_rel = loaded.path.relative_to(repo)
+
+    work = Path(tempfile.mkdtemp(prefix="relbuild-rebuild-"))
+    try:
+        tree = work / "export" / "of" / manifest.project.name
+        tree.parent.mkdir(parents=True)
+        proc.run(
+            [git, "clone", "--quiet", "--shared", "--no-checkout", str(repo), str(tree)], env=env
+        )
+        proc.run(
+            [git, "-c", "advice.detachedHead=false", "checkout", "--quiet", source.revision],
+            cwd=tree,
+            env=env,
+        )
+        archive = next((a.path for a in manifest.artifacts if a.kind == "archive"), None)
+        fmt = None if archive is None else ("zip" if archive.endswith(".zip") else "tar.gz")
+        options = BuildOptions(
+            out=work / "dist",
+            targets=[t.triple for t in manifest.targets],
+            components=sorted({c for t in manifest.targets for c in t.components}),
+            jobs=jobs,
+            archive=fmt,  # type: ignore[arg-type]
+            source_date_epoch=str(source.source_date_epoch),
+            cache=work / "fresh-cache",
+        )
+        t0 = time.monotonic()
+        build(load_config(tree / config_rel), options, reporter)
+        seconds = time.monotonic() - t0
+        reports = (folder.parent / f".{folder.name}.rebuild-reports") if keep else None
+        comparison = compare_dists(
+            folder, work / "dist", report_dir=reports, hints=[str(work), str(tree)]
+        )
+        return RebuildReport(
+            dist=str(folder),
+            revision=source.revision,
+            rebuilt_in=str(work),
+            seconds=round(seconds, 1),
+            comparison=comparison,
+        )
+    finally:
+        if not keep:
+            shutil.rmtree(work, ignore_errors=True)

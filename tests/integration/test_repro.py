@@ -1,0 +1,166 @@
+"""repro and verify --rebuild, on small fixtures that are (not) reproducible and
+on the bundled example."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import CONFIG, REPO
+from tests.integration.conftest import relbuild_cmd
+
+FIXTURE = REPO / "tests" / "fixtures" / "unrepro"
+
+
+@pytest.fixture
+def fixture_copy(tmp_path: Path) -> Path:
+    dest = tmp_path / "project"
+    shutil.copytree(FIXTURE, dest, ignore=shutil.ignore_patterns("target"))
+    return dest
+
+
+def repro(project: Path, config: str, *args: str) -> tuple[int, dict[str, Any], str]:
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000"}
+    res = relbuild_cmd(
+        "--config",
+        project / config,
+        "repro",
+        "--json",
+        "--cache-dir",
+        project.parent / "cache",
+        *args,
+        env=env,
+    )
+    assert "Traceback" not in res.stderr, res.stderr
+    return res.returncode, json.loads(res.stdout) if res.stdout.strip() else {}, res.stderr
+
+
+def test_reproducible_project_passes_every_variation(fixture_copy: Path) -> None:
+    code, report, err = repro(fixture_copy, "clean.toml")
+    assert code == 0, err
+    assert report["reproducible"] is True
+    assert report["variations"] == [
+        "build-path",
+        "time-zone",
+        "locale",
+        "umask",
+        "home",
+        "path-order",
+        "environment",
+        "jobs",
+        "file-order",
+    ]
+    assert [o["identical"] for o in report["comparison"]["artifacts"]] == [True]
+    assert report["comparison"]["manifest_identical"] is True
+
+
+def test_path_leak_is_caught_blamed_and_explained(fixture_copy: Path) -> None:
+    code, report, err = repro(fixture_copy, "path.toml", "--vary", "build-path,umask,locale")
+    assert code == 1
+    assert report["blame"] == ["build-path"]
+    assert report["deterministic_without_variation"] is True
+    [outcome] = report["comparison"]["artifacts"]
+    exp = outcome["explanation"]
+    assert ".rodata" in " ".join(exp["sections"])
+    assert any(s.startswith("leaked build path") and "/leak" in s for s in exp["suspects"])
+    assert any("CARGO_MANIFEST_DIR" in a for a in exp["advice"])
+    assert "to blame: build-path" in err
+    # diffoscope is installed with relbuild's dev tools: its report is saved.
+    report_file = Path(exp["diffoscope"])
+    assert report_file.is_file() and "leak" in report_file.read_text(errors="replace")
+
+
+def test_build_time_is_caught_without_any_variation(fixture_copy: Path) -> None:
+    code, report, err = repro(fixture_copy, "time.toml", "--vary", "umask")
+    assert code == 1
+    assert report["deterministic_without_variation"] is False
+    assert report["blame"] == []
+    suspects = report["comparison"]["artifacts"][0]["explanation"]["suspects"]
+    assert any("Unix time stamp" in s and "stamp built at" in s for s in suspects)
+    assert "embeds the time" in err
+
+
+def test_unknown_variation_is_a_usage_error(fixture_copy: Path) -> None:
+    code, _, err = repro(fixture_copy, "clean.toml", "--vary", "moon-phase")
+    assert code == 2 and "unknown variation 'moon-phase'" in err
+
+
+def git(cwd: Path, *args: str) -> None:
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+        "GIT_AUTHOR_DATE": "2024-01-02T03:04:05Z",
+        "GIT_COMMITTER_DATE": "2024-01-02T03:04:05Z",
+    }
+    subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True)
+
+
+@pytest.fixture
+def fixture_repo(fixture_copy: Path) -> Path:
+    git(fixture_copy, "init", "-q", "-b", "main")
+    git(fixture_copy, "add", "-A")
+    git(fixture_copy, "commit", "-q", "-m", "fixture")
+    return fixture_copy
+
+
+def test_verify_rebuild_passes_for_a_reproducible_commit(fixture_repo: Path) -> None:
+    config = fixture_repo / "clean.toml"
+    out = fixture_repo.parent / "dist"
+    assert relbuild_cmd("--config", config, "build", "--out", out).returncode == 0
+    res = relbuild_cmd("--config", config, "verify", out, "--rebuild", "--json")
+    assert res.returncode == 0, res.stderr
+    report = json.loads(res.stdout)
+    assert report["rebuild"]["reproduced"] is True
+    assert (
+        report["rebuild"]["revision"]
+        == json.loads((out / "manifest.json").read_text())["source"]["revision"]
+    )
+    assert "relbuild-rebuild-" in report["rebuild"]["rebuilt_in"]
+
+
+def test_verify_rebuild_fails_for_a_time_stamped_build(fixture_repo: Path) -> None:
+    config = fixture_repo / "time.toml"
+    out = fixture_repo.parent / "dist"
+    assert relbuild_cmd("--config", config, "build", "--out", out).returncode == 0
+    res = relbuild_cmd("--config", config, "verify", out, "--rebuild", "--json")
+    assert res.returncode == 1
+    report = json.loads(res.stdout)
+    assert report["verify"]["findings"] == []  # the dist itself is intact
+    assert report["rebuild"]["reproduced"] is False
+    assert "DIFFERENT" in res.stderr and "Unix time stamp" in res.stderr
+
+
+def test_verify_rebuild_refuses_a_dirty_build(fixture_repo: Path) -> None:
+    config = fixture_repo / "clean.toml"
+    (fixture_repo / "clean" / "src" / "main.rs").write_text(
+        (fixture_repo / "clean" / "src" / "main.rs").read_text() + "\n// local edit\n"
+    )
+    out = fixture_repo.parent / "dist"
+    assert relbuild_cmd("--config", config, "build", "--out", out).returncode == 0
+    res = relbuild_cmd("--config", config, "verify", out, "--rebuild")
+    assert res.returncode == 2
+    assert "uncommitted changes" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_verify_rebuild_of_the_example(dist: Path) -> None:
+    """The whole example, all seven targets, rebuilt from the recorded commit
+    in a fresh folder with fresh build caches."""
+    manifest = json.loads((dist / "manifest.json").read_text())
+    res = relbuild_cmd("--config", CONFIG, "verify", dist, "--rebuild", "--json")
+    if manifest["source"]["dirty"]:
+        # A working tree with local changes cannot be rebuilt from its commit.
+        assert res.returncode == 2 and "uncommitted changes" in res.stderr
+        return
+    assert res.returncode == 0, res.stderr[-4000:]
+    report = json.loads(res.stdout)
+    assert report["rebuild"]["reproduced"] is True
+    assert len(report["rebuild"]["comparison"]["artifacts"]) == 22
