@@ -8,11 +8,13 @@ BIN := $(VENV)/bin
 setup:
 	@bash scripts/setup.sh
 
-## demo: check the pinned toolchains, then build the bundled example for every target
+## demo: doctor, then build, verify and smoke-test the bundled example, then its sizes
 demo: setup
 	$(BIN)/relbuild doctor
 	$(BIN)/relbuild build
 	$(BIN)/relbuild verify dist
+	$(BIN)/relbuild test dist
+	$(BIN)/relbuild size dist
 	@echo "demo: dist/ holds every target's artifacts; dist/manifest.json describes them"
 
 ## bench: relbuild build and verify against their direct baselines

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from relbuild import __version__, elfcheck, environ, proc
+from relbuild import __version__, elfcheck, environ, firmware, proc
 from relbuild.archive import ArchiveFormat, Member, make_archive
 from relbuild.backends import rust as rust_backend
 from relbuild.config import LoadedConfig
@@ -34,6 +34,7 @@ from relbuild.manifest import (
     ArtifactKind,
     ArtifactRecord,
     Dependencies,
+    Footprint,
     Manifest,
     ProjectRecord,
     SourceRecord,
@@ -141,6 +142,7 @@ def prepare(
         os.environ,
         options.source_revision,
         options.source_dirty,
+        also=(loaded.path,),
     )
     paths = BuildPaths(root=loaded.root, cache=(options.cache or default_cache(loaded)).resolve())
     planner = Planner(loaded, tools, source, paths, offline=options.offline)
@@ -169,6 +171,7 @@ def build(loaded: LoadedConfig, options: BuildOptions, reporter: Reporter) -> Bu
         hashes = _Hashes(options.jobs)
         hashes.prefetch([s.src for s in staged])
         _check_elf(staged, paths.cache / "elf-ok", hashes)
+        footprints = _check_firmware(loaded, staged)
         if options.archive:
             staged += _archives(
                 loaded,
@@ -180,7 +183,10 @@ def build(loaded: LoadedConfig, options: BuildOptions, reporter: Reporter) -> Bu
                 options.jobs,
                 hashes,
             )
-        artifacts = [_record(staging, s, plan.source_date_epoch, hashes) for s in staged]
+        artifacts = [
+            _record(staging, s, plan.source_date_epoch, hashes, footprints.get(s.rel))
+            for s in staged
+        ]
         manifest = Manifest(
             generator=f"relbuild {__version__}",
             project=ProjectRecord(name=plan.project, version=plan.version),
@@ -290,13 +296,7 @@ def _run_target(
             )
             seconds = time.monotonic() - t0
             ctx.reporter.finish(label + " (up to date)", seconds, ok=True)
-            times[(step.target, step.component)] = StepTiming(
-                target=step.target,
-                component=step.component,
-                tool=step.tool,
-                seconds=round(seconds, 3),
-                log=str(log),
-            )
+            times[(step.target, step.component)] = _timing(step, seconds)
             staged += _collect(ctx, step, messages)
             continue
         stamp.unlink(missing_ok=True)
@@ -320,15 +320,19 @@ def _run_target(
             atomic_write(stamp, digest.encode())
         seconds = time.monotonic() - t0
         ctx.reporter.finish(label, seconds, ok=True)
-        times[(step.target, step.component)] = StepTiming(
-            target=step.target,
-            component=step.component,
-            tool=step.tool,
-            seconds=round(seconds, 3),
-            log=str(log),
-        )
+        times[(step.target, step.component)] = _timing(step, seconds)
         staged += _collect(ctx, step, messages)
     return staged
+
+
+def _timing(step: Step, seconds: float) -> StepTiming:
+    return StepTiming(
+        target=step.target,
+        component=step.component,
+        tool=step.tool,
+        seconds=round(seconds, 3),
+        log=step.log,
+    )
 
 
 def _json_collector(into: list[str]) -> Callable[[str], None]:
@@ -418,6 +422,20 @@ def _collect(ctx: _Context, step: Step, messages: list[str]) -> list[_Staged]:
             )
         if step.kind == "firmware":
             stage(exe, f"{base}.elf", "firmware", 0o644)
+            elf = exe.read_bytes()
+            for ext, image in ((".bin", firmware.to_bin(elf)), (".hex", firmware.to_ihex(elf))):
+                rel = f"{step.target}/{base}{ext}"
+                (ctx.staging / rel).write_bytes(image)
+                found.append(
+                    _Staged(
+                        src=ctx.staging / rel,
+                        rel=rel,
+                        kind="image",
+                        target=step.target,
+                        component=step.component,
+                        mode=0o644,
+                    )
+                )
         else:
             stage(exe, base, "executable", 0o755)
     return found
@@ -446,6 +464,43 @@ def _cargo_outputs(messages: list[str], step: Step) -> list[Path]:
 
 
 # --- checks, archives, records -----------------------------------------------
+
+
+def _check_firmware(loaded: LoadedConfig, staged: list[_Staged]) -> dict[str, Footprint]:
+    """Sanity checks, footprint and budgets of every firmware ELF; any
+    failure stops the build with one report."""
+    config = loaded.config
+    targets = {t.triple: t for t in config.targets}
+    problems: list[str] = []
+    over: list[str] = []
+    prints: dict[str, Footprint] = {}
+    for s in staged:
+        if s.kind != "firmware" or not s.target or not s.component:
+            continue
+        data = s.src.read_bytes()
+        problems += firmware.sanity_problems(data, TRIPLES[s.target], s.rel)
+        fp = firmware.footprint(data)
+        budgets = [b for b in (config.rust[s.component].budget, targets[s.target].budget) if b]
+        flash_budget = min((b.flash for b in budgets if b.flash is not None), default=None)
+        ram_budget = min((b.ram for b in budgets if b.ram is not None), default=None)
+        for what, used, budget in (("flash", fp.flash, flash_budget), ("RAM", fp.ram, ram_budget)):
+            if budget is not None and used > budget:
+                over.append(
+                    f"{s.rel}: {what} {used} B is over its budget of {budget} B "
+                    f"by {used - budget} B ({100 * used / max(budget, 1):.0f}% used)"
+                )
+        prints[s.rel] = fp.model_copy(
+            update={"flash_budget": flash_budget, "ram_budget": ram_budget}
+        )
+    if problems:
+        raise BuildError("firmware failed its sanity checks:\n  " + "\n  ".join(problems))
+    if over:
+        raise BuildError(
+            "firmware over budget:\n  " + "\n  ".join(over),
+            hint="Budgets come from toolchains.toml (`budget` of the component and of the "
+            "target); `relbuild size` shows the sections.",
+        )
+    return prints
 
 
 def _check_elf(staged: list[_Staged], memo: Path, hashes: _Hashes) -> None:
@@ -516,7 +571,9 @@ def _archives(
         return list(pool.map(pack, jobs_for))
 
 
-def _record(staging: Path, s: _Staged, epoch: int, hashes: _Hashes) -> ArtifactRecord:
+def _record(
+    staging: Path, s: _Staged, epoch: int, hashes: _Hashes, footprint: Footprint | None
+) -> ArtifactRecord:
     path = staging / s.rel
     os.chmod(path, s.mode)
     os.utime(path, (epoch, epoch))
@@ -530,6 +587,7 @@ def _record(staging: Path, s: _Staged, epoch: int, hashes: _Hashes) -> ArtifactR
         mode=f"0{s.mode:o}",
         sha256=sha256,
         sha512=sha512,
+        footprint=footprint,
     )
 
 

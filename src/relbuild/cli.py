@@ -470,6 +470,55 @@ def repro(
         sys.exit(1)
 
 
+@cli.command()
+@click.argument("location", type=click.Path(path_type=Path), default="dist")
+@click.option(
+    "--compare",
+    type=click.Path(path_type=Path, exists=True),
+    help="A previous dist folder or manifest: show growth per section.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the sizes as JSON on stdout.")
+def size(location: Path, compare: Path | None, as_json: bool) -> None:
+    """Firmware flash and RAM per section, against budgets (like `cargo size`)."""
+    from relbuild import ui
+    from relbuild.render import render_sizes
+    from relbuild.sizes import sizes
+
+    entries = sizes(location, compare)
+    if as_json:
+        ui.print_json([e.model_dump(mode="json") for e in entries])
+    render_sizes(entries)
+
+
+@cli.command("test")
+@click.argument("location", type=click.Path(path_type=Path), default="dist")
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Tests run at once (default: the number of CPUs).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON on stdout.")
+@click.pass_obj
+def test_cmd(app: App, location: Path, jobs: int | None, as_json: bool) -> None:
+    """Run each artifact's smoke test: natively, under qemu-user, or in QEMU.
+
+    Exit 0 when every configured test passed, 1 when one failed or timed
+    out, 2 when no test is configured.
+    """
+    from relbuild import ui
+    from relbuild.render import render_smoke
+    from relbuild.smoke import run_tests
+
+    report = run_tests(app.config(), location, jobs)
+    if as_json:
+        ui.print_json({**report.model_dump(mode="json"), "ok": report.ok})
+    render_smoke(report)
+    if not report.ok:
+        sys.exit(1)
+
+
 def main() -> None:
     try:
         cli.main(prog_name="relbuild", standalone_mode=False)

@@ -9,31 +9,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-# Variables a child may inherit: where tools and their download caches live,
-# and the proxy settings a network may need. Nothing here changes the bytes
-# a build produces.
-PASS_THROUGH = (
-    "PATH",
-    "HOME",
-    "RUSTUP_HOME",
-    "CARGO_HOME",
-    "GOPATH",
-    "GOMODCACHE",
-    "GOPROXY",
-    "GONOSUMDB",
-    "GOPRIVATE",
-    "GOSUMDB",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "NO_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "no_proxy",
-    "SSL_CERT_FILE",
-    "SSL_CERT_DIR",
-    "TMPDIR",
-)
-
 FIXED = {"LC_ALL": "C", "LANG": "C", "TZ": "UTC"}
 
 # Every build step runs with this umask, so files the tools create get the
@@ -60,6 +35,10 @@ INHERITED = (
 )
 
 SYSTEM_PATH = ("/usr/local/bin", "/usr/bin", "/bin")
+
+# What a probe (`rustc -vV`, `go env`) may see: the inherited variables plus
+# where the tools and their homes are.
+PASS_THROUGH = ("PATH", "RUSTUP_HOME", "CARGO_HOME", "GOPATH", "GOMODCACHE", "TMPDIR", *INHERITED)
 
 
 def probe_env(source: Mapping[str, str] | None = None) -> dict[str, str]:

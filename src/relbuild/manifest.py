@@ -23,7 +23,7 @@ MANIFEST_NAME = "manifest.json"
 Algo = Literal["sha256", "sha512"]
 SUMS: dict[Algo, str] = {"sha256": "SHA256SUMS", "sha512": "SHA512SUMS"}
 
-ArtifactKind = Literal["executable", "staticlib", "header", "firmware", "archive", "file"]
+ArtifactKind = Literal["executable", "staticlib", "header", "firmware", "image", "archive", "file"]
 
 
 class Frozen(BaseModel):
@@ -63,6 +63,19 @@ class StepRecord(Frozen):
     env: dict[str, str]
 
 
+class Footprint(Frozen):
+    """Bytes of flash and RAM a firmware image takes, from its sections:
+    flash = every allocated section with contents (vector table, .text,
+    .rodata, .data's initial values); RAM = every writable allocated section
+    (.data, .bss, ...). Budgets are those that applied at build time."""
+
+    flash: int
+    ram: int
+    sections: dict[str, int]
+    flash_budget: int | None = None
+    ram_budget: int | None = None
+
+
 class ArtifactRecord(Frozen):
     path: str = Field(description="relative to the manifest's folder, '/'-separated")
     target: str | None
@@ -72,6 +85,7 @@ class ArtifactRecord(Frozen):
     mode: str = Field(pattern=r"^0[0-7]{3}$")
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     sha512: str = Field(pattern=r"^[0-9a-f]{128}$")
+    footprint: Footprint | None = None
 
 
 class Dependencies(Frozen):

@@ -12,6 +12,8 @@ if TYPE_CHECKING:
     from relbuild.compare import Comparison
     from relbuild.diffing import DiffReport
     from relbuild.repro import ReproReport
+    from relbuild.sizes import SizeEntry
+    from relbuild.smoke import SmokeReport
     from relbuild.verify import VerifyReport
 from relbuild.ui import err, table
 
@@ -128,3 +130,43 @@ def render_repro(report: ReproReport) -> None:
         err.print("repro: no single variation explains it; variations combine")
     if report.reports:
         err.print(f"repro: reports in {report.reports}")
+
+
+def _pct(used: int, budget: int | None) -> str:
+    return "-" if budget is None else f"{budget} ({100 * used / max(budget, 1):.0f}%)"
+
+
+def _growth(new: int, old: int | None) -> str:
+    return "" if old is None else f"{new - old:+d}"
+
+
+def render_sizes(entries: list[SizeEntry]) -> None:
+    if not entries:
+        err.print("size: no firmware in this dist")
+        return
+    for e in entries:
+        err.print(f"{e.path} ({e.target})")
+        t = table("", ["section", "size", "growth"])
+        for row in e.sections:
+            t.add_row(row.name, str(row.size), _growth(row.size, row.old))
+        t.add_row("flash", str(e.flash), _growth(e.flash, e.old_flash))
+        t.add_row("RAM", str(e.ram), _growth(e.ram, e.old_ram))
+        err.print(t)
+        err.print(
+            f"  flash budget {_pct(e.flash, e.flash_budget)}, "
+            f"RAM budget {_pct(e.ram, e.ram_budget)}"
+        )
+
+
+def render_smoke(report: SmokeReport) -> None:
+    t = table(f"smoke tests in {report.folder}", ["artifact", "status", "time", "detail"])
+    for r in report.results:
+        detail = r.reason or (r.output_tail.splitlines()[-1] if r.output_tail else "")
+        t.add_row(r.path, r.status, f"{r.seconds:.1f} s", detail)
+    err.print(t)
+    ran = [r for r in report.results if r.status != "skipped"]
+    passed = sum(r.status == "passed" for r in ran)
+    err.print(f"test: {passed}/{len(ran)} passed")
+    for r in ran:
+        if r.status != "passed" and r.output_tail:
+            err.print(f"--- {r.path} ({' '.join(r.runner)}):\n{r.output_tail}")

@@ -153,7 +153,7 @@ def run_repro(
     if fresh:
         shutil.rmtree(ws.root, ignore_errors=True)
     ws.root.mkdir(parents=True, exist_ok=True)
-    src = read_source(loaded.root, environ.probe_env(), None, os.environ)
+    src = read_source(loaded.root, environ.probe_env(), None, os.environ, also=(loaded.path,))
     notes: list[str] = []
     if "file-order" in variations and proc.which("disorderfs") is None:
         notes.append(

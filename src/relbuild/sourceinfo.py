@@ -44,6 +44,7 @@ def read_source(
     environ: Mapping[str, str],
     revision_override: str | None = None,
     dirty_override: bool | None = None,
+    also: tuple[Path, ...] = (),
 ) -> SourceInfo:
     """Revision and dirty flag from git (or the overrides, for a tree exported
     without .git); the epoch from the override, the SOURCE_DATE_EPOCH
@@ -56,10 +57,12 @@ def read_source(
         res = proc.run([git, "rev-parse", "HEAD"], env=env, cwd=root, check=False)
         if res.returncode == 0:
             revision = res.stdout.strip()
-            # Only the project's own folder counts; untracked files too, since
+            # The project's folder and whatever else the build reads (the
+            # config, which may live outside it); untracked files too, since
             # cargo and go would build them.
+            paths = [".", *(str(p) for p in also)]
             status = proc.run(
-                [git, "status", "--porcelain", "--untracked-files=normal", "--", "."],
+                [git, "status", "--porcelain", "--untracked-files=normal", "--", *paths],
                 env=env,
                 cwd=root,
             )

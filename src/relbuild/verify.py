@@ -18,7 +18,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from relbuild import elfcheck
+from relbuild import elfcheck, firmware
 from relbuild.errors import UsageError
 from relbuild.manifest import MANIFEST_NAME, SUMS, ArtifactRecord, Manifest, load_manifest
 from relbuild.triples import TRIPLES
@@ -32,6 +32,7 @@ FindingKind = Literal[
     "unsafe-path",
     "not-a-file",
     "elf",
+    "firmware",
     "duplicate",
 ]
 CHUNK = 1 << 20
@@ -231,6 +232,9 @@ def _check_one(art: ArtifactRecord, path: Path) -> tuple[int, list[Finding]]:
     if triple is not None and art.kind in ("executable", "staticlib", "firmware") and not differ:
         for problem in elfcheck.check_file(path, triple):
             out.append(Finding(kind="elf", path=art.path, detail=problem))
+        if art.kind == "firmware" and triple.bare_metal:
+            for problem in firmware.sanity_problems(path.read_bytes(), triple, art.path):
+                out.append(Finding(kind="firmware", path=art.path, detail=problem))
     return size, out
 
 

@@ -164,3 +164,25 @@ def test_verify_rebuild_of_the_example(dist: Path) -> None:
     report = json.loads(res.stdout)
     assert report["rebuild"]["reproduced"] is True
     assert len(report["rebuild"]["comparison"]["artifacts"]) == 22
+
+
+def test_an_edited_config_outside_the_project_root_counts_as_dirty(tmp_path: Path) -> None:
+    """The config may live outside project.root (as in this repository); an
+    uncommitted change to it changes what is built, so the build is dirty."""
+    repo = tmp_path / "repo"
+    shutil.copytree(FIXTURE, repo / "proj", ignore=shutil.ignore_patterns("target"))
+    config = repo / "toolchains.toml"
+    config.write_text(
+        (FIXTURE / "clean.toml")
+        .read_text()
+        .replace('name = "repro-clean"', 'name = "repro-clean"\nroot = "proj"')
+    )
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "fixture")
+    out = tmp_path / "dist"
+    assert relbuild_cmd("--config", config, "build", "--out", out).returncode == 0
+    assert json.loads((out / "manifest.json").read_text())["source"]["dirty"] is False
+    config.write_text(config.read_text() + "\n# an uncommitted edit\n")
+    assert relbuild_cmd("--config", config, "build", "--out", out).returncode == 0
+    assert json.loads((out / "manifest.json").read_text())["source"]["dirty"] is True

@@ -87,6 +87,34 @@ class Toolchains(Model):
 
 # --- components -------------------------------------------------------------
 
+
+class Budget(Model):
+    """The most flash and RAM a firmware image may take, in bytes."""
+
+    flash: Annotated[int | None, Field(ge=0)] = None
+    ram: Annotated[int | None, Field(ge=0)] = None
+
+
+class SmokeTest(Model):
+    """A minimal run of the program, for `relbuild test`."""
+
+    args: list[str] = []
+    expect: Annotated[
+        str, Field(description="regular expression the output must match (re.search, multiline)")
+    ]
+    exit_code: int = 0
+    timeout: Annotated[float, Field(gt=0, le=3600, description="seconds")] = 30.0
+
+    @field_validator("expect")
+    @classmethod
+    def _regex(cls, value: str) -> str:
+        try:
+            re.compile(value, re.MULTILINE)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from None
+        return value
+
+
 RustKind = Literal["staticlib", "executable", "firmware"]
 
 
@@ -105,11 +133,17 @@ class RustComponent(Model):
     header: Annotated[
         str | None, Field(description="C header shipped with a staticlib, relative to `path`")
     ] = None
+    budget: Annotated[Budget | None, Field(description="firmware flash/RAM budget")] = None
+    test: SmokeTest | None = None
 
     @model_validator(mode="after")
-    def _header_for_staticlib(self) -> RustComponent:
+    def _kind_specific(self) -> RustComponent:
         if self.header is not None and self.kind != "staticlib":
             raise ValueError("`header` only applies to kind = 'staticlib'")
+        if self.budget is not None and self.kind != "firmware":
+            raise ValueError("`budget` only applies to kind = 'firmware'")
+        if self.test is not None and self.kind == "staticlib":
+            raise ValueError("a staticlib cannot be run: `test` needs an executable or firmware")
         return self
 
 
@@ -128,6 +162,7 @@ class GoComponent(Model):
         dict[str, str],
         Field(description="-X settings; '{version}' is replaced with the project version"),
     ] = {}
+    test: SmokeTest | None = None
 
     @property
     def uses_cgo(self) -> bool:
@@ -160,6 +195,9 @@ class TargetConfig(Model):
     linker: Annotated[str | None, Field(description="linker for cargo, name or path")] = None
     rustflags: list[str] = []
     qemu: QemuConfig | None = None
+    budget: Annotated[
+        Budget | None, Field(description="flash/RAM budget of every firmware on this target")
+    ] = None
 
     @field_validator("triple")
     @classmethod
