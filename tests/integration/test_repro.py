@@ -163,7 +163,7 @@ def test_verify_rebuild_of_the_example(dist: Path) -> None:
     assert res.returncode == 0, res.stderr[-4000:]
     report = json.loads(res.stdout)
     assert report["rebuild"]["reproduced"] is True
-    assert len(report["rebuild"]["comparison"]["artifacts"]) == 22
+    assert len(report["rebuild"]["comparison"]["artifacts"]) == 28
 
 
 def test_an_edited_config_outside_the_project_root_counts_as_dirty(tmp_path: Path) -> None:

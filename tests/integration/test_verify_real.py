@@ -35,7 +35,7 @@ def findings(report: dict[str, object]) -> list[tuple[str, str]]:
 def test_fresh_dist_passes(dist: Path) -> None:
     code, report, err = verify(dist)
     assert code == 0, err
-    assert report["ok"] is True and report["artifacts"] == 22
+    assert report["ok"] is True and report["artifacts"] == 28
 
 
 def test_flipped_byte(copy: Path) -> None:
