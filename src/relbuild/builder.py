@@ -377,11 +377,14 @@ def _collect(ctx: _Context, step: Step, messages: list[str]) -> list[_Staged]:
     base = f"{step.component}-{ctx.plan.version}-{step.target}"
     found: list[_Staged] = []
 
-    def stage(src: Path, name: str, kind: ArtifactKind, mode: int) -> None:
+    def stage(name: str, kind: ArtifactKind, mode: int, src: Path | bytes) -> None:
         rel = f"{step.target}/{name}"
         dest = ctx.staging / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, dest)
+        if isinstance(src, bytes):
+            dest.write_bytes(src)
+        else:
+            shutil.copyfile(src, dest)
         found.append(
             _Staged(
                 src=dest,
@@ -395,7 +398,7 @@ def _collect(ctx: _Context, step: Step, messages: list[str]) -> list[_Staged]:
 
     if step.tool == "go":
         assert step.output is not None
-        stage(Path(step.output), base, "executable", 0o755)
+        stage(base, "executable", 0o755, Path(step.output))
         return found
     produced = _cargo_outputs(messages, step)
     if step.kind == "staticlib":
@@ -405,13 +408,13 @@ def _collect(ctx: _Context, step: Step, messages: list[str]) -> list[_Staged]:
                 f"cargo built no static library for {step.component} "
                 f"({step.target}); its log: {step.log}"
             )
-        stage(lib, f"{base}.a", "staticlib", 0o644)
+        stage(f"{base}.a", "staticlib", 0o644, lib)
         cgo = ctx.paths.cgo_dir(step.target, step.component)
         (cgo / "lib").mkdir(parents=True, exist_ok=True)
         shutil.copyfile(lib, cgo / "lib" / lib.name)
         if step.header:
             header = Path(step.header)
-            stage(header, f"{base}.h", "header", 0o644)
+            stage(f"{base}.h", "header", 0o644, header)
             (cgo / "include").mkdir(parents=True, exist_ok=True)
             shutil.copyfile(header, cgo / "include" / header.name)
     else:
@@ -421,23 +424,12 @@ def _collect(ctx: _Context, step: Step, messages: list[str]) -> list[_Staged]:
                 f"cargo built no binary for {step.component} ({step.target}); its log: {step.log}"
             )
         if step.kind == "firmware":
-            stage(exe, f"{base}.elf", "firmware", 0o644)
+            stage(f"{base}.elf", "firmware", 0o644, exe)
             elf = exe.read_bytes()
-            for ext, image in ((".bin", firmware.to_bin(elf)), (".hex", firmware.to_ihex(elf))):
-                rel = f"{step.target}/{base}{ext}"
-                (ctx.staging / rel).write_bytes(image)
-                found.append(
-                    _Staged(
-                        src=ctx.staging / rel,
-                        rel=rel,
-                        kind="image",
-                        target=step.target,
-                        component=step.component,
-                        mode=0o644,
-                    )
-                )
+            stage(f"{base}.bin", "image", 0o644, firmware.to_bin(elf))
+            stage(f"{base}.hex", "image", 0o644, firmware.to_ihex(elf))
         else:
-            stage(exe, base, "executable", 0o755)
+            stage(base, "executable", 0o755, exe)
     return found
 
 

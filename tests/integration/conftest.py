@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +10,7 @@ import pytest
 from relbuild import environ
 from relbuild.config import LoadedConfig, load_config
 from relbuild.toolchains import ResolvedToolchains, resolve_all
-from tests.conftest import CONFIG, REPO
+from tests.conftest import CONFIG, EXAMPLE, REPO
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -49,3 +50,14 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     res = relbuild_cmd("--config", CONFIG, "build", "--out", out, "--json")
     assert res.returncode == 0, res.stderr[-3000:]
     return out
+
+
+def example_copy(tmp_path: Path, targets: str) -> tuple[Path, Path]:
+    """A copy of the example and a config whose [[targets]] are ``targets``."""
+    project = tmp_path / "beacon"
+    shutil.copytree(EXAMPLE, project, ignore=shutil.ignore_patterns("target"))
+    text = CONFIG.read_text().replace('root = "examples/beacon"', 'root = "beacon"')
+    head, _, _ = text.partition("[[targets]]")
+    config = tmp_path / "toolchains.toml"
+    config.write_text(head + targets)
+    return project, config

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -18,8 +17,8 @@ from typing import Any
 import pytest
 from elftools.elf.elffile import ELFFile
 
-from tests.conftest import CONFIG, EXAMPLE, REPO, CliResult
-from tests.integration.conftest import relbuild_cmd
+from tests.conftest import CONFIG, REPO, CliResult
+from tests.integration.conftest import example_copy, relbuild_cmd
 
 TRIPLES = [
     "x86_64-unknown-linux-gnu",
@@ -177,16 +176,10 @@ def test_second_build_is_byte_identical(dist: Path, tmp_path: Path) -> None:
 
 def small_project(tmp_path: Path) -> tuple[Path, Path]:
     """A copy of the example with a config for the host target only."""
-    project = tmp_path / "beacon"
-    shutil.copytree(EXAMPLE, project, ignore=shutil.ignore_patterns("target"))
-    text = CONFIG.read_text().replace('root = "examples/beacon"', 'root = "beacon"')
-    head, _, _ = text.partition("[[targets]]")
-    config = tmp_path / "toolchains.toml"
-    config.write_text(
-        head + '[[targets]]\ntriple = "x86_64-unknown-linux-gnu"\n'
-        'components = ["beacon-ffi", "beacon"]\n'
+    return example_copy(
+        tmp_path,
+        '[[targets]]\ntriple = "x86_64-unknown-linux-gnu"\ncomponents = ["beacon-ffi", "beacon"]\n',
     )
-    return project, config
 
 
 def env_with_epoch(epoch: str = "1700000000") -> dict[str, str]:

@@ -16,7 +16,7 @@ import pytest
 from relbuild import firmware
 from relbuild.triples import TRIPLES
 from tests.conftest import CONFIG, EXAMPLE
-from tests.integration.conftest import relbuild_cmd
+from tests.integration.conftest import example_copy, relbuild_cmd
 
 FIRMWARE_TARGETS = ["thumbv7m-none-eabi", "thumbv7em-none-eabihf", "riscv32imac-unknown-none-elf"]
 
@@ -91,16 +91,11 @@ def test_size_shows_sections_budgets_and_growth(dist: Path, tmp_path: Path) -> N
 
 
 def small_firmware_project(tmp_path: Path, extra: str = "") -> Path:
-    project = tmp_path / "beacon"
-    shutil.copytree(EXAMPLE, project, ignore=shutil.ignore_patterns("target"))
-    text = CONFIG.read_text().replace('root = "examples/beacon"', 'root = "beacon"')
-    head, _, _ = text.partition("[[targets]]")
-    config = tmp_path / "toolchains.toml"
-    config.write_text(
-        head + '[[targets]]\ntriple = "thumbv7m-none-eabi"\n'
-        'components = ["beacon-fw"]\nlinker = "ld.lld-19"\n' + extra
-    )
-    return config
+    return example_copy(
+        tmp_path,
+        '[[targets]]\ntriple = "thumbv7m-none-eabi"\ncomponents = ["beacon-fw"]\n'
+        'linker = "ld.lld-19"\n' + extra,
+    )[1]
 
 
 def test_too_small_budget_fails_the_build(tmp_path: Path) -> None:
