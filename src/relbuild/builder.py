@@ -27,7 +27,7 @@ from relbuild.archive import ArchiveFormat, Member, make_archive
 from relbuild.backends import rust as rust_backend
 from relbuild.config import LoadedConfig
 from relbuild.deps import read_cargo_lock, read_go_sum, resolved_features, with_features
-from relbuild.errors import BuildError, CommandError, ConfigError, UsageError
+from relbuild.errors import BuildError, CommandError, UsageError
 from relbuild.fsutil import atomic_write
 from relbuild.manifest import (
     MANIFEST_NAME,
@@ -153,11 +153,6 @@ def build(loaded: LoadedConfig, options: BuildOptions, reporter: Reporter) -> Bu
     started = time.monotonic()
     planner, tools, source, paths = prepare(loaded, options)
     plan = planner.plan(options.targets, options.components)
-    for name in loaded.config.project.license_files:
-        if not (paths.root / name).is_file():
-            raise ConfigError(
-                f"{loaded.path}: project.license-files: {paths.root / name} is missing"
-            )
 
     out = options.out.resolve()
     _check_out(out)

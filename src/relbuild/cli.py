@@ -103,7 +103,7 @@ def schema(which: str, output: Path | None) -> None:
     if output is None:
         click.echo(text, nl=False)
     else:
-        atomic_write(output, text.encode())
+        atomic_write(output, text.encode(), make_parents=False)
 
 
 @cli.command()
@@ -358,9 +358,15 @@ def verify(
     metavar="PATH=TRIPLE",
     help="Target of one file, relative to FOLDER (repeatable); default: read from its ELF header.",
 )
+@click.option("--force", is_flag=True, help="Replace an existing manifest.json.")
 @click.option("--json", "as_json", is_flag=True, help="Also print the manifest on stdout.")
 def manifest_cmd(
-    folder: Path, name: str | None, version_: str | None, targets: tuple[str, ...], as_json: bool
+    folder: Path,
+    name: str | None,
+    version_: str | None,
+    targets: tuple[str, ...],
+    force: bool,
+    as_json: bool,
 ) -> None:
     """Write manifest.json, SHA256SUMS and SHA512SUMS for artifacts built elsewhere."""
     from relbuild import ui
@@ -374,7 +380,7 @@ def manifest_cmd(
             raise UsageError(f"--target {item!r}: expected PATH=TRIPLE")
         pairs[rel] = triple
     manifest = generate(folder, name=name, version=version_, targets=pairs)
-    write_inventory(folder, manifest)
+    write_inventory(folder, manifest, force=force)
     ui.err.print(f"wrote {folder / 'manifest.json'} with {len(manifest.artifacts)} artifacts")
     for art in manifest.artifacts:
         ui.err.print(f"  {art.path}: {art.kind}, {art.target or 'no target'}")
@@ -540,3 +546,11 @@ def main() -> None:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+    except OSError as exc:
+        # The filesystem refused something the user pointed us at (a
+        # permission, a full disk): one sentence, not a traceback.
+        if _DEBUG:
+            traceback.print_exc()
+        where = f" {exc.filename}" if exc.filename else ""
+        click.echo(f"error: cannot access{where}: {exc.strerror or exc}", err=True)
+        sys.exit(2)

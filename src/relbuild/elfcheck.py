@@ -7,6 +7,7 @@ e_flags. A static library is checked member by member.
 from __future__ import annotations
 
 import io
+import struct
 from pathlib import Path
 from typing import BinaryIO
 
@@ -14,6 +15,19 @@ from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
 from relbuild.triples import Triple
+
+# What pyelftools and construct raise on a malformed file, at any depth.
+ELF_ERRORS = (
+    ELFError,
+    ValueError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    TypeError,
+    struct.error,
+    EOFError,
+    AssertionError,
+)
 
 EF_ARM_ABI_FLOAT_SOFT = 0x200
 EF_ARM_ABI_FLOAT_HARD = 0x400
@@ -61,9 +75,12 @@ def arm_float_abi(elf: ELFFile) -> str | None:
 
 def header_problems(stream: BinaryIO, triple: Triple, what: str) -> list[str]:
     try:
-        elf = ELFFile(stream)
-    except ELFError as exc:
+        return _header_problems(ELFFile(stream), triple, what)
+    except ELF_ERRORS as exc:
         return [f"{what}: not a readable ELF file ({exc})"]
+
+
+def _header_problems(elf: ELFFile, triple: Triple, what: str) -> list[str]:
     problems: list[str] = []
     machine = elf["e_machine"]
     if machine != triple.elf_machine:
@@ -104,6 +121,8 @@ def ar_members(data: bytes) -> list[tuple[str, bytes]]:
             size = int(header[48:58].decode("ascii").strip())
         except ValueError:
             break
+        if size < 0 or header[58:60] != b"`\n" or pos + 60 + size > len(data):
+            break  # malformed or truncated: stop rather than guess
         body = data[pos + 60 : pos + 60 + size]
         pos += 60 + size + (size & 1)
         if name in ("/", "/SYM64/", "__.SYMDEF", "__.SYMDEF SORTED"):

@@ -19,11 +19,11 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 from pydantic import BaseModel
 
 from relbuild import elfcheck, proc
+from relbuild.elfcheck import ELF_ERRORS
 
 _STRING = re.compile(rb"[\x20-\x7e]{6,}")
 _PATH = re.compile(r"(/(?:home|root|tmp|var|Users|build|work|runner|builds|private)/[^\s\"':]*)")
@@ -130,7 +130,7 @@ def elf_sections(a: bytes, b: bytes) -> list[str]:
             elif dx != dy:
                 out.append(name)
         return out
-    except (ELFError, ValueError):
+    except ELF_ERRORS:
         return []
 
 

@@ -14,10 +14,10 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from elftools.common.exceptions import ELFError
 from elftools.elf.constants import SH_FLAGS
 from elftools.elf.elffile import ELFFile
 
+from relbuild.elfcheck import ELF_ERRORS
 from relbuild.manifest import Footprint
 from relbuild.triples import Triple
 
@@ -143,10 +143,14 @@ def sanity_problems(data: bytes, triple: Triple, what: str) -> list[str]:
     Cortex-M vector table whose stack pointer or reset vector makes no
     sense, or a dynamic section on a static target."""
     try:
-        elf = _elf(data)
-        segs = load_segments(data)
-    except (ELFError, ValueError) as exc:
+        return _sanity_problems(data, triple, what)
+    except ELF_ERRORS as exc:
         return [f"{what}: not a readable ELF file ({exc})"]
+
+
+def _sanity_problems(data: bytes, triple: Triple, what: str) -> list[str]:
+    elf = _elf(data)
+    segs = load_segments(data)
     problems: list[str] = []
     if elf.get_section_by_name(".dynamic") is not None or any(
         s["p_type"] in ("PT_DYNAMIC", "PT_INTERP") for s in elf.iter_segments()

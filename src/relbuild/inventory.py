@@ -14,10 +14,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import BinaryIO
 
-from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
 from relbuild import __version__, elfcheck
+from relbuild.elfcheck import ELF_ERRORS
 from relbuild.errors import UsageError
 from relbuild.manifest import (
     MANIFEST_NAME,
@@ -79,7 +79,7 @@ def infer_triple(stream: BinaryIO) -> str | None:
                     if arch in (10, None)
                     else ("arm-unknown-linux-gnueabihf")
                 )
-    except (ELFError, ValueError, KeyError, AttributeError):
+    except ELF_ERRORS:
         return None
     return None
 
@@ -123,7 +123,17 @@ def generate(
         if stat.S_ISLNK(st.st_mode) or not stat.S_ISREG(st.st_mode):
             problems.append(f"{rel}: not a regular file (links are not followed)")
             continue
-        kind, inferred = classify(path)
+        if any(c in rel for c in "\n\r\\") or not rel.isprintable():
+            problems.append(
+                f"{rel!r}: a name with a newline, backslash or control character "
+                "cannot be listed in SUMS files"
+            )
+            continue
+        try:
+            kind, inferred = classify(path)
+        except OSError as exc:
+            problems.append(f"{rel}: cannot read: {exc.strerror}")
+            continue
         target = targets.get(rel) or inferred
         sha256, sha512, size, mode = hash_file(path)
         records.append(
@@ -150,5 +160,14 @@ def generate(
     )
 
 
-def write_inventory(folder: Path, manifest: Manifest) -> None:
+def write_inventory(folder: Path, manifest: Manifest, *, force: bool = False) -> None:
+    existing = folder / MANIFEST_NAME
+    if (existing.exists() or existing.is_symlink()) and not force:
+        raise UsageError(
+            f"{existing} exists already (a build's manifest records the source, toolchains "
+            "and steps, which an inventory cannot); refusing to replace it",
+            hint="Pass --force to replace it anyway.",
+        )
+    if existing.exists() and not existing.is_file():
+        raise UsageError(f"{existing} is not a regular file")
     write_manifest(folder, manifest)

@@ -81,7 +81,7 @@ class ArtifactRecord(Frozen):
     target: str | None
     component: str | None
     kind: ArtifactKind
-    size: int
+    size: int = Field(ge=0)
     mode: str = Field(pattern=r"^0[0-7]{3}$")
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     sha512: str = Field(pattern=r"^[0-9a-f]{128}$")
@@ -153,12 +153,17 @@ def load_manifest(path: Path) -> Manifest:
         raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
     if not path.is_file():
         raise UsageError(f"{path}: not a regular file")
+    if path.is_symlink():
+        raise UsageError(f"{path}: a symbolic link; a manifest is read only as a regular file")
     if size > MAX_MANIFEST_BYTES:
         raise UsageError(
             f"{path}: {size} bytes is more than a manifest may be "
             f"({MAX_MANIFEST_BYTES // (1024 * 1024)} MiB); refusing to read it"
         )
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
@@ -169,10 +174,14 @@ def load_manifest(path: Path) -> Manifest:
         ) from None
     except RecursionError:
         raise UsageError(f"{path}: JSON nested too deeply to be a manifest") from None
+    except ValueError as exc:  # e.g. an integer with thousands of digits
+        raise UsageError(f"{path}: not a usable JSON document: {exc}") from None
     if not isinstance(data, dict):
         raise UsageError(f"{path}: a manifest is a JSON object, this is {type(data).__name__}")
+    if "schema_version" not in data:
+        raise UsageError(f"{path}: not a relbuild manifest (it has no schema_version)")
     version = data.get("schema_version")
-    if version != SCHEMA_VERSION:
+    if type(version) is not int or version != SCHEMA_VERSION:
         raise UsageError(
             f"{path}: unknown schema_version {version!r}; this relbuild reads "
             f"schema_version {SCHEMA_VERSION}",

@@ -215,6 +215,11 @@ class Planner:
             go = [c for c in target.components if c in self.config.go and c in wanted]
             steps += [self._cargo_step(target, c) for c in rust]
             steps += [self._go_step(target, c, version) for c in go]
+        if not steps:
+            raise ConfigError(
+                f"nothing to build: no component of --component {', '.join(components or [])} "
+                f"is built for --target {', '.join(t.triple for t in chosen)}"
+            )
         return Plan(
             project=self.config.project.name,
             version=version,

@@ -77,6 +77,8 @@ def run(
     args = [os.fspath(a) for a in argv]
     exe = which(args[0], env)
     if exe is None:
+        if os.path.isabs(args[0]):
+            raise ToolchainError(f"`{args[0]}` does not exist or is not an executable file")
         raise ToolchainError(
             f"`{args[0]}` was not found",
             hint=f"looked on PATH={(env or os.environ).get('PATH', '')!r}",

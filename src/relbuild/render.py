@@ -145,7 +145,7 @@ def render_sizes(entries: list[SizeEntry]) -> None:
         err.print("size: no firmware in this dist")
         return
     for e in entries:
-        err.print(f"{e.path} ({e.target})")
+        err.print(f"{e.path} ({e.target or 'target unknown'})")
         t = table("", ["section", "size", "growth"])
         for row in e.sections:
             t.add_row(row.name, str(row.size), _growth(row.size, row.old))

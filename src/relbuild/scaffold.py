@@ -15,7 +15,7 @@ from relbuild import proc
 from relbuild.backends import go as go_backend
 from relbuild.backends import rust as rust_backend
 from relbuild.backends import zig as zig_backend
-from relbuild.errors import ConfigError, ToolchainError
+from relbuild.errors import CommandError, ConfigError, ToolchainError
 from relbuild.fsutil import atomic_write
 
 _SKIP_DIRS = {"target", "vendor", "testdata", "node_modules", ".git", "dist"}
@@ -41,46 +41,24 @@ def scaffold(project: Path, env: Mapping[str, str]) -> dict[str, Any]:
         )
     toolchains: dict[str, Any] = {}
     rust: dict[str, Any] = {}
-    go: dict[str, Any] = {}
-    version: str | None = None
     libs: dict[str, str] = {}  # library name (-l<name>) -> component
+    version: str | None = None
     host = "x86_64-unknown-linux-gnu"
     if cargo_toml.is_file():
-        pin, host = _pin_rust(env)
-        toolchains["rust"] = pin
-        packages = _cargo_packages(project, env)
-        for pkg in packages:
-            version = version or pkg["version"]
-            for target in pkg["targets"]:
-                kinds = set(target["kind"])
-                if "staticlib" in kinds:
-                    comp: dict[str, Any] = {"kind": "staticlib"}
-                    header = _find_header(Path(pkg["manifest_path"]).parent)
-                    if header is not None:
-                        rel = header.relative_to(project).as_posix()
-                        comp["header"] = rel
-                    rust[pkg["name"]] = _with_package(comp, pkg["name"], pkg["name"])
-                    libs[target["name"].replace("-", "_")] = pkg["name"]
-                elif "bin" in kinds:
-                    rust[target["name"]] = _with_package(
-                        {"kind": "executable"}, pkg["name"], target["name"]
-                    )
-    for go_mod in go_mods:
-        module_dir = go_mod.parent
-        rel_dir = module_dir.relative_to(project).as_posix()
-        for main_dir, links in _go_mains(module_dir):
-            name = main_dir.name if main_dir != module_dir else module_dir.name
-            comp = {"package": "./" + main_dir.relative_to(module_dir).as_posix()}
-            if rel_dir != ".":
-                comp["path"] = rel_dir
-            linked = [libs[lib] for lib in links if lib in libs]
-            if linked:
-                comp["links"] = linked
-            go[name] = comp
+        toolchains["rust"], host = _pin_rust(env)
+        rust, libs, version = _rust_components(project, cargo_toml, env)
+    go = _go_components(project, go_mods, rust, libs)
     if go:
         toolchains["go"] = _pin_go(env)
         if any("links" in c for c in go.values()):
             toolchains["zig"] = _pin_zig(env)
+    runnable = [n for n, c in rust.items() if c["kind"] != "firmware"] + list(go)
+    if not runnable:
+        raise ConfigError(
+            f"{project}: found no staticlib, binary or Go main package to build",
+            hint="relbuild builds Rust staticlibs and binaries and Go main packages; write "
+            "toolchains.toml by hand for other layouts (`relbuild schema` describes it).",
+        )
     data: dict[str, Any] = {
         "schema-version": 1,
         "project": {"name": _safe_name(project.name), **({"version": version} if version else {})},
@@ -90,15 +68,67 @@ def scaffold(project: Path, env: Mapping[str, str]) -> dict[str, Any]:
         data["rust"] = rust
     if go:
         data["go"] = go
-    data["targets"] = [{"triple": host, "components": [*rust, *go]}]
+    data["targets"] = [{"triple": host, "components": runnable}]
     return data
+
+
+def _rust_components(
+    project: Path, cargo_toml: Path, env: Mapping[str, str]
+) -> tuple[dict[str, Any], dict[str, str], str | None]:
+    """(components, library name -> component, first package version)."""
+    try:
+        packages = _cargo_packages(project, env)
+    except CommandError as exc:
+        raise ConfigError(
+            f"{cargo_toml}: cargo cannot read the workspace:\n{exc.output_tail}"
+        ) from None
+    rust: dict[str, Any] = {}
+    libs: dict[str, str] = {}
+    version: str | None = None
+    for pkg in packages:
+        version = version or pkg["version"]
+        for target in pkg["targets"]:
+            kinds = set(target["kind"])
+            if "staticlib" in kinds:
+                comp: dict[str, Any] = {"kind": "staticlib"}
+                header = _find_header(Path(pkg["manifest_path"]).parent)
+                if header is not None:
+                    comp["header"] = header.relative_to(project).as_posix()
+                rust[pkg["name"]] = _with_package(comp, pkg["name"], pkg["name"])
+                libs[target["name"].replace("-", "_")] = pkg["name"]
+            elif "bin" in kinds:
+                rust[target["name"]] = _with_package(
+                    {"kind": "executable"}, pkg["name"], target["name"]
+                )
+    return rust, libs, version
+
+
+def _go_components(
+    project: Path, go_mods: list[Path], rust: Mapping[str, Any], libs: Mapping[str, str]
+) -> dict[str, Any]:
+    go: dict[str, Any] = {}
+    for go_mod in go_mods:
+        module_dir = go_mod.parent
+        rel_dir = module_dir.relative_to(project).as_posix()
+        for main_dir, links in _go_mains(module_dir):
+            name = main_dir.name if main_dir != module_dir else module_dir.name
+            if name in rust:  # a Rust binary of the same name: keep both
+                name = f"{name}-go"
+            comp: dict[str, Any] = {"package": "./" + main_dir.relative_to(module_dir).as_posix()}
+            if rel_dir != ".":
+                comp["path"] = rel_dir
+            linked = [libs[lib] for lib in links if lib in libs]
+            if linked:
+                comp["links"] = linked
+            go[name] = comp
+    return go
 
 
 def write_scaffold(project: Path, out: Path, env: Mapping[str, str], force: bool) -> str:
     if out.exists() and not force:
         raise ConfigError(f"{out} exists already", hint="Pass --force to replace it.")
     text = HEADER + tomli_w.dumps(scaffold(project, env))
-    atomic_write(out, text.encode())
+    atomic_write(out, text.encode(), make_parents=False)
     return text
 
 

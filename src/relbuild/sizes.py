@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from relbuild import firmware
+from relbuild.elfcheck import ELF_ERRORS
 from relbuild.manifest import Manifest, load_manifest
 from relbuild.verify import locate, safe_relpath
 
@@ -55,8 +56,12 @@ def sizes(arg: Path, compare: Path | None = None) -> list[SizeEntry]:
         if art.kind != "firmware":
             continue
         fp = art.footprint
-        if fp is None and safe_relpath(art.path) is None and (folder / art.path).is_file():
-            fp = firmware.footprint((folder / art.path).read_bytes())
+        path = folder / art.path
+        if fp is None and safe_relpath(art.path) is None and not path.is_symlink():
+            try:
+                fp = firmware.footprint(path.read_bytes()) if path.is_file() else None
+            except ELF_ERRORS:
+                fp = None
         if fp is None:
             continue
         before = old_prints.get(_key(art.target, art.component, art.path))

@@ -60,7 +60,9 @@ def read_source(
             # The project's folder and whatever else the build reads (the
             # config, which may live outside it); untracked files too, since
             # cargo and go would build them.
-            paths = [".", *(str(p) for p in also)]
+            top = proc.run([git, "rev-parse", "--show-toplevel"], env=env, cwd=root).stdout
+            inside = [p for p in also if p.resolve().is_relative_to(Path(top.strip()).resolve())]
+            paths = [".", *(str(p) for p in inside)]
             status = proc.run(
                 [git, "status", "--porcelain", "--untracked-files=normal", "--", *paths],
                 env=env,

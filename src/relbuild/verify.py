@@ -67,8 +67,14 @@ def locate(arg: Path) -> tuple[Path, Path]:
 
 def safe_relpath(rel: str) -> str | None:
     """Why ``rel`` may not be opened inside the folder, or None if it may."""
-    if not rel or "\0" in rel or "\\" in rel:
+    if not rel or "\0" in rel or "\\" in rel or not rel.isprintable():
         return "not a plain relative path"
+    try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:
+        return "not valid UTF-8"
+    if len(rel) > 1024 or any(len(part) > 255 for part in rel.split("/")):
+        return "path too long"
     if rel.startswith("/") or PurePosixPath(rel).is_absolute():
         return "absolute path"
     parts = rel.split("/")
@@ -84,7 +90,7 @@ def _walk_to(folder: Path, rel: str) -> tuple[Path | None, str | None]:
         current = current / part
         try:
             st = current.lstat()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return None, None
         if stat.S_ISLNK(st.st_mode):
             target = os.readlink(current)
@@ -120,7 +126,14 @@ def hash_file(path: Path) -> tuple[str, str, int, int]:
 def _listed_files(folder: Path) -> Iterator[tuple[str, os.stat_result]]:
     """Every entry below ``folder`` that is not a folder, links included,
     never following a link."""
-    for root, dirs, files in os.walk(folder, followlinks=False):
+
+    def unreadable(exc: OSError) -> None:
+        raise UsageError(
+            f"cannot list {exc.filename}: {exc.strerror}; the folder cannot be "
+            "checked for extra files"
+        )
+
+    for root, dirs, files in os.walk(folder, followlinks=False, onerror=unreadable):
         here = Path(root)
         for name in sorted(files) + sorted(d for d in dirs if (here / d).is_symlink()):
             path = here / name
@@ -135,7 +148,8 @@ def parse_sums(text: str) -> tuple[dict[str, str], list[str]]:
         if not line.strip():
             continue
         digest, sep, rest = line.partition(" ")
-        if not sep or not rest or rest[0] not in " *" or not digest.isalnum():
+        hexdigit = all(c in "0123456789abcdefABCDEF" for c in digest)
+        if not sep or not rest or rest[0] not in " *" or not digest or not hexdigit:
             bad.append(line)
             continue
         entries[rest[1:]] = digest.lower()
@@ -243,12 +257,18 @@ def _sums_findings(folder: Path, manifest: Manifest) -> list[Finding]:
     for algo, name in SUMS.items():
         path, link = _walk_to(folder, name)
         if link or path is None or not path.is_file():
-            findings.append(Finding(kind="sums", path=name, detail=link or "missing"))
+            detail = link or ("missing" if path is None else "not a regular file")
+            findings.append(Finding(kind="sums", path=name, detail=detail))
             continue
         if path.stat().st_size > 64 * 1024 * 1024:
             findings.append(Finding(kind="sums", path=name, detail="too large to be a sums file"))
             continue
-        entries, bad = parse_sums(path.read_text(encoding="utf-8", errors="replace"))
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            findings.append(Finding(kind="sums", path=name, detail=f"unreadable: {exc.strerror}"))
+            continue
+        entries, bad = parse_sums(text)
         for line in bad[:20]:
             findings.append(Finding(kind="sums", path=name, detail=f"malformed line {line!r}"))
         for art in manifest.artifacts:

@@ -103,3 +103,35 @@ def test_missing_linker_is_a_target_problem_with_fix(
     assert [(c["subject"], c["need"]) for c in bad] == [("thumbv7m-none-eabi", "linker")]
     assert "install `ld.lld-99`" in bad[0]["fix"]
     assert "problem: thumbv7m-none-eabi: linker" in err
+
+
+def test_plan_with_nothing_to_build_is_a_usage_error(
+    relbuild: Callable[..., CliResult],
+) -> None:
+    code, _, err = relbuild("--config", CONFIG, "plan", "-t", "thumbv7m-none-eabi", "-p", "beacon")
+    assert code == 2 and "nothing to build" in err
+
+
+def test_config_outside_the_project_repository(
+    tmp_path: Path, relbuild: Callable[..., CliResult]
+) -> None:
+    path = config_with(tmp_path, 'name = "beacon"', 'name = "beacon"')
+    code, out, err = relbuild("--config", path, "plan", "--json")
+    assert code == 0, err
+    assert json.loads(out)["steps"]
+
+
+def test_init_refuses_a_project_with_nothing_to_build(
+    tmp_path: Path, relbuild: Callable[..., CliResult]
+) -> None:
+    (tmp_path / "Cargo.toml").write_text(
+        '[package]\nname = "onlylib"\nversion = "0.1.0"\nedition = "2021"\n'
+    )
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "lib.rs").write_text("pub fn f() {}\n")
+    code, _, err = relbuild("init", tmp_path)
+    assert code == 2 and "found no staticlib, binary or Go main package" in err
+    assert not (tmp_path / "toolchains.toml").exists()
+    (tmp_path / "Cargo.toml").write_text("[package\n")
+    code, _, err = relbuild("init", tmp_path)
+    assert code == 2 and "cargo cannot read the workspace" in err

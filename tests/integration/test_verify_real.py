@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -126,3 +128,26 @@ def test_diff_of_identical_and_changed_releases(dist: Path, copy: Path) -> None:
         ("rust-dependency", "removed"),
         ("artifact", "changed"),
     }
+
+
+def test_manifest_command_never_replaces_a_build_manifest(copy: Path) -> None:
+    before = (copy / "manifest.json").read_bytes()
+    res = relbuild_cmd("manifest", copy)
+    assert res.returncode == 2 and "exists already" in res.stderr
+    assert (copy / "manifest.json").read_bytes() == before
+    assert relbuild_cmd("manifest", copy, "--force").returncode == 0
+    assert json.loads((copy / "manifest.json").read_text())["source"] is None
+
+
+def test_crafted_static_library_does_not_hang(copy: Path) -> None:
+    rel = "x86_64-unknown-linux-gnu/beacon-ffi-0.3.1-x86_64-unknown-linux-gnu.a"
+    header = f"{'evil.o/':<16}{0:<12}{0:<6}{0:<6}{644:<8}{-60:<10}`\n".encode()
+    (copy / rel).write_bytes(b"!<arch>\n" + header + b"\x7fELF" * 100)
+    res = subprocess.run(
+        [sys.executable, "-m", "relbuild", "verify", str(copy)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert res.returncode == 1 and rel in res.stderr and "Traceback" not in res.stderr

@@ -114,3 +114,25 @@ def test_cargo_outputs_pick_the_component_artifact() -> None:
         json.dumps({"reason": "build-finished", "success": True}),
     ]
     assert _cargo_outputs(messages, step) == [Path("/t/libbeacon.a")]
+
+
+def test_ar_members_stops_on_a_negative_or_oversized_member() -> None:
+    header = f"{'evil.o/':<16}{0:<12}{0:<6}{0:<6}{644:<8}{-60:<10}`\n".encode()
+    assert ar_members(b"!<arch>\n" + header + b"\x7fELF" * 10) == []
+    header = f"{'big.o/':<16}{0:<12}{0:<6}{0:<6}{644:<8}{10**9:<10}`\n".encode()
+    assert ar_members(b"!<arch>\n" + header + b"\x7fELF") == []
+
+
+def test_firmware_checks_survive_truncated_elf() -> None:
+    # An ELF header whose section table points past the end of the file.
+    import struct
+
+    from relbuild.firmware import sanity_problems
+    from relbuild.triples import TRIPLES
+
+    ident = b"\x7fELF\x01\x01\x01" + b"\0" * 9
+    header = ident + struct.pack(
+        "<HHIIIIIHHHHHH", 2, 0xF3, 1, 0x80000000, 52, 4096, 0, 52, 32, 1, 40, 30, 29
+    )
+    problems = sanity_problems(header, TRIPLES["riscv32imac-unknown-none-elf"], "fw.elf")
+    assert problems and "fw.elf" in problems[0]

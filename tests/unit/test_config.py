@@ -160,3 +160,71 @@ def test_committed_schemas_are_current(
     assert code == 0
     committed = CONFIG.parent / "docs" / f"{name}.schema.json"
     assert committed.read_text() == out, f"run: relbuild schema {which} -o {committed}"
+
+
+def absolute_root(text: str) -> str:
+    return text.replace('root = "examples/beacon"', f'root = "{CONFIG.parent / "examples/beacon"}"')
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "budget = { flash = 16384, ram = 4096 }",
+            "budget = { flash = true, ram = 4096 }",
+            "rust.beacon-fw.budget.flash: Input should be a valid integer",
+        ),
+        (
+            "budget = { flash = 16384, ram = 4096 }",
+            'budget = { flash = "16384", ram = 4096 }',
+            "rust.beacon-fw.budget.flash: Input should be a valid integer",
+        ),
+        (
+            "license-files =",
+            "license_files =",
+            "project.license_files: unknown key; did you mean `license-files`?",
+        ),
+        (
+            'name = "beacon"',
+            'name = "beacon"\nversion = "../../../tmp/pwn"',
+            "project.version: String should match pattern",
+        ),
+    ],
+)
+def test_strict_types_and_spellings(tmp_path: Path, old: str, new: str, message: str) -> None:
+    assert old in GOOD
+    path = write(tmp_path, absolute_root(GOOD.replace(old, new, 1)))
+    assert message in error_of(path)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            'root = "examples/beacon"',
+            'root = "/nonexistent/project"',
+            "project.root: /nonexistent/project is not a folder",
+        ),
+        (
+            'header = "crates/beacon-ffi/include/beacon.h"',
+            'header = "include/missing.h"',
+            "rust.beacon-ffi.header:",
+        ),
+        ('package = "./cmd/beacon"', 'package = "./cmd/nope"', "go.beacon.package:"),
+        (
+            'license-files = ["LICENSE", "README.md"]',
+            'license-files = ["COPYING"]',
+            "project.license-files[0]:",
+        ),
+    ],
+)
+def test_paths_named_in_the_config_must_exist(
+    tmp_path: Path, old: str, new: str, message: str
+) -> None:
+    text = GOOD if old.startswith("root") else absolute_root(GOOD)
+    assert old in text
+    assert message in error_of(write(tmp_path, text.replace(old, new, 1)))
+
+
+def test_config_path_that_is_a_folder(tmp_path: Path) -> None:
+    assert "a folder, not a config file" in error_of(tmp_path)

@@ -215,7 +215,9 @@ def test_safe_relpath() -> None:
 
 def test_manifest_command_is_deterministic(dist: Path, tmp_path: Path) -> None:
     first = (dist / "manifest.json").read_bytes()
-    write_inventory(dist, generate(dist, name="demo", version="1.0", targets={}))
+    with pytest.raises(UsageError, match="exists already"):
+        write_inventory(dist, generate(dist, name="demo", version="1.0", targets={}))
+    write_inventory(dist, generate(dist, name="demo", version="1.0", targets={}), force=True)
     assert (dist / "manifest.json").read_bytes() == first
     data = json.loads(first)
     assert [a["path"] for a in data["artifacts"]] == sorted(a["path"] for a in data["artifacts"])
@@ -242,10 +244,60 @@ def test_diff_same_and_changed(dist: Path, tmp_path: Path) -> None:
     assert diff_paths(dist, other).same
     (other / "notes.txt").write_text("new notes\n")
     (other / "extra.bin").write_bytes(b"\0")
-    write_inventory(other, generate(other, name="demo", version="1.1", targets={}))
+    write_inventory(other, generate(other, name="demo", version="1.1", targets={}), force=True)
     report = diff_paths(dist, other)
     assert not report.same
     got = {(c.section, c.change, c.name) for c in report.changes}
     assert ("artifact", "changed", "notes.txt") in got
     assert ("artifact", "added", "extra.bin") in got
     assert ("project", "changed", "project") in got
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    ["notes.txt/inside", "a" * 5000, "x86_64-unknown-linux-gnu/\ud800", "tab\there"],
+)
+def test_paths_that_cannot_exist_are_findings_not_crashes(dist: Path, hostile: str) -> None:
+    def edit(data: dict) -> None:  # type: ignore[type-arg]
+        data["artifacts"].append({**data["artifacts"][0], "path": hostile})
+
+    rewrite_manifest(dist, edit)
+    found = [f for f in verify(dist, allow_extra=True).findings if f.path == hostile]
+    assert [f.kind for f in found] in (["unsafe-path"], ["missing"])
+
+
+def test_integer_too_long_for_python_is_unusable_input(dist: Path) -> None:
+    (dist / "manifest.json").write_text('{"schema_version": 1, "x": ' + "9" * 5000 + "}")
+    with pytest.raises(UsageError, match="not a usable JSON document"):
+        verify(dist)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b'{"artifacts": []}', "no schema_version"), (b'{"schema_version": true}', "unknown")],
+)
+def test_schema_version_must_be_the_integer_one(dist: Path, content: bytes, message: str) -> None:
+    (dist / "manifest.json").write_bytes(content)
+    with pytest.raises(UsageError, match=message):
+        verify(dist)
+
+
+def test_manifest_refuses_names_sums_files_cannot_hold(tmp_path: Path) -> None:
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    (folder / "two\nlines").write_text("x")
+    with pytest.raises(UsageError, match="newline"):
+        generate(folder, name="d", version="1", targets={})
+
+
+def test_schema_output_never_replaces_a_fifo(
+    tmp_path: Path, relbuild: Callable[..., CliResult]
+) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    code, _, err = relbuild("schema", "-o", fifo)
+    assert code == 2 and "not a regular file" in err
+    assert fifo.is_fifo()
+    code, _, err = relbuild("schema", "-o", tmp_path / "no" / "such" / "dir" / "s.json")
+    assert code == 2 and "is not a folder" in err
+    assert not (tmp_path / "no").exists()

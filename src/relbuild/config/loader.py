@@ -53,6 +53,13 @@ def find_config(start: Path | None = None) -> Path:
 
 
 def load_config(path: Path) -> LoadedConfig:
+    if path.is_dir():
+        raise ConfigError(
+            f"{path}: a folder, not a config file",
+            hint=f"Pass the file itself, e.g. {path / DEFAULT_NAME}.",
+        )
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"{path}: not a regular file")
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -72,12 +79,36 @@ def load_config(path: Path) -> LoadedConfig:
         config = Config.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_describe(path, exc)) from None
-    problems = config.cross_check()
+    problems = config.cross_check() or _path_problems(path.resolve().parent, config)
     if problems:
         lines = [f"{path}: {len(problems)} problem(s):"]
         lines += [f"  {key}: {message}" for key, message in problems]
         raise ConfigError("\n".join(lines))
     return LoadedConfig(path=path.resolve(), config=config)
+
+
+def _path_problems(base: Path, config: Config) -> list[tuple[str, str]]:
+    """Folders and files the config names must be there (key path, message)."""
+    problems: list[tuple[str, str]] = []
+    root = base / config.project.root
+    if not root.is_dir():
+        return [("project.root", f"{root} is not a folder")]
+    for name, rust in config.rust.items():
+        where = root / rust.path
+        if not (where / "Cargo.toml").is_file():
+            problems.append((f"rust.{name}.path", f"no Cargo.toml in {where}"))
+        elif rust.header and not (where / rust.header).is_file():
+            problems.append((f"rust.{name}.header", f"{where / rust.header} does not exist"))
+    for name, go in config.go.items():
+        where = root / go.path
+        if not (where / "go.mod").is_file():
+            problems.append((f"go.{name}.path", f"no go.mod in {where}"))
+        elif go.package.startswith(".") and not (where / go.package).is_dir():
+            problems.append((f"go.{name}.package", f"{where / go.package} is not a folder"))
+    for i, name in enumerate(config.project.license_files):
+        if not (root / name).is_file():
+            problems.append((f"project.license-files[{i}]", f"{root / name} does not exist"))
+    return problems
 
 
 def _describe(path: Path, exc: ValidationError) -> str:

@@ -32,7 +32,10 @@ class Model(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         alias_generator=_kebab,
-        populate_by_name=True,
+        # Only the kebab-case spelling the file uses, and no silent
+        # conversions (true is not 1, "16384" is not a number).
+        populate_by_name=False,
+        strict=True,
         frozen=True,
     )
 
@@ -218,7 +221,11 @@ class TargetConfig(Model):
 class Project(Model):
     name: Annotated[str, Field(pattern=_NAME)]
     version: Annotated[
-        str | None, Field(description="default: the version of the first Rust component")
+        str | None,
+        Field(
+            pattern=r"^[0-9A-Za-z][0-9A-Za-z.+_~-]*$",
+            description="default: the version of the first Rust component",
+        ),
     ] = None
     root: Annotated[str, Field(description="project folder, relative to this file")] = "."
     license_files: Annotated[
