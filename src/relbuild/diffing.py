@@ -39,10 +39,14 @@ class DiffReport(BaseModel):
 def load_side(arg: Path) -> Manifest:
     """A manifest file, a dist folder with one, or a folder of artifacts
     (inventoried on the fly)."""
-    if arg.is_dir() and not (arg / MANIFEST_NAME).is_file():
+    if arg.is_dir() and not (arg / MANIFEST_NAME).exists():
+        from relbuild.errors import UsageError
         from relbuild.inventory import generate
 
-        return generate(arg, name=None, version=None, targets={})
+        inventory = generate(arg, name=None, version=None, targets={})
+        if not inventory.artifacts:
+            raise UsageError(f"{arg}: no manifest.json and no files to compare")
+        return inventory
     return load_manifest(arg / MANIFEST_NAME if arg.is_dir() else arg)
 
 

@@ -205,7 +205,13 @@ def verify(arg: Path, *, allow_extra: bool = False, jobs: int | None = None) -> 
         known = seen | {MANIFEST_NAME, *SUMS.values()}
         for rel, st in _listed_files(folder):
             if rel not in known:
-                what = "symbolic link" if stat.S_ISLNK(st.st_mode) else "file"
+                what = (
+                    "symbolic link"
+                    if stat.S_ISLNK(st.st_mode)
+                    else "file"
+                    if stat.S_ISREG(st.st_mode)
+                    else "special file (FIFO, socket or device)"
+                )
                 findings.append(
                     Finding(kind="extra", path=rel, detail=f"{what} not in the manifest")
                 )

@@ -7,6 +7,7 @@ file, the key path and what was expected, and suggests the closest key.
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 import types
 import typing
@@ -127,7 +128,10 @@ def _describe(path: Path, exc: ValidationError) -> str:
         elif kind == "missing":
             lines.append(f"  {key}: required key is missing")
         else:
-            message = str(err["msg"]).removeprefix("Value error, ")
+            # pydantic names its classes ("... or instance of RustComponent"):
+            # the file's reader knows tables, not classes.
+            message = re.sub(r" or instance of \w+", "", str(err["msg"]))
+            message = message.replace("valid dictionary", "table").removeprefix("Value error, ")
             got = err.get("input")
             shown = (
                 "" if kind == "value_error" or isinstance(got, dict | list) else f" (got {got!r})"
