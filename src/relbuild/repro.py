@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -236,14 +235,15 @@ def _build_variant(
                 *base_args,
             ]
             t0 = time.monotonic()
-            with (result / "build.log").open("w") as out:
-                res = subprocess.run(
-                    argv, env=env, cwd=tree, stdout=out, stderr=out, umask=umask, check=False
-                )
+            res = proc.run(
+                argv, env=env, cwd=tree, log=result / "build.log", umask=umask, check=False
+            )
             seconds = time.monotonic() - t0
         if res.returncode != 0:
-            tail = proc.tail((result / "build.log").read_text(errors="replace"))
-            raise BuildError(f"repro build '{name}' failed (exit {res.returncode}):\n{tail}")
+            raise BuildError(
+                f"repro build '{name}' failed (exit {res.returncode}):\n{proc.tail(res.output)}",
+                hint=f"full log: {result / 'build.log'}",
+            )
         return seconds
     finally:
         if cache.exists():

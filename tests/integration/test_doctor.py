@@ -135,3 +135,15 @@ def test_init_refuses_a_project_with_nothing_to_build(
     (tmp_path / "Cargo.toml").write_text("[package\n")
     code, _, err = relbuild("init", tmp_path)
     assert code == 2 and "cargo cannot read the workspace" in err
+
+
+def test_offline_plan_keeps_cargo_and_go_off_the_network(
+    relbuild: Callable[..., CliResult],
+) -> None:
+    code, out, err = relbuild(
+        "--config", CONFIG, "plan", "--offline", "--json", "-t", "aarch64-unknown-linux-gnu"
+    )
+    assert code == 0, err
+    cargo, go = json.loads(out)["steps"]
+    assert "--offline" in cargo["argv"] and "--locked" in cargo["argv"]
+    assert go["env"]["GOPROXY"] == "off" and "-mod=readonly" in go["argv"]
