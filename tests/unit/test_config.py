@@ -228,3 +228,12 @@ def test_paths_named_in_the_config_must_exist(
 
 def test_config_path_that_is_a_folder(tmp_path: Path) -> None:
     assert "a folder, not a config file" in error_of(tmp_path)
+
+
+def test_discovery_names_a_folder_called_toolchains_toml(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, relbuild: Callable[..., CliResult]
+) -> None:
+    (tmp_path / "toolchains.toml").mkdir()
+    monkeypatch.chdir(tmp_path)
+    code, _, err = relbuild("doctor")
+    assert code == 2 and "toolchains.toml: not a regular file" in err

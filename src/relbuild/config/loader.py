@@ -47,6 +47,8 @@ def find_config(start: Path | None = None) -> Path:
         candidate = folder / DEFAULT_NAME
         if candidate.is_file():
             return candidate
+        if candidate.exists():
+            raise ConfigError(f"{candidate}: not a regular file, so it cannot be the config")
     raise ConfigError(
         f"no {DEFAULT_NAME} in {here} or any parent folder",
         hint="Run `relbuild init` to write one, or pass --config PATH.",
