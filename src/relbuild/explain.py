@@ -16,7 +16,6 @@ import socket
 import sys
 import tarfile
 import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from elftools.elf.elffile import ELFFile
@@ -40,12 +39,6 @@ class Explanation(BaseModel):
     suspects: list[str] = []
     advice: list[str] = []
     diffoscope: str | None = None
-
-
-@dataclass
-class _Strings:
-    only_a: list[str] = field(default_factory=list)
-    only_b: list[str] = field(default_factory=list)
 
 
 def _strings(data: bytes) -> set[str]:

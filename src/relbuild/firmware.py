@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import struct
 from dataclasses import dataclass
-from pathlib import Path
 
 from elftools.elf.constants import SH_FLAGS
 from elftools.elf.elffile import ELFFile
@@ -181,7 +180,3 @@ def _sanity_problems(data: bytes, triple: Triple, what: str) -> list[str]:
             elif not any(s.vaddr <= (reset & ~1) < s.vaddr + s.memsz for s in code):
                 problems.append(f"{what}: reset vector {reset:#x} points outside the code")
     return problems
-
-
-def image_paths(elf_path: Path) -> tuple[Path, Path]:
-    return elf_path.with_suffix(".bin"), elf_path.with_suffix(".hex")

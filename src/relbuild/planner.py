@@ -364,7 +364,7 @@ class Planner:
         if self.offline:
             env["GOPROXY"] = "off"
         if comp.uses_cgo:
-            zig = self.tools.require("zig")
+            self.tools.require("zig")  # cgo needs the pinned zig: fail here if unpinned
             ldflags += ["-linkmode=external", "-extldflags=-static"]
             includes = [
                 f"-I{self.paths.cgo_dir(target.triple, lib) / 'include'}" for lib in comp.links
@@ -372,7 +372,7 @@ class Planner:
             libdirs = [f"-L{self.paths.cgo_dir(target.triple, lib) / 'lib'}" for lib in comp.links]
             env.update(
                 {
-                    "CC": str(self.cc_wrapper(zig.executable, triple.zig_target or "")),
+                    "CC": str(self.cc_wrapper(triple.zig_target or "")),
                     "CGO_CFLAGS": " ".join(
                         [
                             "-O2",
@@ -402,7 +402,7 @@ class Planner:
             output=str(out),
         )
 
-    def cc_wrapper(self, zig: str, zig_target: str) -> Path:
+    def cc_wrapper(self, zig_target: str) -> Path:
         """The C compiler go calls: the pinned zig for this target. A script,
         since CC must be one command; it is part of the cache, not the tree."""
         return self.paths.tools / f"cc-{zig_target}"

@@ -18,7 +18,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from relbuild import proc
+from relbuild import environ, proc
 from relbuild.config import LoadedConfig
 from relbuild.config.models import QemuConfig, SmokeTest
 from relbuild.errors import ToolchainError, UsageError
@@ -138,7 +138,7 @@ def _run(result: SmokeResult, argv: list[str], test: SmokeTest) -> None:
     result.runner = argv
     result.expected_exit_code = test.exit_code
     t0 = time.monotonic()
-    res = proc.run(argv, check=False, timeout=test.timeout, env=_env())
+    res = proc.run(argv, check=False, timeout=test.timeout, env=environ.probe_env())
     result.seconds = round(time.monotonic() - t0, 2)
     result.exit_code = res.returncode
     output = res.stdout + res.stderr
@@ -154,9 +154,3 @@ def _run(result: SmokeResult, argv: list[str], test: SmokeTest) -> None:
         result.reason = f"output does not match {test.expect!r}"
     else:
         result.status = "passed"
-
-
-def _env() -> dict[str, str]:
-    from relbuild import environ
-
-    return environ.probe_env()
