@@ -27,9 +27,7 @@ from relbuild.archive import ArchiveFormat, Member, make_archive
 from relbuild.backends import rust as rust_backend
 from relbuild.config import LoadedConfig
 from relbuild.deps import read_cargo_lock, read_go_sum, resolved_features, with_features
-from relbuild.errors import BuildError, CommandError, UsageError
-from relbuild.fsutil import atomic_write
-from relbuild.manifest import (
+from relbuild.dist import (
     MANIFEST_NAME,
     ArtifactKind,
     ArtifactRecord,
@@ -41,9 +39,11 @@ from relbuild.manifest import (
     StepRecord,
     TargetRecord,
     ToolRecord,
-    digests,
+    hash_file,
     write_manifest,
 )
+from relbuild.errors import BuildError, CommandError, UsageError
+from relbuild.fsutil import atomic_write
 from relbuild.planner import BuildPaths, Plan, Planner, Step, write_cc_wrapper
 from relbuild.progress import Reporter
 from relbuild.redact import Redactor
@@ -107,13 +107,18 @@ class _Hashes:
     def prefetch(self, paths: Sequence[Path]) -> None:
         todo = [p for p in dict.fromkeys(paths) if p not in self._done]
         with ThreadPoolExecutor(max_workers=self._jobs) as pool:
-            for path, pair in zip(todo, pool.map(digests, todo), strict=True):
+            for path, pair in zip(todo, pool.map(_pair, todo), strict=True):
                 self._done[path] = pair
 
     def __call__(self, path: Path) -> tuple[str, str]:
         if path not in self._done:
-            self._done[path] = digests(path)
+            self._done[path] = _pair(path)
         return self._done[path]
+
+
+def _pair(path: Path) -> tuple[str, str]:
+    sha256, sha512, _, _ = hash_file(path)
+    return sha256, sha512
 
 
 @dataclass
@@ -355,7 +360,7 @@ def _go_stamp(ctx: _Context, step: Step) -> tuple[Path, str | None]:
             folder = Path(flag[2:])
             for f in sorted(folder.rglob("*")) if folder.is_dir() else []:
                 if f.is_file():
-                    extra.append(f"{f.relative_to(folder)} {digests(f)[0]}")
+                    extra.append(f"{f.relative_to(folder)} {hash_file(f)[0]}")
     cc = step.env.get("CC")
     if cc:
         extra.append(Path(cc).read_text())

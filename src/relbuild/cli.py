@@ -95,8 +95,8 @@ def schema(which: str, output: Path | None) -> None:
     from pydantic import BaseModel
 
     from relbuild.config import Config
+    from relbuild.dist import Manifest
     from relbuild.fsutil import atomic_write
-    from relbuild.manifest import Manifest
 
     model: type[BaseModel] = Config if which == "config" else Manifest
     text = json.dumps(model.model_json_schema(by_alias=True), indent=2, sort_keys=True) + "\n"

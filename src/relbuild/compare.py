@@ -6,8 +6,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from relbuild.dist import MANIFEST_NAME, load_manifest
 from relbuild.explain import Explanation, explain
-from relbuild.manifest import MANIFEST_NAME, load_manifest
 
 
 class Outcome(BaseModel):

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from relbuild.manifest import (
+from relbuild.dist import (
     MANIFEST_NAME,
     ArtifactRecord,
     Manifest,

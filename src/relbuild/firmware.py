@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from elftools.elf.constants import SH_FLAGS
 from elftools.elf.elffile import ELFFile
 
+from relbuild.dist import Footprint
 from relbuild.elfcheck import ELF_ERRORS
-from relbuild.manifest import Footprint
 from relbuild.triples import Triple
 
 PF_X = 0x1

@@ -17,19 +17,19 @@ from typing import BinaryIO
 from elftools.elf.elffile import ELFFile
 
 from relbuild import __version__, elfcheck
-from relbuild.elfcheck import ELF_ERRORS
-from relbuild.errors import UsageError
-from relbuild.manifest import (
+from relbuild.dist import (
     MANIFEST_NAME,
     SUMS,
     ArtifactKind,
     ArtifactRecord,
     Manifest,
     ProjectRecord,
+    hash_file,
     write_manifest,
 )
+from relbuild.elfcheck import ELF_ERRORS
+from relbuild.errors import UsageError
 from relbuild.triples import TRIPLES
-from relbuild.verify import hash_file
 
 # Tag_CPU_arch values (ARM ABI addenda) of the M profiles.
 _ARM_ARCH_M = {

@@ -17,14 +17,13 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from relbuild import environ, proc
+from relbuild import environ, vcs
 from relbuild.builder import BuildOptions, build
 from relbuild.compare import Comparison, compare_dists
 from relbuild.config import LoadedConfig, load_config
+from relbuild.dist import load_manifest, locate
 from relbuild.errors import UsageError
-from relbuild.manifest import load_manifest
 from relbuild.progress import Reporter
-from relbuild.verify import locate
 
 
 class RebuildReport(BaseModel):
@@ -62,18 +61,13 @@ def rebuild(
             f"(dirty at {source.revision[:12]}); a rebuild from the commit cannot reproduce it",
             hint="Commit, build again, then verify --rebuild.",
         )
-    git = proc.which("git")
-    if git is None:
+    if vcs.git() is None:
         raise UsageError("verify --rebuild needs git to export the recorded revision")
     env = environ.probe_env()
-    top = proc.run([git, "rev-parse", "--show-toplevel"], cwd=loaded.base, env=env, check=False)
-    if top.returncode != 0:
+    repo = vcs.toplevel(loaded.base, env)
+    if repo is None:
         raise UsageError(f"{loaded.base} is not in a git checkout to export the revision from")
-    repo = Path(top.stdout.strip())
-    has = proc.run(
-        [git, "cat-file", "-e", f"{source.revision}^{{commit}}"], cwd=repo, env=env, check=False
-    )
-    if has.returncode != 0:
+    if not vcs.has_commit(repo, source.revision, env):
         raise UsageError(
             f"revision {source.revision} is not in {repo}",
             hint="Fetch it first (git fetch origin <revision>).",
@@ -84,14 +78,7 @@ def rebuild(
     try:
         tree = work / "export" / "of" / manifest.project.name
         tree.parent.mkdir(parents=True)
-        proc.run(
-            [git, "clone", "--quiet", "--shared", "--no-checkout", str(repo), str(tree)], env=env
-        )
-        proc.run(
-            [git, "-c", "advice.detachedHead=false", "checkout", "--quiet", source.revision],
-            cwd=tree,
-            env=env,
-        )
+        vcs.export(repo, source.revision, tree, env)
         archive = next((a.path for a in manifest.artifacts if a.kind == "archive"), None)
         fmt = None if archive is None else ("zip" if archive.endswith(".zip") else "tar.gz")
         options = BuildOptions(

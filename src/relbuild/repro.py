@@ -21,7 +21,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from relbuild import environ, proc
+from relbuild import environ, proc, vcs
 from relbuild.compare import Comparison, compare_dists
 from relbuild.config import LoadedConfig
 from relbuild.errors import BuildError, UsageError
@@ -115,14 +115,9 @@ def select(vary: Sequence[str], no_vary: Sequence[str]) -> list[str]:
 def tracked_files(folder: Path) -> tuple[Path, list[str]]:
     """(root, files) of the working tree: git's tracked and untracked but not
     ignored files, or, outside git, every file but caches and outputs."""
-    git = proc.which("git")
-    if git is not None:
-        top = proc.run([git, "rev-parse", "--show-toplevel"], cwd=folder, check=False)
-        if top.returncode == 0:
-            root = Path(top.stdout.strip())
-            res = proc.run([git, "ls-files", "-z", "-co", "--exclude-standard"], cwd=root)
-            files = [f for f in res.stdout.split("\0") if f and (root / f).is_file()]
-            return root, sorted(files)
+    root = vcs.toplevel(folder)
+    if root is not None:
+        return root, vcs.listed_files(root)
     skip = {".relbuild", "dist", "target", ".git", ".venv", "__pycache__"}
     files = [
         p.relative_to(folder).as_posix()

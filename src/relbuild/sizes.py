@@ -8,9 +8,8 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from relbuild import firmware
+from relbuild.dist import Manifest, load_manifest, locate, safe_relpath
 from relbuild.elfcheck import ELF_ERRORS
-from relbuild.manifest import Manifest, load_manifest
-from relbuild.verify import locate, safe_relpath
 
 
 class SectionRow(BaseModel):
@@ -45,7 +44,7 @@ def sizes(arg: Path, compare: Path | None = None) -> list[SizeEntry]:
     manifest = load_manifest(manifest_path)
     old: Manifest | None = None
     if compare is not None:
-        old = load_manifest(compare / "manifest.json" if compare.is_dir() else compare)
+        old = load_manifest(locate(compare)[1])
     old_prints = {
         _key(a.target, a.component, a.path): a.footprint
         for a in (old.artifacts if old else [])

@@ -21,10 +21,9 @@ from pydantic import BaseModel
 from relbuild import environ, proc
 from relbuild.config import LoadedConfig
 from relbuild.config.models import QemuConfig, SmokeTest
+from relbuild.dist import load_manifest, locate, safe_relpath
 from relbuild.errors import ToolchainError, UsageError
-from relbuild.manifest import load_manifest
 from relbuild.triples import TRIPLES, Triple
-from relbuild.verify import locate, safe_relpath
 
 _HOST_ARCH = {
     "x86_64": "x86_64",

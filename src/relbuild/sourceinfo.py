@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from relbuild import proc
+from relbuild import vcs
 from relbuild.errors import ConfigError
 
 # The largest value a 32-bit time_t holds; zip and some tar readers cannot
@@ -49,28 +49,10 @@ def read_source(
     """Revision and dirty flag from git (or the overrides, for a tree exported
     without .git); the epoch from the override, the SOURCE_DATE_EPOCH
     variable, or the last commit's time, in that order."""
-    git = proc.which("git", env)
-    revision: str | None = None
-    dirty = False
-    commit_time: int | None = None
-    if git is not None:
-        res = proc.run([git, "rev-parse", "HEAD"], env=env, cwd=root, check=False)
-        if res.returncode == 0:
-            revision = res.stdout.strip()
-            # The project's folder and whatever else the build reads (the
-            # config, which may live outside it); untracked files too, since
-            # cargo and go would build them.
-            top = proc.run([git, "rev-parse", "--show-toplevel"], env=env, cwd=root).stdout
-            inside = [p for p in also if p.resolve().is_relative_to(Path(top.strip()).resolve())]
-            paths = [".", *(str(p) for p in inside)]
-            status = proc.run(
-                [git, "status", "--porcelain", "--untracked-files=normal", "--", *paths],
-                env=env,
-                cwd=root,
-            )
-            dirty = bool(status.stdout.strip())
-            stamp = proc.run([git, "log", "-1", "--format=%ct"], env=env, cwd=root)
-            commit_time = int(stamp.stdout.strip())
+    state = vcs.tree_state(root, env, also)
+    revision = state.revision if state else None
+    dirty = state.dirty if state else False
+    commit_time = state.commit_time if state else None
     if revision_override is not None:
         if not re.fullmatch(r"[0-9a-f]{7,64}", revision_override):
             raise ConfigError(f"--source-revision {revision_override!r}: not a commit hash")

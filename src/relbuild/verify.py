@@ -8,19 +8,29 @@ in bounded memory, for both digests, several files at a time.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel
 
 from relbuild import elfcheck, firmware
+from relbuild.dist import (
+    MANIFEST_NAME,
+    SUMS,
+    ArtifactRecord,
+    Manifest,
+    hash_file,
+    load_manifest,
+    locate,
+    parse_sums,
+    safe_relpath,
+    walk_to,
+)
 from relbuild.errors import UsageError
-from relbuild.manifest import MANIFEST_NAME, SUMS, ArtifactRecord, Manifest, load_manifest
 from relbuild.triples import TRIPLES
 
 FindingKind = Literal[
@@ -35,7 +45,6 @@ FindingKind = Literal[
     "firmware",
     "duplicate",
 ]
-CHUNK = 1 << 20
 
 
 class Finding(BaseModel):
@@ -56,73 +65,6 @@ class VerifyReport(BaseModel):
         return not self.findings
 
 
-def locate(arg: Path) -> tuple[Path, Path]:
-    """(folder, manifest) from a dist folder or a manifest file."""
-    if arg.is_dir():
-        return arg, arg / MANIFEST_NAME
-    if arg.exists() or arg.name.endswith(".json"):
-        return arg.parent, arg
-    raise UsageError(f"{arg}: no such folder or manifest")
-
-
-def safe_relpath(rel: str) -> str | None:
-    """Why ``rel`` may not be opened inside the folder, or None if it may."""
-    if not rel or "\0" in rel or "\\" in rel or not rel.isprintable():
-        return "not a plain relative path"
-    try:
-        rel.encode("utf-8")
-    except UnicodeEncodeError:
-        return "not valid UTF-8"
-    if len(rel) > 1024 or any(len(part) > 255 for part in rel.split("/")):
-        return "path too long"
-    if rel.startswith("/") or PurePosixPath(rel).is_absolute():
-        return "absolute path"
-    parts = rel.split("/")
-    if any(p in ("", ".", "..") for p in parts):
-        return "path with '..', '.' or an empty part"
-    return None
-
-
-def _walk_to(folder: Path, rel: str) -> tuple[Path | None, str | None]:
-    """Follow ``rel`` from ``folder`` without following any symbolic link."""
-    current = folder
-    for part in rel.split("/"):
-        current = current / part
-        try:
-            st = current.lstat()
-        except (FileNotFoundError, NotADirectoryError):
-            return None, None
-        if stat.S_ISLNK(st.st_mode):
-            target = os.readlink(current)
-            inside = os.path.realpath(current).startswith(os.path.realpath(folder) + os.sep)
-            where = "inside" if inside else "outside"
-            return None, f"symbolic link to {target!r} ({where} the folder); not followed"
-    return current, None
-
-
-def hash_file(path: Path) -> tuple[str, str, int, int]:
-    """(sha256, sha512, size, mode) of a regular file, read once, without
-    following a link that appeared since it was checked."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise OSError(f"{path} is not a regular file")
-        h256, h512 = hashlib.sha256(), hashlib.sha512()
-        buf = bytearray(CHUNK)
-        view = memoryview(buf)
-        size = 0
-        with os.fdopen(fd, "rb", buffering=0, closefd=False) as fh:
-            while n := fh.readinto(buf):
-                chunk = view[:n]
-                h256.update(chunk)
-                h512.update(chunk)
-                size += n
-        return h256.hexdigest(), h512.hexdigest(), size, stat.S_IMODE(st.st_mode)
-    finally:
-        os.close(fd)
-
-
 def _listed_files(folder: Path) -> Iterator[tuple[str, os.stat_result]]:
     """Every entry below ``folder`` that is not a folder, links included,
     never following a link."""
@@ -138,22 +80,6 @@ def _listed_files(folder: Path) -> Iterator[tuple[str, os.stat_result]]:
         for name in sorted(files) + sorted(d for d in dirs if (here / d).is_symlink()):
             path = here / name
             yield path.relative_to(folder).as_posix(), path.lstat()
-
-
-def parse_sums(text: str) -> tuple[dict[str, str], list[str]]:
-    """coreutils checksum lines -> ({path: digest}, [malformed lines])."""
-    entries: dict[str, str] = {}
-    bad: list[str] = []
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        digest, sep, rest = line.partition(" ")
-        hexdigit = all(c in "0123456789abcdefABCDEF" for c in digest)
-        if not sep or not rest or rest[0] not in " *" or not digest or not hexdigit:
-            bad.append(line)
-            continue
-        entries[rest[1:]] = digest.lower()
-    return entries, bad
 
 
 def verify(arg: Path, *, allow_extra: bool = False, jobs: int | None = None) -> VerifyReport:
@@ -172,7 +98,7 @@ def verify(arg: Path, *, allow_extra: bool = False, jobs: int | None = None) -> 
         if why:
             findings.append(Finding(kind="unsafe-path", path=art.path, detail=f"{why}; not opened"))
             continue
-        path, link = _walk_to(folder, art.path)
+        path, link = walk_to(folder, art.path)
         if link:
             findings.append(Finding(kind="unsafe-path", path=art.path, detail=link))
             continue
@@ -261,7 +187,7 @@ def _check_one(art: ArtifactRecord, path: Path) -> tuple[int, list[Finding]]:
 def _sums_findings(folder: Path, manifest: Manifest) -> list[Finding]:
     findings: list[Finding] = []
     for algo, name in SUMS.items():
-        path, link = _walk_to(folder, name)
+        path, link = walk_to(folder, name)
         if link or path is None or not path.is_file():
             detail = link or ("missing" if path is None else "not a regular file")
             findings.append(Finding(kind="sums", path=name, detail=detail))

@@ -118,11 +118,11 @@ def fw_copy(dist: Path, tmp_path: Path) -> Path:
 
 def refresh_manifest(folder: Path, rel: str) -> None:
     """Re-record a patched file, as a tampering release manager would."""
+    from relbuild.dist import SUMS, Manifest, hash_file, sums_text
     from relbuild.fsutil import atomic_write
-    from relbuild.manifest import SUMS, Manifest, digests, sums_text
 
     manifest = Manifest.model_validate_json((folder / "manifest.json").read_text())
-    sha256, sha512 = digests(folder / rel)
+    sha256, sha512, _, _ = hash_file(folder / rel)
     arts = [
         a.model_copy(update={"sha256": sha256, "sha512": sha512}) if a.path == rel else a
         for a in manifest.artifacts

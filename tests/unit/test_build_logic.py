@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from relbuild.builder import _cargo_outputs
+from relbuild.dist import ArtifactRecord, sums_text
 from relbuild.elfcheck import ar_members
 from relbuild.errors import ConfigError
-from relbuild.manifest import ArtifactRecord, sums_text
 from relbuild.planner import Step, ldflags_x
 from relbuild.redact import Redactor
 from relbuild.sourceinfo import parse_epoch

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from relbuild.diffing import diff_paths
+from relbuild.dist import load_manifest, parse_sums, safe_relpath
 from relbuild.errors import UsageError
 from relbuild.inventory import generate, write_inventory
-from relbuild.manifest import load_manifest
-from relbuild.verify import parse_sums, safe_relpath, verify
+from relbuild.verify import verify
 from tests.conftest import CliResult
 
 

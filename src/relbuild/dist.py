@@ -1,21 +1,30 @@
-"""The release manifest: one pydantic model, written deterministically.
+"""A dist folder: its manifest (the one pydantic model of what a build
+made), the SUMS files beside it, and safe access to what it holds.
 
 manifest.json holds no wall-clock time, no absolute path, no host or user
 name, and lists everything in a fixed order, so two builds of the same
 sources and pins give the same bytes. SHA256SUMS and SHA512SUMS beside it
 use the coreutils format (`sha256sum -c SHA256SUMS` works in the folder).
+
+A dist may be hostile: the manifest is read with bounds, a listed path is
+checked before it is opened (absolute paths, `..` and symbolic links are
+never followed), and :func:`hash_file` is the one routine that computes
+SHA-256 and SHA-512, reading each file once.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
+import os
+import stat
+from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from relbuild.deps import CrateDep, GoModuleDep
+from relbuild.errors import UsageError
 from relbuild.fsutil import atomic_write
 
 SCHEMA_VERSION = 1
@@ -109,16 +118,6 @@ class Manifest(Frozen):
         return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
 
-def digests(path: Path, chunk: int = 1 << 20) -> tuple[str, str]:
-    """SHA-256 and SHA-512 of a file, read once."""
-    h256, h512 = hashlib.sha256(), hashlib.sha512()
-    with path.open("rb") as fh:
-        while block := fh.read(chunk):
-            h256.update(block)
-            h512.update(block)
-    return h256.hexdigest(), h512.hexdigest()
-
-
 def sums_text(artifacts: list[ArtifactRecord], algo: Algo) -> str:
     # Binary-mode marker '*' is what coreutils writes for non-text files.
     return "".join(f"{getattr(a, algo)} *{a.path}\n" for a in artifacts)
@@ -143,7 +142,6 @@ def load_manifest(path: Path) -> Manifest:
     from pydantic import ValidationError
 
     from relbuild.config.loader import format_loc
-    from relbuild.errors import UsageError
 
     try:
         size = path.stat().st_size
@@ -199,3 +197,91 @@ def load_manifest(path: Path) -> Manifest:
         raise UsageError("\n".join(lines)) from None
     except RecursionError:
         raise UsageError(f"{path}: nested too deeply to be a manifest") from None
+
+
+# --- finding and reading what a dist holds --------------------------------------
+
+CHUNK = 1 << 20
+
+
+def locate(arg: Path) -> tuple[Path, Path]:
+    """(folder, manifest) from a dist folder or a manifest file."""
+    if arg.is_dir():
+        return arg, arg / MANIFEST_NAME
+    if arg.exists() or arg.name.endswith(".json"):
+        return arg.parent, arg
+    raise UsageError(f"{arg}: no such folder or manifest")
+
+
+def safe_relpath(rel: str) -> str | None:
+    """Why ``rel`` may not be opened inside the folder, or None if it may."""
+    if not rel or "\0" in rel or "\\" in rel or not rel.isprintable():
+        return "not a plain relative path"
+    try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:
+        return "not valid UTF-8"
+    if len(rel) > 1024 or any(len(part) > 255 for part in rel.split("/")):
+        return "path too long"
+    if rel.startswith("/") or PurePosixPath(rel).is_absolute():
+        return "absolute path"
+    parts = rel.split("/")
+    if any(p in ("", ".", "..") for p in parts):
+        return "path with '..', '.' or an empty part"
+    return None
+
+
+def walk_to(folder: Path, rel: str) -> tuple[Path | None, str | None]:
+    """Follow ``rel`` from ``folder`` without following any symbolic link."""
+    current = folder
+    for part in rel.split("/"):
+        current = current / part
+        try:
+            st = current.lstat()
+        except (FileNotFoundError, NotADirectoryError):
+            return None, None
+        if stat.S_ISLNK(st.st_mode):
+            target = os.readlink(current)
+            inside = os.path.realpath(current).startswith(os.path.realpath(folder) + os.sep)
+            where = "inside" if inside else "outside"
+            return None, f"symbolic link to {target!r} ({where} the folder); not followed"
+    return current, None
+
+
+def hash_file(path: Path) -> tuple[str, str, int, int]:
+    """(sha256, sha512, size, mode) of a regular file, read once, without
+    following a link that appeared since it was checked."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(f"{path} is not a regular file")
+        h256, h512 = hashlib.sha256(), hashlib.sha512()
+        buf = bytearray(CHUNK)
+        view = memoryview(buf)
+        size = 0
+        with os.fdopen(fd, "rb", buffering=0, closefd=False) as fh:
+            while n := fh.readinto(buf):
+                chunk = view[:n]
+                h256.update(chunk)
+                h512.update(chunk)
+                size += n
+        return h256.hexdigest(), h512.hexdigest(), size, stat.S_IMODE(st.st_mode)
+    finally:
+        os.close(fd)
+
+
+def parse_sums(text: str) -> tuple[dict[str, str], list[str]]:
+    """coreutils checksum lines -> ({path: digest}, [malformed lines])."""
+    entries: dict[str, str] = {}
+    bad: list[str] = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        digest, sep, rest = line.partition(" ")
+        hexdigit = all(c in "0123456789abcdefABCDEF" for c in digest)
+        if not sep or not rest or rest[0] not in " *" or not digest or not hexdigit:
+            bad.append(line)
+            continue
+        entries[rest[1:]] = digest.lower()
+    return entries, bad
