@@ -174,14 +174,19 @@ def plan(
 ) -> None:
     """Print the ordered build steps (argv, cwd, environment) without running them."""
     from relbuild import ui
-    from relbuild.builder import BuildOptions, prepare
+    from relbuild.build import BuildOptions, gather
+    from relbuild.build.plan import plan as make_plan
     from relbuild.render import render_plan
 
     options = BuildOptions(
-        out=Path("dist"), offline=offline, source_date_epoch=source_date_epoch, cache=cache_dir
+        out=Path("dist"),
+        targets=targets,
+        components=components,
+        offline=offline,
+        source_date_epoch=source_date_epoch,
+        cache=cache_dir,
     )
-    planner, *_ = prepare(app.config(), options)
-    the_plan = planner.plan(targets, components)
+    the_plan = make_plan(gather(app.config(), options), targets, components)
     if as_json:
         ui.print_json(the_plan)
     else:
@@ -247,8 +252,8 @@ def build(
     import os
 
     from relbuild import ui
-    from relbuild.builder import BuildOptions
-    from relbuild.builder import build as run_build
+    from relbuild.build import BuildOptions
+    from relbuild.build import build as run_build
     from relbuild.progress import make_reporter
 
     loaded = app.config()
@@ -446,7 +451,7 @@ def repro(
     every artifact and the manifest are identical, 1 when not.
     """
     from relbuild import ui
-    from relbuild.builder import default_cache
+    from relbuild.build import default_cache
     from relbuild.render import render_repro
     from relbuild.repro import VARIATIONS, run_repro, select
 

@@ -36,6 +36,13 @@ class GoModuleDep(BaseModel):
     gomod_sum: str | None = None  # h1: of its go.mod
 
 
+class Dependencies(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rust: list[CrateDep] = []
+    go: list[GoModuleDep] = []
+
+
 def read_cargo_lock(lock: Path) -> list[CrateDep]:
     try:
         data = tomllib.loads(lock.read_text(encoding="utf-8"))

@@ -23,7 +23,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from relbuild.deps import CrateDep, GoModuleDep
+from relbuild.deps import Dependencies
 from relbuild.errors import UsageError
 from relbuild.fsutil import atomic_write
 
@@ -95,11 +95,6 @@ class ArtifactRecord(Frozen):
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     sha512: str = Field(pattern=r"^[0-9a-f]{128}$")
     footprint: Footprint | None = None
-
-
-class Dependencies(Frozen):
-    rust: list[CrateDep] = []
-    go: list[GoModuleDep] = []
 
 
 class Manifest(Frozen):

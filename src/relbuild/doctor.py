@@ -8,8 +8,8 @@ from typing import Literal
 from pydantic import BaseModel
 
 from relbuild import proc
-from relbuild.backends import Check, ResolvedTool
-from relbuild.backends import rust as rust_backend
+from relbuild.backends import BACKENDS
+from relbuild.backends.base import Check, ResolvedTool
 from relbuild.config import LoadedConfig, TargetConfig
 from relbuild.errors import ToolchainError
 from relbuild.toolchains import RESOLVERS, needed_tools
@@ -100,42 +100,12 @@ def _target_checks(
     resolved: Mapping[str, ResolvedTool],
     env: Mapping[str, str],
 ) -> list[Check]:
-    config = loaded.config
     info = target.info
-    kinds = {config.component_kind(c) for c in target.components}
+    kinds = {loaded.config.component_kind(c) for c in target.components}
     checks: list[Check] = []
-
-    def unresolved(tool: str, need: str) -> Check:
-        return Check(
-            subject=target.triple,
-            need=need,
-            ok=False,
-            skipped=True,
-            detail=f"not checked: the {tool} toolchain did not resolve",
-        )
-
-    if "rust" in kinds:
-        rust = resolved.get("rust")
-        if rust is None:
-            checks.append(unresolved("rust", "rust std"))
-        else:
-            checks.extend(rust_backend.target_checks(target, rust, env))
-    if "go" in kinds:
-        cgo = any(config.go[c].uses_cgo for c in target.components if c in config.go)
-        if cgo:
-            zig = resolved.get("zig")
-            if zig is None:
-                checks.append(unresolved("zig", "cgo C compiler"))
-            else:
-                checks.append(
-                    Check(
-                        subject=target.triple,
-                        need="cgo C compiler",
-                        ok=info.zig_target is not None,
-                        detail=f"zig cc -target {info.zig_target}",
-                        fix=None if info.zig_target else f"zig has no C target for {info.name}",
-                    )
-                )
+    for language, backend in BACKENDS.items():
+        if language in kinds:
+            checks.extend(backend.needs(target, loaded, resolved, env))
     if target.qemu is not None:
         runner = info.qemu_system if info.bare_metal else info.qemu_user
         found = proc.which(runner, env) if runner else None

@@ -7,7 +7,7 @@ here; what is passed is recorded, so a build can be explained and repeated.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 FIXED = {"LC_ALL": "C", "LANG": "C", "TZ": "UTC"}
 
@@ -39,6 +39,22 @@ SYSTEM_PATH = ("/usr/local/bin", "/usr/bin", "/bin")
 # What a probe (`rustc -vV`, `go env`) may see: the inherited variables plus
 # where the tools and their homes are.
 PASS_THROUGH = ("PATH", "RUSTUP_HOME", "CARGO_HOME", "GOPATH", "GOMODCACHE", "TMPDIR", *INHERITED)
+
+
+def step_path(extra: Sequence[str]) -> str:
+    """A step's PATH: its tool's folder(s), then the system's."""
+    return os.pathsep.join(dict.fromkeys([*extra, *SYSTEM_PATH]))
+
+
+def step_env(source: Mapping[str, str], extra_path: Sequence[str], epoch: int) -> dict[str, str]:
+    """What every build step starts from: the inherited allow-list, HOME,
+    PATH, the fixed locale and time zone, and SOURCE_DATE_EPOCH."""
+    env = inherited(source)
+    env["HOME"] = home(source)
+    env["PATH"] = step_path(extra_path)
+    env.update(FIXED)
+    env["SOURCE_DATE_EPOCH"] = str(epoch)
+    return env
 
 
 def probe_env(source: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -18,7 +18,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from relbuild import environ, vcs
-from relbuild.builder import BuildOptions, build
+from relbuild.build import BuildOptions, build
 from relbuild.compare import Comparison, compare_dists
 from relbuild.config import LoadedConfig, load_config
 from relbuild.dist import load_manifest, locate

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from relbuild import proc
+from relbuild.build.model import Plan
 from relbuild.doctor import DoctorReport
-from relbuild.planner import Plan
 
 if TYPE_CHECKING:
     from relbuild.compare import Comparison

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Mapping
@@ -12,9 +11,8 @@ from typing import Any
 import tomli_w
 
 from relbuild import proc
-from relbuild.backends import go as go_backend
-from relbuild.backends import rust as rust_backend
-from relbuild.backends import zig as zig_backend
+from relbuild.backends import go, rustc, zig
+from relbuild.backends.rust import Crate, read_workspace
 from relbuild.errors import CommandError, ConfigError, ToolchainError
 from relbuild.fsutil import atomic_write
 
@@ -86,20 +84,17 @@ def _rust_components(
     libs: dict[str, str] = {}
     version: str | None = None
     for pkg in packages:
-        version = version or pkg["version"]
-        for target in pkg["targets"]:
-            kinds = set(target["kind"])
-            if "staticlib" in kinds:
+        version = version or pkg.version
+        for target in pkg.targets:
+            if "staticlib" in target.kinds:
                 comp: dict[str, Any] = {"kind": "staticlib"}
-                header = _find_header(Path(pkg["manifest_path"]).parent)
+                header = _find_header(Path(pkg.manifest_path).parent)
                 if header is not None:
                     comp["header"] = header.relative_to(project).as_posix()
-                rust[pkg["name"]] = _with_package(comp, pkg["name"], pkg["name"])
-                libs[target["name"].replace("-", "_")] = pkg["name"]
-            elif "bin" in kinds:
-                rust[target["name"]] = _with_package(
-                    {"kind": "executable"}, pkg["name"], target["name"]
-                )
+                rust[pkg.name] = _with_package(comp, pkg.name, pkg.name)
+                libs[target.name.replace("-", "_")] = pkg.name
+            elif "bin" in target.kinds:
+                rust[target.name] = _with_package({"kind": "executable"}, pkg.name, target.name)
     return rust, libs, version
 
 
@@ -143,47 +138,45 @@ def _safe_name(name: str) -> str:
 
 
 def _pin_rust(env: Mapping[str, str]) -> tuple[dict[str, Any], str]:
-    rustc = proc.which("rustc", env)
-    if rustc is None:
+    exe = proc.which("rustc", env)
+    if exe is None:
         raise ToolchainError("Cargo.toml found, but no rustc on PATH to pin")
-    info = rust_backend.parse_rustc_vv(proc.run([rustc, "-vV"], env=env).stdout)
+    info = rustc.parse_rustc_vv(proc.run([exe, "-vV"], env=env).stdout)
     pin: dict[str, Any] = {"release": info.release}
     if info.commit:
         pin["commit"] = info.commit
-    sysroot = proc.run([rustc, "--print", "sysroot"], env=env).stdout.strip()
+    sysroot = proc.run([exe, "--print", "sysroot"], env=env).stdout.strip()
     if "/toolchains/" not in sysroot:  # not rustup's: pin the folder itself
         pin["path"] = str(Path(sysroot) / "bin")
     return pin, info.host
 
 
 def _pin_go(env: Mapping[str, str]) -> dict[str, Any]:
-    go = proc.which("go", env)
-    if go is None:
+    exe = proc.which("go", env)
+    if exe is None:
         raise ToolchainError("go.mod found, but no go on PATH to pin")
-    release, _ = go_backend.parse_go_version(
-        proc.run([go, "version"], env={**env, "GOTOOLCHAIN": "local"}).stdout
+    release, _ = go.parse_go_version(
+        proc.run([exe, "version"], env={**env, "GOTOOLCHAIN": "local"}).stdout
     )
     return {"release": release}
 
 
 def _pin_zig(env: Mapping[str, str]) -> dict[str, Any]:
-    zig, version = zig_backend._package_zig()
-    if zig is None or version is None:
+    exe, version = zig.package_zig()
+    if exe is None or version is None:
         raise ToolchainError(
             "a Go program uses cgo, but the `ziglang` package is not installed to pin",
             hint="Fix: pip install ziglang",
         )
-    return {"release": proc.run([zig, "version"], env=env).stdout.strip()}
+    return {"release": proc.run([exe, "version"], env=env).stdout.strip()}
 
 
-def _cargo_packages(project: Path, env: Mapping[str, str]) -> list[dict[str, Any]]:
+def _cargo_packages(project: Path, env: Mapping[str, str]) -> list[Crate]:
     cargo = proc.which("cargo", env)
     if cargo is None:
         raise ToolchainError("Cargo.toml found, but no cargo on PATH")
-    res = proc.run([cargo, "metadata", "--no-deps", "--format-version", "1"], env=env, cwd=project)
-    meta = json.loads(res.stdout)
-    members = set(meta.get("workspace_members", []))
-    return [p for p in meta["packages"] if p["id"] in members]
+    workspace = read_workspace(cargo, project, env, offline=False, locked=False)
+    return list(workspace.members.values())
 
 
 def _find_header(crate: Path) -> Path | None:

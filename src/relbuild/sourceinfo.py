@@ -23,7 +23,6 @@ class SourceInfo(BaseModel):
     revision: str | None
     dirty: bool
     source_date_epoch: int
-    epoch_from: str
 
 
 def parse_epoch(value: str, origin: str) -> int:
@@ -60,12 +59,11 @@ def read_source(
     if dirty_override is not None:
         dirty = dirty_override
     if override is not None:
-        epoch, origin = parse_epoch(override, "--source-date-epoch"), "--source-date-epoch"
+        epoch = parse_epoch(override, "--source-date-epoch")
     elif "SOURCE_DATE_EPOCH" in environ:
         epoch = parse_epoch(environ["SOURCE_DATE_EPOCH"], "environment variable")
-        origin = "SOURCE_DATE_EPOCH"
     elif commit_time is not None:
-        epoch, origin = commit_time, "last commit"
+        epoch = commit_time
     else:
         raise ConfigError(
             f"{root} is not in a git checkout, so there is no commit time to use",
@@ -76,5 +74,4 @@ def read_source(
         revision=revision,
         dirty=dirty,
         source_date_epoch=epoch,
-        epoch_from=origin,
     )

@@ -7,19 +7,17 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from relbuild.backends import ResolvedTool
-from relbuild.backends import go as go_backend
-from relbuild.backends import rust as rust_backend
-from relbuild.backends import zig as zig_backend
+from relbuild.backends import BACKENDS, zig
+from relbuild.backends.base import ResolvedTool
 from relbuild.config.models import Config
 from relbuild.errors import ToolchainError
 
 Resolver = Callable[[Any, Mapping[str, str]], ResolvedTool]
 
+# Each pin and the function that finds the toolchain matching it.
 RESOLVERS: dict[str, Resolver] = {
-    "rust": rust_backend.resolve,
-    "go": go_backend.resolve,
-    "zig": zig_backend.resolve,
+    **{backend.pin: backend.resolve for backend in BACKENDS.values()},
+    "zig": zig.resolve,
 }
 
 

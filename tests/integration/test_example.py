@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 from relbuild import environ, proc
-from relbuild.backends.rust import cargo_env
+from relbuild.backends.rustc import cargo_env
 from relbuild.toolchains import ResolvedToolchains
 from tests.conftest import EXAMPLE
 

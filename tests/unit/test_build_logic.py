@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from relbuild.builder import _cargo_outputs
+from relbuild.backends.base import Step
+from relbuild.backends.go import ldflags_x
+from relbuild.backends.rust import RustBackend
 from relbuild.dist import ArtifactRecord, sums_text
 from relbuild.elfcheck import ar_members
 from relbuild.errors import ConfigError
-from relbuild.planner import Step, ldflags_x
 from relbuild.redact import Redactor
 from relbuild.sourceinfo import parse_epoch
 
@@ -85,6 +86,7 @@ def test_cargo_outputs_pick_the_component_artifact() -> None:
     step = Step(
         target="t",
         component="c",
+        language="rust",
         tool="cargo",
         kind="staticlib",
         argv=["cargo"],
@@ -113,7 +115,7 @@ def test_cargo_outputs_pick_the_component_artifact() -> None:
         ),
         json.dumps({"reason": "build-finished", "success": True}),
     ]
-    assert _cargo_outputs(messages, step) == [Path("/t/libbeacon.a")]
+    assert RustBackend().outputs(step, "\n".join(messages)) == [Path("/t/libbeacon.a")]
 
 
 def test_ar_members_stops_on_a_negative_or_oversized_member() -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from relbuild.backends.go import parse_go_version
-from relbuild.backends.rust import parse_rustc_vv
+from relbuild.backends.rustc import parse_rustc_vv
 from relbuild.config.loader import format_loc
 from relbuild.triples import TRIPLES, suggest
 

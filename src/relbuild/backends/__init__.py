@@ -1,39 +1,16 @@
-"""One module per tool: each knows how to find its pinned toolchain and,
-for the builders, how to turn a component into command lines."""
+"""The tools that turn components into artifacts, one module each, behind
+one Protocol (:class:`~relbuild.backends.base.Backend`), and the table that
+maps a component's config table to its backend. zig is not a backend: it is
+the C compiler of Go's cgo steps (``zig.py``)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Any
 
+from relbuild.backends.base import Backend
+from relbuild.backends.go import GoBackend
+from relbuild.backends.rust import RustBackend
 
-class ResolvedTool(BaseModel):
-    """A toolchain that matched its pin.
-
-    ``paths`` are absolute paths on this machine; they are shown by doctor but
-    kept out of anything that must reproduce.
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    name: str
-    release: str
-    commit: str | None = None
-    found_via: str
-    executable: str
-    paths: dict[str, str] = {}
-    details: dict[str, str] = {}
-
-
-class Check(BaseModel):
-    """One need of a target (or tool), as doctor reports it."""
-
-    model_config = ConfigDict(frozen=True)
-
-    subject: str
-    need: str
-    ok: bool
-    detail: str = ""
-    fix: str | None = None
-    # Not checked because a toolchain it depends on did not resolve; the
-    # tool's own row carries the problem and its fix.
-    skipped: bool = False
+# In the order components build within a target: a Go program may link the
+# Rust staticlib of the same target through cgo.
+BACKENDS: dict[str, Backend[Any]] = {"rust": RustBackend(), "go": GoBackend()}

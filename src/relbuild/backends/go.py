@@ -1,17 +1,33 @@
-"""Go: find the pinned release through GOTOOLCHAIN and check it."""
+"""Go components, built with go build.
+
+The pinned release is fetched through GOTOOLCHAIN. A step's command is made
+from the config alone; with cgo, the pinned zig is its C compiler and the
+staticlibs it links are handed over by their Rust steps. Go relinks on every
+build when the build id is empty, so a step whose inputs have not changed
+(every file `go list -deps` names, the cgo libraries, argv, environment and
+toolchain releases) is skipped.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from relbuild import proc
-from relbuild.backends import ResolvedTool
+from relbuild import environ, proc
+from relbuild.backends.base import CcWrapper, Check, ResolvedTool, Step, StepContext, unresolved
+from relbuild.config import LoadedConfig, TargetConfig
 from relbuild.config.models import GoPin
+from relbuild.deps import Dependencies, GoModuleDep, read_go_sum
 from relbuild.errors import ToolchainError
+
+if TYPE_CHECKING:
+    from relbuild.toolchains import ResolvedToolchains
 
 _GO_VERSION = re.compile(r"^go version go(\S+) (\S+)/(\S+)")
 
@@ -84,13 +100,14 @@ def resolve(pin: GoPin, env: Mapping[str, str]) -> ResolvedTool:
         executable=str(real_go),
         paths={"go": str(real_go), "goroot": goroot, "started_from": go},
         details={"host": platform},
+        placeholders={"GOROOT": goroot},
     )
 
 
 def input_digest(
     go: str,
     package: str,
-    tags: list[str],
+    tags: Sequence[str],
     env: Mapping[str, str],
     cwd: str,
     extra: list[str],
@@ -138,3 +155,158 @@ def input_digest(
                 h.update(f"file {key} {name}\n".encode())
                 h.update(hashlib.sha256((folder / name).read_bytes()).digest())
     return h.hexdigest()
+
+
+def ldflags_x(values: Mapping[str, str], version: str) -> list[str]:
+    out = []
+    for key, template in sorted(values.items()):
+        value = template.replace("{version}", version)
+        out += ["-X", shlex.quote(f"{key}={value}") if " " in value else f"{key}={value}"]
+    return out
+
+
+@dataclass(frozen=True)
+class GoFacts:
+    modules: Mapping[str, list[GoModuleDep]]  # go.sum of each component's `path`
+
+
+class GoBackend:
+    language = "go"
+    pin = "go"
+
+    def resolve(self, pin: Any, env: Mapping[str, str]) -> ResolvedTool:
+        return resolve(pin, env)
+
+    def needs(
+        self,
+        target: TargetConfig,
+        loaded: LoadedConfig,
+        resolved: Mapping[str, ResolvedTool],
+        env: Mapping[str, str],
+    ) -> list[Check]:
+        config = loaded.config
+        if not any(config.go[c].uses_cgo for c in target.components if c in config.go):
+            return []
+        if resolved.get("zig") is None:
+            return [unresolved(target.triple, "zig", "cgo C compiler")]
+        zig_target = target.info.zig_target
+        return [
+            Check(
+                subject=target.triple,
+                need="cgo C compiler",
+                ok=zig_target is not None,
+                detail=f"zig cc -target {zig_target}",
+                fix=None if zig_target else f"zig has no C target for {target.triple}",
+            )
+        ]
+
+    def read_facts(
+        self,
+        loaded: LoadedConfig,
+        components: Sequence[str],
+        targets: Sequence[TargetConfig],
+        tools: ResolvedToolchains,
+        env: Mapping[str, str],
+        offline: bool,
+    ) -> GoFacts:
+        rel_paths = sorted({loaded.config.go[c].path for c in components})
+        return GoFacts(
+            modules={rel: read_go_sum(loaded.root / rel / "go.sum") for rel in rel_paths}
+        )
+
+    def version(self, loaded: LoadedConfig, facts: GoFacts, component: str) -> str | None:
+        return None  # a Go module has no version of its own
+
+    def dependencies(
+        self, loaded: LoadedConfig, facts: GoFacts, components: Sequence[str]
+    ) -> Dependencies:
+        mods: dict[tuple[str, str], GoModuleDep] = {}
+        for rel in sorted({loaded.config.go[c].path for c in components}):
+            for m in facts.modules[rel]:
+                mods.setdefault((m.path, m.version), m)
+        return Dependencies(go=[mods[k] for k in sorted(mods)])
+
+    def step(self, ctx: StepContext, facts: GoFacts, target: TargetConfig, component: str) -> Step:
+        comp = ctx.loaded.config.go[component]
+        go = ctx.tools.require("go")
+        triple = target.info
+        assert triple.goos and triple.goarch  # bare metal is refused by the config check
+        out = ctx.paths.go_out(target.triple) / (comp.binary or component)
+        ldflags = ["-buildid=", *ldflags_x(comp.ldflags_x, ctx.version)]
+        env = ctx.base_env([str(Path(go.executable).parent)])
+        env.update(
+            {
+                "GOTOOLCHAIN": "local",
+                "GOENV": "off",
+                "GOWORK": "off",
+                "GOFLAGS": "",
+                "GOCACHE": str(ctx.paths.go_build_cache),
+                "GOMODCACHE": environ.go_mod_cache(ctx.user_env),
+                "GOOS": triple.goos,
+                "GOARCH": triple.goarch,
+                **triple.go_env,
+                "CGO_ENABLED": "1" if comp.uses_cgo else "0",
+            }
+        )
+        if ctx.offline:
+            env["GOPROXY"] = "off"
+        cc: CcWrapper | None = None
+        handoffs = [ctx.paths.cgo_dir(target.triple, lib) for lib in comp.links]
+        if comp.uses_cgo:
+            zig = ctx.tools.require("zig")  # cgo needs the pinned zig: fail here if unpinned
+            zig_target = triple.zig_target or ""
+            cc = CcWrapper(
+                path=str(ctx.paths.tools / f"cc-{zig_target}"),
+                zig=zig.executable,
+                zig_target=zig_target,
+            )
+            ldflags += ["-linkmode=external", "-extldflags=-static"]
+            root_map = f"-ffile-prefix-map={ctx.paths.root}=/build/{ctx.project}"
+            includes = [f"-I{folder / 'include'}" for folder in handoffs]
+            env.update(
+                {
+                    "CC": cc.path,
+                    "CGO_CFLAGS": " ".join(["-O2", "-g0", root_map, *includes]),
+                    "CGO_LDFLAGS": " ".join(f"-L{folder / 'lib'}" for folder in handoffs),
+                    "ZIG_GLOBAL_CACHE_DIR": environ.zig_global_cache(ctx.user_env),
+                    "ZIG_LOCAL_CACHE_DIR": str(ctx.paths.cache / "zig-local"),
+                }
+            )
+        argv = [go.executable, "build", "-trimpath", "-buildvcs=false", "-mod=readonly"]
+        if comp.tags:
+            argv += ["-tags", ",".join(comp.tags)]
+        argv += [f"-ldflags={' '.join(ldflags)}", "-o", str(out), comp.package]
+        return Step(
+            target=target.triple,
+            component=component,
+            language=self.language,
+            tool="go",
+            kind="go-executable",
+            argv=argv,
+            cwd=str(ctx.paths.root / comp.path),
+            env=env,
+            log=ctx.log(target.triple, component),
+            package=comp.package,
+            output=str(out),
+            cc=cc,
+            inputs=[str(folder) for folder in handoffs] if comp.uses_cgo else [],
+            tags=list(comp.tags),
+            toolchains=[self.pin, "zig"] if cc else [self.pin],
+        )
+
+    def outputs(self, step: Step, output: str) -> list[Path]:
+        assert step.output is not None
+        return [Path(step.output)]
+
+    def fingerprint(self, step: Step, releases: Mapping[str, str]) -> str | None:
+        extra = [json.dumps([step.argv, sorted(step.env.items())])]
+        for folder in map(Path, step.inputs):
+            for f in sorted(folder.rglob("*")) if folder.is_dir() else []:
+                if f.is_file():
+                    digest = hashlib.sha256(f.read_bytes()).hexdigest()
+                    extra.append(f"{f.relative_to(folder)} {digest}")
+        if step.cc is not None:
+            extra.append(step.cc.script())
+        extra += [f"{name} {releases[name]}" for name in sorted(step.toolchains)]
+        assert step.package is not None
+        return input_digest(step.argv[0], step.package, step.tags, step.env, step.cwd, extra)

@@ -1,242 +1,329 @@
-"""Rust: find the pinned rustc/cargo and describe what a triple needs."""
+"""Rust components, built with cargo.
+
+`cargo metadata` is read once per workspace, before planning: the packages
+and their targets (to check a component and name its outputs) and the
+features cargo resolved for every dependency (for the manifest). A step is
+then made from those facts alone; its outputs are found in cargo's JSON
+messages. cargo keeps its own fingerprints, so no step is ever skipped here.
+"""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from relbuild import proc
-from relbuild.backends import Check, ResolvedTool
-from relbuild.config.models import RustPin, TargetConfig
-from relbuild.errors import ToolchainError
+from relbuild import environ, proc
+from relbuild.backends import rustc
+from relbuild.backends.base import (
+    Budget,
+    Check,
+    ResolvedTool,
+    Step,
+    StepContext,
+    unresolved,
+)
+from relbuild.config import LoadedConfig, TargetConfig
+from relbuild.deps import CrateDep, Dependencies, read_cargo_lock
+from relbuild.errors import ConfigError
+
+if TYPE_CHECKING:
+    from relbuild.toolchains import ResolvedToolchains
 
 
 @dataclass(frozen=True)
-class RustcInfo:
-    release: str
-    commit: str | None
-    host: str
-    llvm: str | None
-    raw: str
+class CrateTarget:
+    name: str
+    kinds: tuple[str, ...]
 
 
-def parse_rustc_vv(text: str) -> RustcInfo:
-    """Parse ``rustc -vV``; raises ValueError when it is not rustc's output."""
-    fields: dict[str, str] = {}
-    for line in text.splitlines():
-        key, sep, value = line.partition(":")
-        if sep:
-            fields[key.strip()] = value.strip()
-    if "release" not in fields or "host" not in fields:
-        raise ValueError("no `release:` or `host:` line")
-    commit = fields.get("commit-hash")
-    return RustcInfo(
-        release=fields["release"],
-        commit=None if commit in (None, "unknown") else commit,
-        host=fields["host"],
-        llvm=fields.get("LLVM version"),
-        raw=text,
-    )
+@dataclass(frozen=True)
+class Crate:
+    """A package of the workspace, as `cargo metadata` describes it."""
+
+    name: str
+    version: str
+    manifest_path: str
+    targets: tuple[CrateTarget, ...]
+
+    @property
+    def lib_name(self) -> str | None:
+        """The library's name, as in lib<name>.a."""
+        lib = next((t for t in self.targets if {"staticlib", "lib", "rlib"} & set(t.kinds)), None)
+        return lib.name.replace("-", "_") if lib else None
+
+    @property
+    def staticlib(self) -> bool:
+        return any("staticlib" in t.kinds for t in self.targets)
+
+    @property
+    def bins(self) -> tuple[str, ...]:
+        return tuple(t.name for t in self.targets if "bin" in t.kinds)
 
 
-def _candidates(pin: RustPin, env: Mapping[str, str]) -> list[tuple[Path, str]]:
-    if pin.path:
-        p = Path(pin.path).expanduser()
-        rustc = p if p.is_file() else p / "rustc"
-        return [(rustc, f"path {pin.path}")]
-    if pin.rustup_toolchain:
-        rustup = proc.which("rustup", env)
-        if rustup is None:
-            raise ToolchainError(
-                f"toolchains.rust.rustup-toolchain is '{pin.rustup_toolchain}', "
-                "but rustup is not on PATH",
-                hint="Install rustup, or set toolchains.rust.path to the folder with rustc.",
+@dataclass(frozen=True)
+class Workspace:
+    """One cargo workspace: its member packages, and the locked dependencies
+    with the features cargo resolved for them."""
+
+    members: Mapping[str, Crate]
+    dependencies: Sequence[CrateDep] = ()
+
+
+def parse_metadata(text: str) -> tuple[dict[str, Crate], dict[tuple[str, str], list[str]]]:
+    """``cargo metadata`` output -> (members by name, features by (name, version))."""
+    meta = json.loads(text)
+    members = set(meta.get("workspace_members", []))
+    crates: dict[str, Crate] = {}
+    by_id: dict[str, tuple[str, str]] = {}
+    for pkg in meta["packages"]:
+        by_id[pkg["id"]] = (pkg["name"], pkg["version"])
+        if pkg["id"] in members:
+            crates[pkg["name"]] = Crate(
+                name=pkg["name"],
+                version=pkg["version"],
+                manifest_path=pkg["manifest_path"],
+                targets=tuple(CrateTarget(t["name"], tuple(t["kind"])) for t in pkg["targets"]),
             )
-        res = proc.run(
-            [rustup, "which", "--toolchain", pin.rustup_toolchain, "rustc"], env=env, check=False
+    features: dict[tuple[str, str], list[str]] = {}
+    for node in (meta.get("resolve") or {}).get("nodes", []):
+        key = by_id.get(node["id"])
+        if key is not None:
+            features[key] = sorted(node.get("features", []))
+    return crates, features
+
+
+def read_workspace(
+    cargo: str, folder: Path, env: Mapping[str, str], *, offline: bool, locked: bool = True
+) -> Workspace:
+    """The workspace at ``folder``; with ``locked``, its Cargo.lock and the
+    resolved features too (else only the members, as `init` needs)."""
+    if not locked:
+        argv = [cargo, "metadata", "--no-deps", "--format-version", "1"]
+        members, _ = parse_metadata(proc.run(argv, env=env, cwd=folder).stdout)
+        return Workspace(members=members)
+    lock = read_cargo_lock(folder / "Cargo.lock")
+    argv = [cargo, "metadata", "--format-version", "1", "--locked"]
+    if offline:
+        argv.append("--offline")
+    members, features = parse_metadata(proc.run(argv, env=env, cwd=folder).stdout)
+    deps = [d.model_copy(update={"features": features.get((d.name, d.version), [])}) for d in lock]
+    return Workspace(members=members, dependencies=deps)
+
+
+@dataclass(frozen=True)
+class RustFacts:
+    workspaces: Mapping[str, Workspace]  # by the components' `path`
+    std_prebuilt: Mapping[str, bool]  # by triple: is std installed for it?
+    linkers: Mapping[str, str]  # a target's `linker`, as found on the step's PATH
+
+
+class RustBackend:
+    language = "rust"
+    pin = "rust"
+
+    def resolve(self, pin: Any, env: Mapping[str, str]) -> ResolvedTool:
+        return rustc.resolve(pin, env)
+
+    def needs(
+        self,
+        target: TargetConfig,
+        loaded: LoadedConfig,
+        resolved: Mapping[str, ResolvedTool],
+        env: Mapping[str, str],
+    ) -> list[Check]:
+        rust = resolved.get("rust")
+        if rust is None:
+            return [unresolved(target.triple, "rust", "rust std")]
+        return rustc.target_checks(target, rust, env)
+
+    def read_facts(
+        self,
+        loaded: LoadedConfig,
+        components: Sequence[str],
+        targets: Sequence[TargetConfig],
+        tools: ResolvedToolchains,
+        env: Mapping[str, str],
+        offline: bool,
+    ) -> RustFacts:
+        rel_paths = sorted({loaded.config.rust[c].path for c in components})
+        if not rel_paths:
+            return RustFacts(workspaces={}, std_prebuilt={}, linkers={})
+        rust = tools.require("rust")
+        probe = {**env, **rustc.cargo_env(rust)}
+        workspaces = {
+            rel: read_workspace(rust.paths["cargo"], loaded.root / rel, probe, offline=offline)
+            for rel in rel_paths
+        }
+        path = {"PATH": environ.step_path([str(Path(rust.paths["rustc"]).parent)])}
+        return RustFacts(
+            workspaces=workspaces,
+            std_prebuilt={t.triple: rustc.std_installed(rust, t.triple) for t in targets},
+            linkers={t.linker: proc.which(t.linker, path) or t.linker for t in targets if t.linker},
         )
-        if res.returncode != 0:
-            raise ToolchainError(
-                f"rustup has no toolchain '{pin.rustup_toolchain}'",
-                hint=f"Fix: rustup toolchain install {pin.rustup_toolchain}",
+
+    def version(self, loaded: LoadedConfig, facts: RustFacts, component: str) -> str | None:
+        return _crate(loaded, facts, component).version
+
+    def dependencies(
+        self, loaded: LoadedConfig, facts: RustFacts, components: Sequence[str]
+    ) -> Dependencies:
+        crates: dict[tuple[str, str, str], CrateDep] = {}
+        for rel in sorted({loaded.config.rust[c].path for c in components}):
+            for d in facts.workspaces[rel].dependencies:
+                crates.setdefault((d.name, d.version, d.source), d)
+        return Dependencies(rust=[crates[k] for k in sorted(crates)])
+
+    def step(
+        self, ctx: StepContext, facts: RustFacts, target: TargetConfig, component: str
+    ) -> Step:
+        comp = ctx.loaded.config.rust[component]
+        rust = ctx.tools.require("rust")
+        info = _crate(ctx.loaded, facts, component)
+        triple = target.info
+        cwd = ctx.paths.root / comp.path
+        target_dir = ctx.paths.cargo_target(target.triple)
+        argv = [
+            rust.paths["cargo"],
+            "build",
+            "--locked",
+            "--message-format=json-render-diagnostics",
+            "--target",
+            target.triple,
+            "-p",
+            info.name,
+        ]
+        argv += ["--lib"] if comp.kind == "staticlib" else ["--bin", comp.bin or info.name]
+        argv += ["--release"] if comp.profile == "release" else ["--profile", comp.profile]
+        if comp.features:
+            argv += ["--features", ",".join(comp.features)]
+        if not comp.default_features:
+            argv.append("--no-default-features")
+        crates = rustc.build_std_crates(target, facts.std_prebuilt[target.triple])
+        if crates:
+            argv.append(f"-Zbuild-std={','.join(crates)}")
+            features = target.build_std_features
+            if features is None:
+                # Bare metal has no libc to supply memcpy and friends.
+                features = ["compiler-builtins-mem"] if triple.bare_metal else []
+            if features:
+                argv.append(f"-Zbuild-std-features={','.join(features)}")
+        if ctx.offline:
+            argv.append("--offline")
+
+        cargo_home = environ.cargo_home(ctx.user_env)
+        src = rustc.std_source(rust).parent
+        root = ctx.paths.root
+        rustflags = [
+            # Later maps win: the narrower target dir goes after the root.
+            f"--remap-path-prefix={root}=/build/{ctx.project}",
+            f"--remap-path-prefix={cargo_home}=/cargo",
+            f"--remap-path-prefix={src}=/rustc/{rust.commit or rust.release}",
+            f"--remap-path-prefix={target_dir}=/target",
+            *target.rustflags,
+        ]
+        profile = comp.profile.upper().replace("-", "_")
+        env = ctx.base_env([str(Path(rust.paths["rustc"]).parent)])
+        env.update(rustc.cargo_env(rust))
+        prefix_map = (
+            f"-ffile-prefix-map={root}=/build/{ctx.project} -ffile-prefix-map={cargo_home}=/cargo"
+        )
+        env.update(
+            {
+                "CARGO_HOME": cargo_home,
+                "CARGO_TARGET_DIR": str(target_dir),
+                "CARGO_ENCODED_RUSTFLAGS": "\x1f".join(rustflags),
+                "CARGO_INCREMENTAL": "0",
+                f"CARGO_PROFILE_{profile}_CODEGEN_UNITS": "1",
+                "CARGO_TERM_COLOR": "never",
+                "CARGO_TERM_PROGRESS_WHEN": "never",
+                # Build scripts that compile C (the cc crate) read these.
+                "CFLAGS": prefix_map,
+                "CXXFLAGS": prefix_map,
+            }
+        )
+        if crates and rustc.needs_bootstrap(rust):
+            env["RUSTC_BOOTSTRAP"] = "1"
+        if target.linker:
+            env[f"CARGO_TARGET_{triple.env_suffix}_LINKER"] = facts.linkers[target.linker]
+        budget = None
+        if comp.kind == "firmware":
+            budgets = [b for b in (comp.budget, target.budget) if b]
+            budget = Budget(
+                flash=min((b.flash for b in budgets if b.flash is not None), default=None),
+                ram=min((b.ram for b in budgets if b.ram is not None), default=None),
             )
-        return [(Path(res.stdout.strip()), f"rustup toolchain {pin.rustup_toolchain}")]
-    seen: set[str] = set()
-    found: list[tuple[Path, str]] = []
-    for folder in env.get("PATH", "").split(os.pathsep):
-        rustc = Path(folder or ".") / "rustc"
-        if rustc.is_file() and os.access(rustc, os.X_OK):
-            key = os.path.realpath(rustc)
-            if key not in seen:
-                seen.add(key)
-                found.append((rustc.absolute(), "PATH"))
-    return found
-
-
-def resolve(pin: RustPin, env: Mapping[str, str]) -> ResolvedTool:
-    """The rustc and cargo that match the pin, or a ToolchainError saying
-    what was found instead and how to fix it."""
-    tried: list[str] = []
-    first_found: str | None = None
-    for rustc, via in _candidates(pin, env):
-        if not rustc.is_file():
-            tried.append(f"{rustc} does not exist ({via})")
-            continue
-        res = proc.run([rustc, "-vV"], env=env, check=False)
-        try:
-            info = parse_rustc_vv(res.stdout)
-        except ValueError:
-            tried.append(f"{rustc} did not answer `rustc -vV` ({via})")
-            continue
-        if info.release != pin.release or (
-            pin.commit and not (info.commit or "").startswith(pin.commit)
-        ):
-            commit = f" ({info.commit[:9]})" if info.commit else ""
-            first_found = first_found or info.release + commit
-            tried.append(f"rustc {info.release}{commit} at {rustc} ({via})")
-            continue
-        return _complete(rustc, info, via, env)
-    wanted = pin.release + (f" (commit {pin.commit[:9]})" if pin.commit else "")
-    found = "\n".join(f"  - {t}" for t in tried) or "  - no rustc at all"
-    raise ToolchainError(
-        f"Rust {wanted} is pinned in toolchains.rust, but it was not found:\n{found}",
-        hint=(
-            f"Fix: install Rust {pin.release} (`rustup toolchain install {pin.release}`, or "
-            "Debian's rustc-web/cargo-web) and point toolchains.rust.path or "
-            "toolchains.rust.rustup-toolchain at it; or, to build with what is installed, "
-            "change toolchains.rust.release to the version listed above."
-        ),
-        found=first_found,
-    )
-
-
-def _complete(rustc: Path, info: RustcInfo, via: str, env: Mapping[str, str]) -> ResolvedTool:
-    sysroot = Path(proc.run([rustc, "--print", "sysroot"], env=env).stdout.strip())
-    # A rustup proxy resolves to the real compiler; use that by absolute path
-    # so that no later RUSTUP_TOOLCHAIN or override file can swap it.
-    real_rustc = sysroot / "bin" / "rustc"
-    if not real_rustc.is_file():
-        real_rustc = rustc
-    cargo = real_rustc.parent / "cargo"
-    if not cargo.is_file():
-        raise ToolchainError(
-            f"rustc {info.release} at {real_rustc} has no cargo beside it",
-            hint="Fix: install the matching cargo (Debian: cargo-web; rustup: it comes along).",
+        staticlib = comp.kind == "staticlib"
+        return Step(
+            target=target.triple,
+            component=component,
+            language=self.language,
+            tool="cargo",
+            kind=comp.kind,
+            argv=argv,
+            cwd=str(cwd),
+            env=env,
+            log=ctx.log(target.triple, component),
+            package=info.name,
+            artifact_name=info.lib_name if staticlib else (comp.bin or info.name),
+            header=str(cwd / comp.header) if comp.header else None,
+            handoff=str(ctx.paths.cgo_dir(target.triple, component)) if staticlib else None,
+            budget=budget,
+            toolchains=[self.pin],
         )
-    out = proc.run([cargo, "-V"], env={**env, "RUSTC": str(real_rustc)}, check=False).stdout
-    cargo_release = out.split()[1] if out.startswith("cargo ") else "unknown"
-    if cargo_release.split("-")[0] != info.release.split("-")[0]:
-        raise ToolchainError(
-            f"cargo at {cargo} is {cargo_release}, but rustc beside it is {info.release}",
-            hint="Fix: install the cargo that belongs to this rustc.",
+
+    def outputs(self, step: Step, output: str) -> list[Path]:
+        """The files cargo's JSON messages name for the step's package and target."""
+        out: list[Path] = []
+        wanted = (step.artifact_name or "").replace("-", "_")
+        for line in output.splitlines():
+            if not line.startswith('{"reason":'):
+                continue
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                continue
+            if msg.get("reason") != "compiler-artifact":
+                continue
+            pkg_id = str(msg.get("package_id", ""))
+            if msg.get("target", {}).get("name", "").replace("-", "_") != wanted:
+                continue
+            package = step.package
+            if package and f"#{package}@" not in pkg_id and f"/{package}#" not in pkg_id:
+                continue
+            if step.kind == "staticlib":
+                out += [Path(f) for f in msg.get("filenames", []) if f.endswith(".a")]
+            elif msg.get("executable"):
+                out.append(Path(msg["executable"]))
+        return out
+
+    def fingerprint(self, step: Step, releases: Mapping[str, str]) -> str | None:
+        return None  # cargo's own fingerprints decide
+
+
+def _crate(loaded: LoadedConfig, facts: RustFacts, name: str) -> Crate:
+    """The package of component ``name``, checked against what it must hold."""
+    comp = loaded.config.rust[name]
+    package = comp.package or name
+    crates = facts.workspaces[comp.path].members
+    info = crates.get(package)
+    if info is None:
+        raise ConfigError(
+            f"{loaded.path}: rust.{name}: no package '{package}' in the cargo "
+            f"workspace at {loaded.root / comp.path}",
+            hint=f"packages there: {', '.join(sorted(crates)) or 'none'}",
         )
-    return ResolvedTool(
-        name="rust",
-        release=info.release,
-        commit=info.commit,
-        found_via=via,
-        executable=str(real_rustc),
-        paths={
-            "rustc": str(real_rustc),
-            "rustdoc": str(real_rustc.parent / "rustdoc"),
-            "cargo": str(cargo),
-            "sysroot": str(sysroot),
-        },
-        details={"host": info.host, "llvm": info.llvm or "", "cargo": out.strip()},
-    )
-
-
-def cargo_env(tool: ResolvedTool) -> dict[str, str]:
-    """Variables that make cargo use this toolchain's compilers and nothing
-    found on PATH (a rustup proxy there would pick another release)."""
-    return {"RUSTC": tool.paths["rustc"], "RUSTDOC": tool.paths["rustdoc"]}
-
-
-def std_installed(tool: ResolvedTool, triple: str) -> bool:
-    lib = Path(tool.paths["sysroot"]) / "lib" / "rustlib" / triple / "lib"
-    return lib.is_dir() and any(lib.glob("libcore-*.rlib"))
-
-
-def std_source(tool: ResolvedTool) -> Path:
-    return Path(tool.paths["sysroot"]) / "lib" / "rustlib" / "src" / "rust" / "library"
-
-
-def build_std_crates(target: TargetConfig, tool: ResolvedTool) -> list[str]:
-    """The crates to build with -Zbuild-std: the config's, else ['core'] where
-    the toolchain has no std for the triple."""
-    if target.build_std is not None:
-        return list(target.build_std)
-    return [] if std_installed(tool, target.triple) else ["core"]
-
-
-def needs_bootstrap(tool: ResolvedTool) -> bool:
-    """-Zbuild-std on a stable or beta release needs RUSTC_BOOTSTRAP=1."""
-    return not tool.release.endswith("-nightly")
-
-
-def default_linker_ok(tool: ResolvedTool) -> Path | None:
-    """rust-lld, which bare-metal triples use unless a linker is set."""
-    host = tool.details.get("host", "")
-    for candidate in (
-        Path(tool.paths["sysroot"]) / "lib" / "rustlib" / host / "bin" / "rust-lld",
-        Path(tool.paths["rustc"]).parent / "rust-lld",
-    ):
-        if candidate.exists():  # exists() is False for a dangling link
-            return candidate
-    return None
-
-
-def target_checks(target: TargetConfig, tool: ResolvedTool, env: Mapping[str, str]) -> list[Check]:
-    triple = target.triple
-    checks: list[Check] = []
-    crates = build_std_crates(target, tool)
-    if not crates:
-        checks.append(Check(subject=triple, need="rust std", ok=True, detail="prebuilt"))
-    else:
-        src = std_source(tool)
-        ok = (src / "Cargo.lock").is_file()
-        checks.append(
-            Check(
-                subject=triple,
-                need="rust std source (build-std)",
-                ok=ok,
-                detail=f"-Zbuild-std={','.join(crates)} from {src}",
-                fix=None
-                if ok
-                else (
-                    f"no std for {triple} and no std source at {src}. Install the source of "
-                    f"Rust {tool.release} (`rustup component add rust-src`, or Debian's "
-                    "rust-web-src for rustc-web)"
-                ),
-            )
+    if comp.kind == "staticlib" and not info.staticlib:
+        raise ConfigError(
+            f"{loaded.path}: rust.{name}: package '{package}' has no staticlib target",
+            hint='Add `crate-type = ["staticlib"]` to its [lib] section.',
         )
-    if target.linker:
-        found = proc.which(target.linker, env)
-        checks.append(
-            Check(
-                subject=triple,
-                need="linker",
-                ok=found is not None,
-                detail=found or f"{target.linker} not found",
-                fix=None
-                if found
-                else f"install `{target.linker}` (Debian: lld-19 gives ld.lld-19) or change "
-                "the target's `linker`",
-            )
+    if comp.kind != "staticlib" and (comp.bin or package) not in info.bins:
+        raise ConfigError(
+            f"{loaded.path}: rust.{name}: package '{package}' has no binary "
+            f"'{comp.bin or package}'",
+            hint=f"binaries: {', '.join(info.bins) or 'none'}; set `bin`.",
         )
-    elif target.info.bare_metal:
-        lld = default_linker_ok(tool)
-        checks.append(
-            Check(
-                subject=triple,
-                need="linker",
-                ok=lld is not None,
-                detail=str(lld) if lld else "rust-lld is missing or a dangling link",
-                fix=None
-                if lld
-                else 'set `linker = "ld.lld-19"` on this target (Debian package lld-19)',
-            )
-        )
-    return checks
+    return info

@@ -9,12 +9,12 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from relbuild import proc
-from relbuild.backends import ResolvedTool
+from relbuild.backends.base import CcWrapper, ResolvedTool
 from relbuild.config.models import ZigPin
 from relbuild.errors import ToolchainError
 
 
-def _package_zig() -> tuple[Path | None, str | None]:
+def package_zig() -> tuple[Path | None, str | None]:
     spec = importlib.util.find_spec("ziglang")
     if spec is None or not spec.submodule_search_locations:
         return None, None
@@ -32,7 +32,7 @@ def resolve(pin: ZigPin, env: Mapping[str, str]) -> ResolvedTool:
         zig: Path | None = Path(pin.path).expanduser()
         via = f"path {pin.path}"
     else:
-        zig, pkg_version = _package_zig()
+        zig, pkg_version = package_zig()
         via = f"ziglang {pkg_version} (Python package)"
         if zig is None:
             raise ToolchainError(
@@ -54,5 +54,22 @@ def resolve(pin: ZigPin, env: Mapping[str, str]) -> ResolvedTool:
             found=found,
         )
     return ResolvedTool(
-        name="zig", release=found, found_via=via, executable=str(zig), paths={"zig": str(zig)}
+        name="zig",
+        release=found,
+        found_via=via,
+        executable=str(zig),
+        paths={"zig": str(zig)},
+        placeholders={"ZIG": str(zig)},
     )
+
+
+def write_cc_wrapper(cc: CcWrapper) -> None:
+    """The script a cgo step calls as CC; rewritten only when it changes."""
+    path, text = Path(cc.path), cc.script()
+    if path.exists() and path.read_text() == text:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text)
+    tmp.chmod(0o755)
+    tmp.replace(path)

@@ -1,0 +1,253 @@
+"""What a tool backend is, and the vocabulary it shares with the build.
+
+A backend knows one tool that turns components into artifacts (cargo, go):
+how to find its pinned release, what a target needs from it, what it must
+read about the project before planning (once, so planning itself starts no
+process), the exact command for a component, where that command leaves its
+outputs, and whether a step can be skipped. The build knows only this
+Protocol and the table ``BACKENDS``; it never asks which tool a step runs.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+from relbuild import environ
+from relbuild.deps import Dependencies
+
+if TYPE_CHECKING:
+    from relbuild.config import LoadedConfig, TargetConfig
+    from relbuild.toolchains import ResolvedToolchains
+
+
+class ResolvedTool(BaseModel):
+    """A toolchain that matched its pin.
+
+    ``paths`` are absolute paths on this machine; they are shown by doctor but
+    kept out of anything that must reproduce.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    release: str
+    commit: str | None = None
+    found_via: str
+    executable: str
+    paths: dict[str, str] = {}
+    details: dict[str, str] = {}
+    # Its folders by the ${PLACEHOLDER} the manifest shows instead of them.
+    placeholders: dict[str, str] = {}
+
+
+class Check(BaseModel):
+    """One need of a target (or tool), as doctor reports it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    subject: str
+    need: str
+    ok: bool
+    detail: str = ""
+    fix: str | None = None
+    # Not checked because a toolchain it depends on did not resolve; the
+    # tool's own row carries the problem and its fix.
+    skipped: bool = False
+
+
+def unresolved(subject: str, tool: str, need: str) -> Check:
+    return Check(
+        subject=subject,
+        need=need,
+        ok=False,
+        skipped=True,
+        detail=f"not checked: the {tool} toolchain did not resolve",
+    )
+
+
+# --- steps ----------------------------------------------------------------------
+
+StepKind = Literal["staticlib", "executable", "firmware", "go-executable"]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class CcWrapper(Frozen):
+    """The C compiler a cgo step calls: a script at ``path`` that runs the
+    pinned ``zig`` for ``zig_target`` (CC must be one command)."""
+
+    path: str
+    zig: str
+    zig_target: str
+
+    def script(self) -> str:
+        return f'#!/bin/sh\nexec {shlex.quote(self.zig)} cc -target {self.zig_target} "$@"\n'
+
+
+class Budget(Frozen):
+    """The flash and RAM a firmware image may take (bytes); the smallest of
+    the component's and the target's."""
+
+    flash: int | None = None
+    ram: int | None = None
+
+
+class Step(Frozen):
+    """One command of the plan, with everything needed to run it and to find
+    what it made. Nothing is hidden in ``env``: what the build acts on is a
+    field of its own."""
+
+    target: str
+    component: str
+    language: str  # the config table of the component, and the key of BACKENDS
+    tool: str  # the command it runs, as the manifest records it
+    kind: StepKind
+    argv: list[str]
+    cwd: str
+    env: dict[str, str]
+    log: str
+    # Where the outputs are found: cargo names them in its JSON messages by
+    # package and target name; go writes the one at ``output``.
+    package: str | None = None
+    artifact_name: str | None = None
+    output: str | None = None
+    header: str | None = None
+    # A staticlib is handed to cgo in this folder (lib/ and include/).
+    handoff: str | None = None
+    # A cgo step: its C compiler, the folders of the libraries it links, the
+    # build tags (for the list of its inputs).
+    cc: CcWrapper | None = None
+    inputs: list[str] = []
+    tags: list[str] = []
+    budget: Budget | None = None
+    # The pinned toolchains the step uses (for the manifest and fingerprints).
+    toolchains: list[str] = []
+
+
+@dataclass(frozen=True)
+class BuildPaths:
+    """The folders a build may write besides the dist: caches and logs."""
+
+    root: Path
+    cache: Path
+
+    def cargo_target(self, triple: str) -> Path:
+        # One target dir per triple so targets can build side by side
+        # without waiting on cargo's lock.
+        return self.cache / "cargo" / triple
+
+    def go_out(self, triple: str) -> Path:
+        return self.cache / "go-out" / triple
+
+    @property
+    def go_build_cache(self) -> Path:
+        return self.cache / "go-build"
+
+    def cgo_dir(self, triple: str, lib: str) -> Path:
+        return self.cache / "cgo" / triple / lib
+
+    @property
+    def tools(self) -> Path:
+        return self.cache / "tools"
+
+    @property
+    def logs(self) -> Path:
+        return self.cache / "logs"
+
+    def stamp(self, step: Step) -> Path:
+        return self.cache / "stamps" / step.target / f"{step.component}.sha256"
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """What every step of one build shares; backends make steps from it and
+    the component's config alone, without starting a process."""
+
+    loaded: LoadedConfig
+    tools: ResolvedToolchains
+    paths: BuildPaths
+    version: str
+    source_date_epoch: int
+    offline: bool
+    user_env: Mapping[str, str]
+
+    @property
+    def project(self) -> str:
+        return self.loaded.config.project.name
+
+    def base_env(self, extra_path: Sequence[str]) -> dict[str, str]:
+        """The environment every step starts from: an allow-list, fixed
+        locale and time zone, SOURCE_DATE_EPOCH, and PATH = the tool's folder
+        and the system's."""
+        return environ.step_env(self.user_env, extra_path, self.source_date_epoch)
+
+    def log(self, triple: str, component: str) -> str:
+        return str(self.paths.logs / triple / f"{component}.log")
+
+
+F = TypeVar("F")
+
+
+class Backend(Protocol[F]):
+    """One tool that builds the components of one config table."""
+
+    language: str  # the config table: "rust", "go"
+    pin: str  # the [toolchains.*] pin it resolves
+
+    def resolve(self, pin: Any, env: Mapping[str, str]) -> ResolvedTool:
+        """The toolchain that matches ``pin``, or a ToolchainError."""
+        ...
+
+    def needs(
+        self,
+        target: TargetConfig,
+        loaded: LoadedConfig,
+        resolved: Mapping[str, ResolvedTool],
+        env: Mapping[str, str],
+    ) -> list[Check]:
+        """What ``target`` needs from this tool, for doctor."""
+        ...
+
+    def read_facts(
+        self,
+        loaded: LoadedConfig,
+        components: Sequence[str],
+        targets: Sequence[TargetConfig],
+        tools: ResolvedToolchains,
+        env: Mapping[str, str],
+        offline: bool,
+    ) -> F:
+        """Everything planning needs to know about ``components`` that only a
+        process or the file system can say, read once."""
+        ...
+
+    def version(self, loaded: LoadedConfig, facts: F, component: str) -> str | None:
+        """The version a component declares (a crate's), if any."""
+        ...
+
+    def dependencies(
+        self, loaded: LoadedConfig, facts: F, components: Sequence[str]
+    ) -> Dependencies:
+        """The locked dependencies of ``components``, sorted, each once."""
+        ...
+
+    def step(self, ctx: StepContext, facts: F, target: TargetConfig, component: str) -> Step:
+        """The command that builds ``component`` for ``target``: pure."""
+        ...
+
+    def outputs(self, step: Step, output: str) -> list[Path]:
+        """What a finished step made, from its output (merged stdout/stderr)."""
+        ...
+
+    def fingerprint(self, step: Step, releases: Mapping[str, str]) -> str | None:
+        """A digest of every input of ``step``, when the tool would redo work
+        whose result is already at hand; None when the tool itself knows."""
+        ...

@@ -1,0 +1,110 @@
+"""`relbuild build`: the stages, in the order they run.
+
+gather (toolchains, source, backend facts) -> plan (pure) -> run (steps,
+targets side by side) -> stage (release names, cgo handoff) -> check (ELF,
+firmware, budgets) -> record (archives, manifest, SUMS) -> output (the
+staging folder swapped into place). Each stage takes the plan and what the
+one before made; none reads the config again.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import time
+from pathlib import Path
+
+from relbuild import environ
+from relbuild.backends import BACKENDS
+from relbuild.backends.base import BuildPaths
+from relbuild.build import checks, output, record, run, stage
+from relbuild.build.model import BuildOptions, BuildResult, Plan
+from relbuild.build.plan import PlanInputs, fact_components, select
+from relbuild.build.plan import plan as make_plan
+from relbuild.config import LoadedConfig
+from relbuild.dist import MANIFEST_NAME, write_manifest
+from relbuild.fsutil import atomic_write
+from relbuild.progress import Reporter
+from relbuild.sourceinfo import read_source
+from relbuild.toolchains import resolve_all
+
+__all__ = ["BuildOptions", "BuildResult", "Plan", "build", "default_cache", "gather"]
+
+
+def default_cache(loaded: LoadedConfig) -> Path:
+    return loaded.base / ".relbuild"
+
+
+def gather(loaded: LoadedConfig, options: BuildOptions) -> PlanInputs:
+    """What planning needs that only processes and files can say: the
+    toolchains that match the pins, the source's revision and epoch, and
+    each backend's facts about the components to build."""
+    env = environ.probe_env()
+    tools = resolve_all(loaded.config, env)
+    source = read_source(
+        loaded.root,
+        env,
+        options.source_date_epoch,
+        os.environ,
+        options.source_revision,
+        options.source_dirty,
+        also=(loaded.path,),
+    )
+    paths = BuildPaths(root=loaded.root, cache=(options.cache or default_cache(loaded)).resolve())
+    selection = select(loaded, options.targets, options.components)
+    targets = [t for t, _ in selection]
+    facts = {
+        language: BACKENDS[language].read_facts(loaded, names, targets, tools, env, options.offline)
+        for language, names in fact_components(loaded, selection).items()
+    }
+    return PlanInputs(
+        loaded=loaded,
+        tools=tools,
+        source=source,
+        paths=paths,
+        user_env=dict(os.environ),
+        facts=facts,
+        offline=options.offline,
+    )
+
+
+def build(loaded: LoadedConfig, options: BuildOptions, reporter: Reporter) -> BuildResult:
+    started = time.monotonic()
+    inputs = gather(loaded, options)
+    the_plan = make_plan(inputs, options.targets, options.components)
+    paths = inputs.paths
+    out = options.out.resolve()
+    output.check_out(out)
+    with output.staging_for(out) as staging:
+        collect = functools.partial(stage.collect, the_plan, staging)
+        staged, timings = run.run_plan(the_plan, paths, options.jobs, reporter, collect)
+        digests = checks.Digests(options.jobs)
+        digests.prefetch([s.src for s in staged])
+        checks.check_elf(staged, paths.cache / "elf-ok", digests)
+        footprints = checks.check_firmware(staged)
+        if options.archive:
+            staged += record.archives(
+                the_plan,
+                staged,
+                staging,
+                options.archive,
+                paths.cache / "archives",
+                options.jobs,
+                digests,
+            )
+        epoch = the_plan.source_date_epoch
+        artifacts = [
+            record.artifact(staging, s, epoch, digests, footprints.get(s.rel)) for s in staged
+        ]
+        write_manifest(staging, record.manifest(the_plan, artifacts))
+        output.settle_times(staging, epoch)
+        output.swap_into_place(staging, out)
+    result = BuildResult(
+        out=str(out),
+        manifest=str(out / MANIFEST_NAME),
+        artifacts=artifacts,
+        steps=timings,
+        seconds=round(time.monotonic() - started, 3),
+    )
+    atomic_write(paths.logs / "build-report.json", result.model_dump_json(indent=2).encode())
+    return result

@@ -1,0 +1,95 @@
+"""Checks of what a build made, before anything is recorded: every binary's
+ELF header(s) against its triple, and every firmware's sanity, footprint
+and budgets. Any failure stops the build with one report naming them all."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from relbuild import elfcheck, firmware
+from relbuild.build.model import Staged
+from relbuild.dist import Footprint, hash_file
+from relbuild.errors import BuildError
+from relbuild.triples import TRIPLES
+
+
+class Digests:
+    """SHA-256 and SHA-512 of each file, computed once, several files at a
+    time (hashlib releases the GIL)."""
+
+    def __init__(self, jobs: int) -> None:
+        self._jobs = max(1, jobs)
+        self._done: dict[Path, tuple[str, str]] = {}
+
+    def prefetch(self, paths: Sequence[Path]) -> None:
+        todo = [p for p in dict.fromkeys(paths) if p not in self._done]
+        with ThreadPoolExecutor(max_workers=self._jobs) as pool:
+            for path, pair in zip(todo, pool.map(self._hash, todo), strict=True):
+                self._done[path] = pair
+
+    def __call__(self, path: Path) -> tuple[str, str]:
+        if path not in self._done:
+            self._done[path] = self._hash(path)
+        return self._done[path]
+
+    @staticmethod
+    def _hash(path: Path) -> tuple[str, str]:
+        sha256, sha512, _, _ = hash_file(path)
+        return sha256, sha512
+
+
+def check_elf(staged: list[Staged], memo: Path, digests: Digests) -> None:
+    """Every binary's ELF header(s) must match its triple. A pass depends only
+    on the bytes and the triple, so passes are remembered by content hash
+    (a static library has hundreds of members to parse)."""
+    problems: list[str] = []
+    for s in staged:
+        if s.kind not in ("executable", "staticlib", "firmware") or not s.target:
+            continue
+        mark = memo / f"{digests(s.src)[0]}-{s.target}"
+        if mark.is_file():
+            continue
+        found = elfcheck.check_file(s.src, TRIPLES[s.target])
+        if found:
+            problems += found
+        else:
+            mark.parent.mkdir(parents=True, exist_ok=True)
+            mark.touch()
+    if problems:
+        raise BuildError("artifacts do not match their target:\n  " + "\n  ".join(problems))
+
+
+def check_firmware(staged: list[Staged]) -> dict[str, Footprint]:
+    """Sanity checks, footprint and budgets of every firmware ELF, by its
+    path in the dist."""
+    problems: list[str] = []
+    over: list[str] = []
+    prints: dict[str, Footprint] = {}
+    for s in staged:
+        if s.kind != "firmware" or not s.target:
+            continue
+        data = s.src.read_bytes()
+        problems += firmware.sanity_problems(data, TRIPLES[s.target], s.rel)
+        fp = firmware.footprint(data)
+        flash_budget = s.budget.flash if s.budget else None
+        ram_budget = s.budget.ram if s.budget else None
+        for what, used, budget in (("flash", fp.flash, flash_budget), ("RAM", fp.ram, ram_budget)):
+            if budget is not None and used > budget:
+                over.append(
+                    f"{s.rel}: {what} {used} B is over its budget of {budget} B "
+                    f"by {used - budget} B ({100 * used / max(budget, 1):.0f}% used)"
+                )
+        prints[s.rel] = fp.model_copy(
+            update={"flash_budget": flash_budget, "ram_budget": ram_budget}
+        )
+    if problems:
+        raise BuildError("firmware failed its sanity checks:\n  " + "\n  ".join(problems))
+    if over:
+        raise BuildError(
+            "firmware over budget:\n  " + "\n  ".join(over),
+            hint="Budgets come from toolchains.toml (`budget` of the component and of the "
+            "target); `relbuild size` shows the sections.",
+        )
+    return prints

@@ -1,0 +1,89 @@
+"""The build's data: the options of one build, the plan (every fact the
+later stages need, so none of them reads the config again), what staging
+made, and what `relbuild build --json` reports."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from relbuild.archive import ArchiveFormat
+from relbuild.backends.base import Budget, Step
+from relbuild.deps import Dependencies
+from relbuild.dist import ArtifactKind, ArtifactRecord, SourceRecord, ToolRecord
+
+
+@dataclass
+class BuildOptions:
+    out: Path
+    targets: Sequence[str] = ()
+    components: Sequence[str] = ()
+    offline: bool = False
+    jobs: int = 1
+    archive: ArchiveFormat | None = None
+    source_date_epoch: str | None = None
+    cache: Path | None = None
+    # For trees exported without .git (rebuilds, source tarballs).
+    source_revision: str | None = None
+    source_dirty: bool | None = None
+
+
+class Plan(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    project: str
+    version: str
+    source_date_epoch: int
+    cache: str
+    steps: list[Step]
+    targets: list[str]
+    # What the stages after planning need, taken from the config, the
+    # toolchains and the project once.
+    root: str
+    source: SourceRecord
+    toolchains: dict[str, ToolRecord]
+    # Machine paths and their ${PLACEHOLDERS}, for the manifest's steps.
+    places: dict[str, str]
+    license_files: list[str]
+    dependencies: Dependencies
+
+    def steps_for(self, triple: str) -> list[Step]:
+        return [s for s in self.steps if s.target == triple]
+
+    def step(self, triple: str, component: str) -> Step:
+        return next(s for s in self.steps if (s.target, s.component) == (triple, component))
+
+
+@dataclass
+class Staged:
+    """A file in the staging folder, on its way into the dist."""
+
+    src: Path
+    rel: str  # path in the dist folder
+    kind: ArtifactKind
+    target: str | None
+    component: str | None
+    mode: int
+    budget: Budget | None = None
+
+
+class StepTiming(BaseModel):
+    target: str
+    component: str
+    tool: str
+    seconds: float
+    log: str
+
+
+class BuildResult(BaseModel):
+    """What `relbuild build --json` prints. Timings live here, never in the
+    manifest."""
+
+    out: str
+    manifest: str
+    artifacts: list[ArtifactRecord]
+    steps: list[StepTiming]
+    seconds: float

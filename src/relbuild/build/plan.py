@@ -1,0 +1,195 @@
+"""Planning: from the config, the resolved toolchains, the source and the
+facts the backends read, to the ordered steps and everything the later
+stages need. Pure: nothing here starts a process or reads a file, so the
+exact argv and environment of every step are unit-tested.
+
+Targets come in the config's order; within a target, Rust components first
+(in config order), then Go, because a Go program may link the Rust staticlib
+of the same target through cgo. Each step has its exact argv, cwd and an
+environment built from an allow-list (see environ.py), nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from relbuild import environ
+from relbuild.backends import BACKENDS
+from relbuild.backends.base import BuildPaths, Step, StepContext
+from relbuild.build.model import Plan
+from relbuild.config import LoadedConfig, TargetConfig
+from relbuild.deps import Dependencies
+from relbuild.dist import SourceRecord, ToolRecord
+from relbuild.errors import ConfigError
+from relbuild.sourceinfo import SourceInfo
+from relbuild.toolchains import ResolvedToolchains
+
+Selection = list[tuple[TargetConfig, list[str]]]
+
+
+@dataclass(frozen=True)
+class PlanInputs:
+    """Everything planning reads. ``facts`` holds, by config table, what
+    each backend read about the components (see Backend.read_facts)."""
+
+    loaded: LoadedConfig
+    tools: ResolvedToolchains
+    source: SourceInfo
+    paths: BuildPaths
+    user_env: Mapping[str, str]
+    facts: Mapping[str, Any]
+    offline: bool = False
+
+
+def select(loaded: LoadedConfig, targets: Sequence[str], components: Sequence[str]) -> Selection:
+    """The targets to build and, for each, its components to build in order
+    (Rust first, then Go); a ConfigError when that is nothing."""
+    config = loaded.config
+    known = {t.triple: t for t in config.targets}
+    for n in targets:
+        if n not in known:
+            raise ConfigError(
+                f"--target {n}: not a target of {loaded.path}",
+                hint=f"targets: {', '.join(known)}",
+            )
+    for n in components:
+        if config.component_kind(n) is None:
+            raise ConfigError(f"--component {n}: not a component of {loaded.path}")
+    chosen = [t for t in config.targets if not targets or t.triple in targets]
+    selection: Selection = []
+    for target in chosen:
+        wanted = set(target.components)
+        if components:
+            wanted &= set(components)
+            # A Go program needs the staticlibs it links, built for the same target.
+            for n in list(wanted):
+                if n in config.go:
+                    wanted.update(config.go[n].links)
+        ordered = [
+            c
+            for language in BACKENDS
+            for c in target.components
+            if c in wanted and config.component_kind(c) == language
+        ]
+        selection.append((target, ordered))
+    if not any(names for _, names in selection):
+        raise ConfigError(
+            f"nothing to build: no component of --component {', '.join(components or [])} "
+            f"is built for --target {', '.join(t.triple for t in chosen)}"
+        )
+    return selection
+
+
+def fact_components(loaded: LoadedConfig, selection: Selection) -> dict[str, list[str]]:
+    """By config table, the components whose facts planning needs: those
+    built, and the first of each table when the version comes from there."""
+    config = loaded.config
+    wanted = {c for _, names in selection for c in names}
+    out: dict[str, list[str]] = {}
+    for language in BACKENDS:
+        names = list(getattr(config, language))
+        out[language] = [
+            c for i, c in enumerate(names) if c in wanted or (i == 0 and not config.project.version)
+        ]
+    return out
+
+
+def plan(inputs: PlanInputs, targets: Sequence[str] = (), components: Sequence[str] = ()) -> Plan:
+    loaded, tools = inputs.loaded, inputs.tools
+    config = loaded.config
+    selection = select(loaded, targets, components)
+    version = _version(inputs)
+    ctx = StepContext(
+        loaded=loaded,
+        tools=tools,
+        paths=inputs.paths,
+        version=version,
+        source_date_epoch=inputs.source.source_date_epoch,
+        offline=inputs.offline,
+        user_env=inputs.user_env,
+    )
+    steps: list[Step] = []
+    for target, names in selection:
+        for name in names:
+            language = config.component_kind(name)
+            assert language is not None
+            steps.append(BACKENDS[language].step(ctx, inputs.facts[language], target, name))
+    built = {s.component for s in steps}
+    deps = [
+        BACKENDS[language].dependencies(
+            loaded, inputs.facts[language], [c for c in getattr(config, language) if c in built]
+        )
+        for language in BACKENDS
+    ]
+    used = {name for s in steps for name in s.toolchains}
+    source = inputs.source
+    return Plan(
+        project=config.project.name,
+        version=version,
+        source_date_epoch=source.source_date_epoch,
+        cache=str(inputs.paths.cache),
+        steps=steps,
+        targets=[t.triple for t, _ in selection],
+        root=str(inputs.paths.root),
+        source=SourceRecord(
+            vcs=source.vcs,
+            revision=source.revision,
+            dirty=source.dirty,
+            source_date_epoch=source.source_date_epoch,
+        ),
+        toolchains={
+            name: _tool_record(tools, name)
+            for name in ResolvedToolchains.model_fields
+            if name in used
+        },
+        places=_places(inputs),
+        license_files=[str(loaded.root / name) for name in config.project.license_files],
+        dependencies=Dependencies(
+            rust=[d for part in deps for d in part.rust], go=[d for part in deps for d in part.go]
+        ),
+    )
+
+
+def _version(inputs: PlanInputs) -> str:
+    config = inputs.loaded.config
+    if config.project.version:
+        return config.project.version
+    for language, backend in BACKENDS.items():
+        for name in getattr(config, language):
+            found = backend.version(inputs.loaded, inputs.facts[language], name)
+            if found:
+                return found
+            break  # only a table's first component speaks for the project
+    raise ConfigError(
+        f"{inputs.loaded.path}: project.version is not set and there is no Rust component "
+        "to take it from"
+    )
+
+
+def _tool_record(tools: ResolvedToolchains, name: str) -> ToolRecord:
+    tool = tools.require(name)
+    details = {k: v for k, v in tool.details.items() if k in ("host", "llvm")}
+    return ToolRecord(
+        release=tool.release, commit=tool.commit, found_via=tool.found_via, details=details
+    )
+
+
+def _places(inputs: PlanInputs) -> dict[str, str]:
+    """Machine paths a step's argv or environment may hold, by the name of
+    the placeholder the manifest shows instead."""
+    env = inputs.user_env
+    places = {
+        "ROOT": str(inputs.paths.root),
+        "CACHE": str(inputs.paths.cache),
+        "HOME": environ.home(env),
+        "CARGO_HOME": environ.cargo_home(env),
+        "GOMODCACHE": environ.go_mod_cache(env),
+        "ZIG_GLOBAL_CACHE": environ.zig_global_cache(env),
+    }
+    for name in ResolvedToolchains.model_fields:
+        tool = getattr(inputs.tools, name)
+        if tool is not None:
+            places |= tool.placeholders
+    return places

@@ -1,0 +1,129 @@
+"""Running the plan: targets side by side (``jobs`` at a time), the steps of
+one target in order, each through :func:`run_step`. The first failure stops
+every target from starting another step; results, timings and the error
+reported are taken in the plan's fixed order, whatever order the threads
+finished in.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from relbuild import environ, proc
+from relbuild.backends import BACKENDS
+from relbuild.backends.base import BuildPaths, Step
+from relbuild.backends.zig import write_cc_wrapper
+from relbuild.build.model import Plan, Staged, StepTiming
+from relbuild.errors import BuildError, CommandError
+from relbuild.fsutil import atomic_write
+from relbuild.progress import Reporter
+
+# What becomes of a finished step's outputs (staging them); called in the
+# step's own thread, before the next step of its target starts.
+Collect = Callable[[Step, list[Path]], list[Staged]]
+
+
+class _CancelledError(Exception):
+    pass
+
+
+def run_plan(
+    plan: Plan, paths: BuildPaths, jobs: int, reporter: Reporter, collect: Collect
+) -> tuple[list[Staged], list[StepTiming]]:
+    releases = {name: tool.release for name, tool in plan.toolchains.items()}
+    cancel = threading.Event()
+    results: dict[str, list[Staged]] = {}
+    errors: dict[str, BaseException] = {}
+    times: dict[tuple[str, str], StepTiming] = {}
+
+    def target(triple: str) -> list[Staged]:
+        staged: list[Staged] = []
+        for step in plan.steps_for(triple):
+            if cancel.is_set():
+                raise _CancelledError
+            produced, seconds = run_step(step, paths, releases, reporter)
+            times[(step.target, step.component)] = _timing(step, seconds)
+            staged += collect(step, produced)
+        return staged
+
+    def work(triple: str) -> None:
+        try:
+            results[triple] = target(triple)
+        except BaseException as exc:
+            cancel.set()  # start nothing new elsewhere
+            errors[triple] = exc
+
+    if jobs <= 1:
+        for triple in plan.targets:
+            work(triple)
+            if errors:
+                break
+    else:
+        with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="relbuild") as pool:
+            list(pool.map(work, plan.targets))
+    timings = [
+        times[(s.target, s.component)] for s in plan.steps if (s.target, s.component) in times
+    ]
+    for triple in plan.targets:
+        if triple in errors and not isinstance(errors[triple], _CancelledError):
+            raise errors[triple]
+    return [s for t in plan.targets for s in results.get(t, [])], timings
+
+
+def run_step(
+    step: Step, paths: BuildPaths, releases: dict[str, str], reporter: Reporter
+) -> tuple[list[Path], float]:
+    """Run one step (or find it up to date): its outputs and the time taken.
+    Every child process of a build starts here."""
+    backend = BACKENDS[step.language]
+    label = f"{step.target} {step.component}"
+    log = Path(step.log)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text(f"$ cd {step.cwd}\n$ {proc.quote(step.argv)}\n")
+    if step.cc is not None:
+        write_cc_wrapper(step.cc)
+    reporter.start(label)
+    t0 = time.monotonic()
+    stamp = paths.stamp(step)
+    digest = backend.fingerprint(step, releases)
+    if (
+        digest is not None
+        and step.output is not None
+        and Path(step.output).is_file()
+        and stamp.is_file()
+        and stamp.read_text() == digest
+    ):
+        with log.open("a") as fh:
+            fh.write("# up to date: inputs unchanged since the last build\n")
+        seconds = time.monotonic() - t0
+        reporter.finish(label + " (up to date)", seconds, ok=True)
+        return backend.outputs(step, ""), seconds
+    stamp.unlink(missing_ok=True)
+    try:
+        res = proc.run(step.argv, env=step.env, cwd=step.cwd, log=log, umask=environ.UMASK)
+    except CommandError as exc:
+        reporter.finish(label, time.monotonic() - t0, ok=False)
+        raise BuildError(
+            f"step {step.target} / {step.component} ({step.tool}) failed with exit code "
+            f"{exc.returncode}\ncommand: {proc.quote(step.argv)}\nlast lines of {log}:\n"
+            f"{exc.output_tail}"
+        ) from None
+    if digest is not None:
+        atomic_write(stamp, digest.encode())
+    seconds = time.monotonic() - t0
+    reporter.finish(label, seconds, ok=True)
+    return backend.outputs(step, res.output), seconds
+
+
+def _timing(step: Step, seconds: float) -> StepTiming:
+    return StepTiming(
+        target=step.target,
+        component=step.component,
+        tool=step.tool,
+        seconds=round(seconds, 3),
+        log=step.log,
+    )

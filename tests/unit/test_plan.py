@@ -1,0 +1,337 @@
+"""Planning is pure: from a config, resolved toolchains and the facts the
+backends read, the exact argv and environment of every kind of step."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from relbuild.backends.base import BuildPaths, ResolvedTool
+from relbuild.backends.go import GoFacts
+from relbuild.backends.rust import Crate, CrateTarget, RustFacts, Workspace
+from relbuild.build.model import Plan
+from relbuild.build.plan import PlanInputs, plan
+from relbuild.config import LoadedConfig
+from relbuild.config.models import Config
+from relbuild.deps import CrateDep, GoModuleDep
+from relbuild.errors import ConfigError
+from relbuild.sourceinfo import SourceInfo
+from relbuild.toolchains import ResolvedToolchains
+
+ROOT = "/w/beacon"
+CACHE = "/w/.relbuild"
+CONFIG = """
+schema-version = 1
+[project]
+name = "beacon"
+root = "beacon"
+license-files = ["LICENSE"]
+
+[toolchains.rust]
+release = "1.96.0"
+[toolchains.go]
+release = "1.26.8"
+[toolchains.zig]
+release = "0.15.2"
+
+[rust.beacon-ffi]
+kind = "staticlib"
+header = "include/beacon.h"
+
+[rust.beacon-fw]
+kind = "firmware"
+budget = { flash = 16384 }
+
+[go.beacon]
+package = "./cmd/beacon"
+links = ["beacon-ffi"]
+ldflags-x = { "main.version" = "{version}" }
+
+[go.plain]
+package = "./cmd/plain"
+tags = ["netgo"]
+
+[[targets]]
+triple = "aarch64-unknown-linux-gnu"
+components = ["beacon-ffi", "beacon", "plain"]
+
+[[targets]]
+triple = "thumbv7m-none-eabi"
+components = ["beacon-fw"]
+linker = "ld.lld-19"
+budget = { flash = 262144, ram = 65536 }
+"""
+USER_ENV = {"HOME": "/home/u", "PATH": "/home/u/bin:/usr/bin", "GOPROXY": "direct", "X": "no"}
+BASE_ENV = {"HOME": "/home/u", "GOPROXY": "direct", "LANG": "C", "LC_ALL": "C", "TZ": "UTC"}
+
+
+def tool(name: str, release: str, executable: str, **paths: str) -> ResolvedTool:
+    return ResolvedTool(
+        name=name, release=release, found_via="test", executable=executable, paths=paths
+    )
+
+
+TOOLS = ResolvedToolchains(
+    rust=tool(
+        "rust",
+        "1.96.0",
+        "/opt/rust/bin/rustc",
+        rustc="/opt/rust/bin/rustc",
+        rustdoc="/opt/rust/bin/rustdoc",
+        cargo="/opt/rust/bin/cargo",
+        sysroot="/opt/rust",
+    ),
+    go=tool("go", "1.26.8", "/opt/go/bin/go"),
+    zig=tool("zig", "0.15.2", "/opt/zig/zig"),
+)
+
+
+def crate(name: str, *targets: tuple[str, str]) -> Crate:
+    return Crate(
+        name=name,
+        version="0.3.1",
+        manifest_path=f"{ROOT}/crates/{name}/Cargo.toml",
+        targets=tuple(CrateTarget(n, (kind,)) for n, kind in targets),
+    )
+
+
+FACTS = {
+    "rust": RustFacts(
+        workspaces={
+            ".": Workspace(
+                members={
+                    "beacon-ffi": crate("beacon-ffi", ("beacon", "staticlib")),
+                    "beacon-fw": crate("beacon-fw", ("beacon-fw", "bin")),
+                },
+                dependencies=[CrateDep(name="crc", version="3.4.0", source="registry")],
+            )
+        },
+        std_prebuilt={"aarch64-unknown-linux-gnu": True, "thumbv7m-none-eabi": False},
+        linkers={"ld.lld-19": "/usr/bin/ld.lld-19"},
+    ),
+    "go": GoFacts(modules={".": [GoModuleDep(path="github.com/spf13/pflag", version="v1.0.6")]}),
+}
+
+
+def make_plan(**selection: list[str]) -> Plan:
+    loaded = LoadedConfig(
+        path=Path("/w/toolchains.toml"), config=Config.model_validate(tomllib.loads(CONFIG))
+    )
+    inputs = PlanInputs(
+        loaded=loaded,
+        tools=TOOLS,
+        source=SourceInfo(vcs="git", revision="a" * 40, dirty=False, source_date_epoch=1700000000),
+        paths=BuildPaths(root=Path(ROOT), cache=Path(CACHE)),
+        user_env=USER_ENV,
+        facts=FACTS,
+    )
+    return plan(inputs, selection.get("targets", ()), selection.get("components", ()))
+
+
+def steps_by_component() -> dict[str, dict[str, object]]:
+    return {s.component: s.model_dump() for s in make_plan().steps}
+
+
+def test_steps_come_in_target_order_rust_first() -> None:
+    the_plan = make_plan()
+    assert [(s.target, s.component, s.tool) for s in the_plan.steps] == [
+        ("aarch64-unknown-linux-gnu", "beacon-ffi", "cargo"),
+        ("aarch64-unknown-linux-gnu", "beacon", "go"),
+        ("aarch64-unknown-linux-gnu", "plain", "go"),
+        ("thumbv7m-none-eabi", "beacon-fw", "cargo"),
+    ]
+    assert the_plan.version == "0.3.1"
+    assert list(the_plan.toolchains) == ["rust", "go", "zig"]
+    assert [d.name for d in the_plan.dependencies.rust] == ["crc"]
+    assert [m.path for m in the_plan.dependencies.go] == ["github.com/spf13/pflag"]
+    assert the_plan.license_files == [f"{ROOT}/LICENSE"]
+
+
+def cargo_env(triple: str, target_dir: str) -> dict[str, str]:
+    prefix_map = f"-ffile-prefix-map={ROOT}=/build/beacon -ffile-prefix-map=/home/u/.cargo=/cargo"
+    return {
+        **BASE_ENV,
+        "PATH": "/opt/rust/bin:/usr/local/bin:/usr/bin:/bin",
+        "SOURCE_DATE_EPOCH": "1700000000",
+        "RUSTC": "/opt/rust/bin/rustc",
+        "RUSTDOC": "/opt/rust/bin/rustdoc",
+        "CARGO_HOME": "/home/u/.cargo",
+        "CARGO_TARGET_DIR": target_dir,
+        "CARGO_ENCODED_RUSTFLAGS": "\x1f".join(
+            [
+                f"--remap-path-prefix={ROOT}=/build/beacon",
+                "--remap-path-prefix=/home/u/.cargo=/cargo",
+                "--remap-path-prefix=/opt/rust/lib/rustlib/src/rust=/rustc/1.96.0",
+                f"--remap-path-prefix={target_dir}=/target",
+            ]
+        ),
+        "CARGO_INCREMENTAL": "0",
+        "CARGO_PROFILE_RELEASE_CODEGEN_UNITS": "1",
+        "CARGO_TERM_COLOR": "never",
+        "CARGO_TERM_PROGRESS_WHEN": "never",
+        "CFLAGS": prefix_map,
+        "CXXFLAGS": prefix_map,
+    }
+
+
+def test_cargo_staticlib_step() -> None:
+    step = steps_by_component()["beacon-ffi"]
+    target_dir = f"{CACHE}/cargo/aarch64-unknown-linux-gnu"
+    assert step["argv"] == [
+        "/opt/rust/bin/cargo",
+        "build",
+        "--locked",
+        "--message-format=json-render-diagnostics",
+        "--target",
+        "aarch64-unknown-linux-gnu",
+        "-p",
+        "beacon-ffi",
+        "--lib",
+        "--release",
+    ]
+    assert step["env"] == cargo_env("aarch64-unknown-linux-gnu", target_dir)
+    assert step["cwd"] == ROOT
+    assert step["log"] == f"{CACHE}/logs/aarch64-unknown-linux-gnu/beacon-ffi.log"
+    assert (step["package"], step["artifact_name"]) == ("beacon-ffi", "beacon")
+    assert step["header"] == f"{ROOT}/include/beacon.h"
+    assert step["handoff"] == f"{CACHE}/cgo/aarch64-unknown-linux-gnu/beacon-ffi"
+    assert step["cc"] is None and step["budget"] is None
+
+
+def test_cargo_firmware_step_with_build_std() -> None:
+    step = steps_by_component()["beacon-fw"]
+    target_dir = f"{CACHE}/cargo/thumbv7m-none-eabi"
+    assert step["argv"] == [
+        "/opt/rust/bin/cargo",
+        "build",
+        "--locked",
+        "--message-format=json-render-diagnostics",
+        "--target",
+        "thumbv7m-none-eabi",
+        "-p",
+        "beacon-fw",
+        "--bin",
+        "beacon-fw",
+        "--release",
+        "-Zbuild-std=core",
+        "-Zbuild-std-features=compiler-builtins-mem",
+    ]
+    assert step["env"] == {
+        **cargo_env("thumbv7m-none-eabi", target_dir),
+        "RUSTC_BOOTSTRAP": "1",
+        "CARGO_TARGET_THUMBV7M_NONE_EABI_LINKER": "/usr/bin/ld.lld-19",
+    }
+    assert step["kind"] == "firmware" and step["artifact_name"] == "beacon-fw"
+    # The smallest of the component's and the target's budgets.
+    assert step["budget"] == {"flash": 16384, "ram": 65536}
+    assert step["handoff"] is None
+
+
+def go_env(cgo: bool) -> dict[str, str]:
+    return {
+        **BASE_ENV,
+        "PATH": "/opt/go/bin:/usr/local/bin:/usr/bin:/bin",
+        "SOURCE_DATE_EPOCH": "1700000000",
+        "GOTOOLCHAIN": "local",
+        "GOENV": "off",
+        "GOWORK": "off",
+        "GOFLAGS": "",
+        "GOCACHE": f"{CACHE}/go-build",
+        "GOMODCACHE": "/home/u/go/pkg/mod",
+        "GOOS": "linux",
+        "GOARCH": "arm64",
+        "CGO_ENABLED": "1" if cgo else "0",
+    }
+
+
+def test_go_pure_step() -> None:
+    step = steps_by_component()["plain"]
+    out = f"{CACHE}/go-out/aarch64-unknown-linux-gnu/plain"
+    assert step["argv"] == [
+        "/opt/go/bin/go",
+        "build",
+        "-trimpath",
+        "-buildvcs=false",
+        "-mod=readonly",
+        "-tags",
+        "netgo",
+        "-ldflags=-buildid=",
+        "-o",
+        out,
+        "./cmd/plain",
+    ]
+    assert step["env"] == go_env(cgo=False)
+    assert step["output"] == out and step["tags"] == ["netgo"]
+    assert step["cc"] is None and step["inputs"] == [] and step["toolchains"] == ["go"]
+
+
+def test_go_cgo_step() -> None:
+    step = steps_by_component()["beacon"]
+    out = f"{CACHE}/go-out/aarch64-unknown-linux-gnu/beacon"
+    cgo = f"{CACHE}/cgo/aarch64-unknown-linux-gnu/beacon-ffi"
+    assert step["argv"] == [
+        "/opt/go/bin/go",
+        "build",
+        "-trimpath",
+        "-buildvcs=false",
+        "-mod=readonly",
+        "-ldflags=-buildid= -X main.version=0.3.1 -linkmode=external -extldflags=-static",
+        "-o",
+        out,
+        "./cmd/beacon",
+    ]
+    assert step["env"] == {
+        **go_env(cgo=True),
+        "CC": f"{CACHE}/tools/cc-aarch64-linux-musl",
+        "CGO_CFLAGS": f"-O2 -g0 -ffile-prefix-map={ROOT}=/build/beacon -I{cgo}/include",
+        "CGO_LDFLAGS": f"-L{cgo}/lib",
+        "ZIG_GLOBAL_CACHE_DIR": "/home/u/.cache/zig",
+        "ZIG_LOCAL_CACHE_DIR": f"{CACHE}/zig-local",
+    }
+    assert step["cc"] == {
+        "path": f"{CACHE}/tools/cc-aarch64-linux-musl",
+        "zig": "/opt/zig/zig",
+        "zig_target": "aarch64-linux-musl",
+    }
+    assert step["inputs"] == [cgo] and step["toolchains"] == ["go", "zig"]
+
+
+def test_offline_steps_stay_off_the_network() -> None:
+    loaded = LoadedConfig(
+        path=Path("/w/toolchains.toml"), config=Config.model_validate(tomllib.loads(CONFIG))
+    )
+    inputs = PlanInputs(
+        loaded=loaded,
+        tools=TOOLS,
+        source=SourceInfo(vcs=None, revision=None, dirty=False, source_date_epoch=1),
+        paths=BuildPaths(root=Path(ROOT), cache=Path(CACHE)),
+        user_env=USER_ENV,
+        facts=FACTS,
+        offline=True,
+    )
+    steps = {s.component: s for s in plan(inputs, ["aarch64-unknown-linux-gnu"]).steps}
+    assert steps["beacon-ffi"].argv[-1] == "--offline"
+    assert steps["beacon"].env["GOPROXY"] == "off"
+
+
+def test_a_go_component_brings_the_staticlibs_it_links() -> None:
+    the_plan = make_plan(components=["beacon"])
+    assert [s.component for s in the_plan.steps] == ["beacon-ffi", "beacon"]
+    assert the_plan.targets == ["aarch64-unknown-linux-gnu", "thumbv7m-none-eabi"]
+
+
+@pytest.mark.parametrize(
+    ("selection", "message"),
+    [
+        ({"targets": ["mips-unknown-linux-gnu"]}, "--target mips-unknown-linux-gnu: not a target"),
+        ({"components": ["nope"]}, "--component nope: not a component"),
+        ({"targets": ["thumbv7m-none-eabi"], "components": ["plain"]}, "nothing to build"),
+    ],
+)
+def test_selection_mistakes_are_config_errors(
+    selection: dict[str, list[str]], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        make_plan(**selection)
