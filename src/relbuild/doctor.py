@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, computed_field
 
 from relbuild import proc
 from relbuild.backends import BACKENDS
@@ -30,6 +30,7 @@ class DoctorReport(BaseModel):
     tools: list[ToolRow]
     checks: list[Check]
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def ok(self) -> bool:
         return all(t.status == "ok" for t in self.tools) and all(c.ok for c in self.checks)
@@ -41,7 +42,7 @@ class DoctorReport(BaseModel):
         )
 
 
-def run_doctor(loaded: LoadedConfig, env: Mapping[str, str]) -> DoctorReport:
+def doctor(loaded: LoadedConfig, env: Mapping[str, str]) -> DoctorReport:
     config = loaded.config
     rows: list[ToolRow] = []
     resolved: dict[str, ResolvedTool] = {}

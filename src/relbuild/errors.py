@@ -51,6 +51,22 @@ class ToolchainError(RelbuildError):
         self.found = found
 
 
+class NegativeReportError(RelbuildError):
+    """A command ran and its report, already shown, says no (a finding, a
+    difference, a failed test): exit with the code, say nothing more."""
+
+    exit_code = 1
+
+    def __init__(self) -> None:
+        super().__init__("the report says no")
+
+
+class ToolchainsNotReadyError(NegativeReportError):
+    """doctor's report: a pin or a target need is not satisfied."""
+
+    exit_code = 3
+
+
 class BuildError(RelbuildError):
     """A build step failed."""
 

@@ -3,7 +3,9 @@ lines in CI or when piped. Thread-safe, since targets may build side by side."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 from typing import Protocol
 
 from rich.status import Status
@@ -14,7 +16,6 @@ from relbuild.ui import err, in_ci
 class Reporter(Protocol):
     def start(self, label: str) -> None: ...
     def finish(self, label: str, seconds: float, ok: bool) -> None: ...
-    def note(self, text: str) -> None: ...
     def close(self) -> None: ...
 
 
@@ -29,10 +30,6 @@ class PlainReporter:
     def finish(self, label: str, seconds: float, ok: bool) -> None:
         with self._lock:
             err.print(f"build: {label} {'ok' if ok else 'FAILED'} ({seconds:.1f} s)")
-
-    def note(self, text: str) -> None:
-        with self._lock:
-            err.print(text)
 
     def close(self) -> None:
         pass
@@ -62,15 +59,15 @@ class LiveReporter:
             err.print(f"{'✓' if ok else '✗'} {label} ({seconds:.1f} s)")
             self._refresh()
 
-    def note(self, text: str) -> None:
-        with self._lock:
-            err.print(text)
-
     def close(self) -> None:
         self._status.stop()
 
 
-def make_reporter(quiet: bool = False) -> Reporter:
-    if quiet or in_ci():
-        return PlainReporter()
-    return LiveReporter()
+@contextlib.contextmanager
+def reporting() -> Iterator[Reporter]:
+    """Plain lines in CI or when piped, a live status on a terminal."""
+    reporter: Reporter = PlainReporter() if in_ci() else LiveReporter()
+    try:
+        yield reporter
+    finally:
+        reporter.close()

@@ -15,27 +15,42 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, computed_field
 
 from relbuild import environ, vcs
-from relbuild.build import BuildOptions, build
+from relbuild.build import BuildOptions, build, default_jobs
 from relbuild.compare import Comparison, compare_dists
 from relbuild.config import LoadedConfig, load_config
 from relbuild.dist import load_manifest, locate
 from relbuild.errors import UsageError
 from relbuild.progress import Reporter
+from relbuild.verify import VerifyReport
 
 
 class RebuildReport(BaseModel):
     dist: str
     revision: str
     rebuilt_in: str
+    kept: bool  # False: ``rebuilt_in`` was removed once compared (no --keep)
     seconds: float
     comparison: Comparison
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def reproduced(self) -> bool:
         return self.comparison.identical
+
+
+class VerifyRebuildReport(BaseModel):
+    """What `relbuild verify --rebuild --json` prints."""
+
+    verify: VerifyReport
+    rebuild: RebuildReport
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def ok(self) -> bool:
+        return self.verify.ok and self.rebuild.reproduced
 
 
 def rebuild(
@@ -44,7 +59,6 @@ def rebuild(
     reporter: Reporter,
     *,
     keep: bool = False,
-    jobs: int = 2,
 ) -> RebuildReport:
     import time
 
@@ -85,7 +99,7 @@ def rebuild(
             out=work / "dist",
             targets=[t.triple for t in manifest.targets],
             components=sorted({c for t in manifest.targets for c in t.components}),
-            jobs=jobs,
+            jobs=default_jobs(),
             archive=fmt,  # type: ignore[arg-type]
             source_date_epoch=str(source.source_date_epoch),
             cache=work / "fresh-cache",
@@ -101,6 +115,7 @@ def rebuild(
             dist=str(folder),
             revision=source.revision,
             rebuilt_in=str(work),
+            kept=keep,
             seconds=round(seconds, 1),
             comparison=comparison,
         )

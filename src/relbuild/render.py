@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from relbuild import proc
-from relbuild.build.model import Plan
-from relbuild.doctor import DoctorReport
+from relbuild.dist import MANIFEST_NAME
+from relbuild.ui import err, table
 
 if TYPE_CHECKING:
+    from relbuild.build.model import BuildResult, Plan
     from relbuild.compare import Comparison
-    from relbuild.diffing import DiffReport
+    from relbuild.diff import DiffReport
+    from relbuild.dist import Manifest
+    from relbuild.doctor import DoctorReport
+    from relbuild.rebuild import VerifyRebuildReport
     from relbuild.repro import ReproReport
-    from relbuild.sizes import SizeEntry
-    from relbuild.smoke import SmokeReport
+    from relbuild.size import SizeReport
+    from relbuild.test import SmokeReport
     from relbuild.verify import VerifyReport
-from relbuild.ui import err, table
 
 
 def render_doctor(report: DoctorReport) -> None:
@@ -52,6 +56,19 @@ def render_plan(plan: Plan) -> None:
         err.print(f"  argv: {proc.quote(step.argv)}")
         for key, value in sorted(step.env.items()):
             err.print(f"  env {key}={value!r}" if "\x1f" in value else f"  env {key}={value}")
+
+
+def render_build(result: BuildResult) -> None:
+    err.print(
+        f"built {len(result.artifacts)} artifacts into {result.out} in {result.seconds:.1f} s; "
+        f"manifest: {result.manifest}"
+    )
+
+
+def render_inventory(folder: Path, manifest: Manifest) -> None:
+    err.print(f"wrote {folder / MANIFEST_NAME} with {len(manifest.artifacts)} artifacts")
+    for art in manifest.artifacts:
+        err.print(f"  {art.path}: {art.kind}, {art.target or 'no target'}")
 
 
 def render_verify(report: VerifyReport) -> None:
@@ -105,6 +122,14 @@ def render_comparison(comparison: Comparison, title: str) -> None:
             err.print(f"    {line}")
 
 
+def render_rebuild(report: VerifyRebuildReport) -> None:
+    again = report.rebuild
+    where = (
+        f"in {again.rebuilt_in}" if again.kept else "in a temporary folder, since removed (--keep)"
+    )
+    render_comparison(again.comparison, f"rebuild of {again.revision[:12]} {where}")
+
+
 def render_repro(report: ReproReport) -> None:
     for run in report.runs:
         err.print(
@@ -140,7 +165,8 @@ def _growth(new: int, old: int | None) -> str:
     return "" if old is None else f"{new - old:+d}"
 
 
-def render_sizes(entries: list[SizeEntry]) -> None:
+def render_size(report: SizeReport) -> None:
+    entries = report.root
     if not entries:
         err.print("size: no firmware in this dist")
         return
@@ -158,7 +184,7 @@ def render_sizes(entries: list[SizeEntry]) -> None:
         )
 
 
-def render_smoke(report: SmokeReport) -> None:
+def render_test(report: SmokeReport) -> None:
     t = table(f"smoke tests in {report.folder}", ["artifact", "status", "time", "detail"])
     for r in report.results:
         detail = r.reason or (r.output_tail.splitlines()[-1] if r.output_tail else "")

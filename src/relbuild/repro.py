@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, computed_field
 
 from relbuild import environ, proc, vcs
 from relbuild.compare import Comparison, compare_dists
@@ -76,9 +76,15 @@ class ReproReport(BaseModel):
     deterministic_without_variation: bool | None = None
     reports: str | None = None
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def reproducible(self) -> bool:
         return self.comparison.identical
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def ok(self) -> bool:
+        return self.reproducible
 
 
 @dataclass
@@ -127,7 +133,7 @@ def tracked_files(folder: Path) -> tuple[Path, list[str]]:
     return folder, sorted(files)
 
 
-def run_repro(
+def repro(
     loaded: LoadedConfig,
     *,
     variations: list[str],

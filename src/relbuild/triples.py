@@ -39,10 +39,6 @@ class Triple:
     note: str = ""
 
     @property
-    def hosted(self) -> bool:
-        return not self.bare_metal
-
-    @property
     def env_suffix(self) -> str:
         """The triple as cargo spells it in CARGO_TARGET_<TRIPLE>_* variables."""
         return self.name.upper().replace("-", "_").replace(".", "_")

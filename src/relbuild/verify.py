@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, computed_field
 
 from relbuild import elfcheck, firmware
 from relbuild.dist import (
@@ -60,6 +60,7 @@ class VerifyReport(BaseModel):
     bytes_hashed: int
     findings: list[Finding]
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def ok(self) -> bool:
         return not self.findings

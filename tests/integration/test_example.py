@@ -63,7 +63,7 @@ def test_go_unit_tests_pure_and_cgo(tools: ResolvedToolchains, tmp_path: Path) -
 
 def test_init_writes_a_config_that_loads(tools: ResolvedToolchains, tmp_path: Path) -> None:
     from relbuild.config import load_config
-    from relbuild.scaffold import write_scaffold
+    from relbuild.init import init
 
     project = copy_example(tmp_path)
     rust = tools.require("rust")
@@ -71,7 +71,7 @@ def test_init_writes_a_config_that_loads(tools: ResolvedToolchains, tmp_path: Pa
     env = environ.probe_env()
     env["PATH"] = f"{Path(rust.paths['rustc']).parent}:{env['PATH']}"
     out = project / "toolchains.toml"
-    write_scaffold(project, out, env, force=False)
+    init(project, out, env, force=False)
     config = load_config(out).config
     assert config.project.version == "0.3.1"
     assert config.toolchains.rust is not None and config.toolchains.rust.release == "1.96.0"

@@ -6,7 +6,7 @@ import pytest
 
 from relbuild.config.models import QemuConfig, SmokeTest
 from relbuild.firmware import _record, parse_ihex
-from relbuild.smoke import runner_argv
+from relbuild.test import runner_argv
 from relbuild.triples import TRIPLES
 
 

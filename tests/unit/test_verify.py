@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from relbuild.diffing import diff_paths
+from relbuild.diff import diff
 from relbuild.dist import load_manifest, parse_sums, safe_relpath
 from relbuild.errors import UsageError
-from relbuild.inventory import generate, write_inventory
+from relbuild.manifest import generate, write_inventory
 from relbuild.verify import verify
 from tests.conftest import CliResult
 
@@ -241,11 +241,11 @@ def test_diff_same_and_changed(dist: Path, tmp_path: Path) -> None:
 
     other = tmp_path / "other"
     shutil.copytree(dist, other)
-    assert diff_paths(dist, other).same
+    assert diff(dist, other).same
     (other / "notes.txt").write_text("new notes\n")
     (other / "extra.bin").write_bytes(b"\0")
     write_inventory(other, generate(other, name="demo", version="1.1", targets={}), force=True)
-    report = diff_paths(dist, other)
+    report = diff(dist, other)
     assert not report.same
     got = {(c.section, c.change, c.name) for c in report.changes}
     assert ("artifact", "changed", "notes.txt") in got

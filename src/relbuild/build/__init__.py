@@ -28,7 +28,20 @@ from relbuild.progress import Reporter
 from relbuild.sourceinfo import read_source
 from relbuild.toolchains import resolve_all
 
-__all__ = ["BuildOptions", "BuildResult", "Plan", "build", "default_cache", "gather"]
+__all__ = [
+    "BuildOptions",
+    "BuildResult",
+    "Plan",
+    "build",
+    "default_cache",
+    "default_jobs",
+    "gather",
+]
+
+
+def default_jobs() -> int:
+    """Targets built side by side unless told: the CPUs, at most 4."""
+    return min(os.cpu_count() or 1, 4)
 
 
 def default_cache(loaded: LoadedConfig) -> Path:

@@ -53,9 +53,6 @@ class Plan(BaseModel):
     def steps_for(self, triple: str) -> list[Step]:
         return [s for s in self.steps if s.target == triple]
 
-    def step(self, triple: str, component: str) -> Step:
-        return next(s for s in self.steps if (s.target, s.component) == (triple, component))
-
 
 @dataclass
 class Staged:

@@ -1,4 +1,4 @@
-"""`relbuild manifest DIR`: a manifest for artifacts built elsewhere.
+"""`relbuild manifest DIR`: a manifest (an inventory) for artifacts built elsewhere.
 
 Each file's target is taken from --target, else inferred from its ELF header
 (machine, class, float ABI and, for ARM, the CPU profile in .ARM.attributes);
@@ -171,3 +171,17 @@ def write_inventory(folder: Path, manifest: Manifest, *, force: bool = False) ->
     if existing.exists() and not existing.is_file():
         raise UsageError(f"{existing} is not a regular file")
     write_manifest(folder, manifest)
+
+
+def manifest(
+    folder: Path,
+    *,
+    name: str | None,
+    version: str | None,
+    targets: Mapping[str, str],
+    force: bool = False,
+) -> Manifest:
+    """The inventory of ``folder``, written into it with its SUMS files."""
+    written = generate(folder, name=name, version=version, targets=targets)
+    write_inventory(folder, written, force=force)
+    return written

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, RootModel
 
 from relbuild import firmware
 from relbuild.dist import Manifest, load_manifest, locate, safe_relpath
@@ -16,10 +16,6 @@ class SectionRow(BaseModel):
     name: str
     size: int
     old: int | None = None
-
-    @property
-    def growth(self) -> int | None:
-        return None if self.old is None else self.size - self.old
 
 
 class SizeEntry(BaseModel):
@@ -35,11 +31,15 @@ class SizeEntry(BaseModel):
     sections: list[SectionRow]
 
 
+class SizeReport(RootModel[list[SizeEntry]]):
+    """What `relbuild size --json` prints: one entry per firmware."""
+
+
 def _key(target: str | None, component: str | None, path: str) -> tuple[str, str]:
     return (target or "", component or Path(path).name)
 
 
-def sizes(arg: Path, compare: Path | None = None) -> list[SizeEntry]:
+def size(arg: Path, compare: Path | None = None) -> SizeReport:
     folder, manifest_path = locate(arg)
     manifest = load_manifest(manifest_path)
     old: Manifest | None = None
@@ -50,7 +50,7 @@ def sizes(arg: Path, compare: Path | None = None) -> list[SizeEntry]:
         for a in (old.artifacts if old else [])
         if a.footprint is not None
     }
-    out = []
+    out: list[SizeEntry] = []
     for art in manifest.artifacts:
         if art.kind != "firmware":
             continue
@@ -90,4 +90,4 @@ def sizes(arg: Path, compare: Path | None = None) -> list[SizeEntry]:
                 ),
             )
         )
-    return out
+    return SizeReport(out)

@@ -119,7 +119,7 @@ def _go_components(
     return go
 
 
-def write_scaffold(project: Path, out: Path, env: Mapping[str, str], force: bool) -> str:
+def init(project: Path, out: Path, env: Mapping[str, str], force: bool) -> str:
     if out.exists() and not force:
         raise ConfigError(f"{out} exists already", hint="Pass --force to replace it.")
     text = HEADER + tomli_w.dumps(scaffold(project, env))

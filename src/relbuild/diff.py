@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, computed_field
 
 from relbuild.dist import (
     MANIFEST_NAME,
@@ -31,9 +31,15 @@ class DiffReport(BaseModel):
     new: str
     changes: list[Change]
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def same(self) -> bool:
         return not self.changes
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def ok(self) -> bool:
+        return self.same
 
 
 def load_side(arg: Path) -> Manifest:
@@ -41,7 +47,7 @@ def load_side(arg: Path) -> Manifest:
     (inventoried on the fly)."""
     if arg.is_dir() and not (arg / MANIFEST_NAME).exists():
         from relbuild.errors import UsageError
-        from relbuild.inventory import generate
+        from relbuild.manifest import generate
 
         inventory = generate(arg, name=None, version=None, targets={})
         if not inventory.artifacts:
@@ -194,5 +200,5 @@ def _deps(
     return out
 
 
-def diff_paths(old: Path, new: Path) -> DiffReport:
+def diff(old: Path, new: Path) -> DiffReport:
     return diff_manifests(load_side(old), load_side(new), str(old), str(new))

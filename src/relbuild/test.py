@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, computed_field
 
 from relbuild import environ, proc
 from relbuild.config import LoadedConfig
@@ -51,6 +51,7 @@ class SmokeReport(BaseModel):
     folder: str
     results: list[SmokeResult]
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def ok(self) -> bool:
         ran = [r for r in self.results if r.status != "skipped"]
@@ -87,7 +88,7 @@ def runner_argv(triple: Triple, exe: Path, test: SmokeTest, qemu: QemuConfig | N
     return [triple.qemu_user, *(qemu.args if qemu else []), str(exe), *test.args]
 
 
-def run_tests(loaded: LoadedConfig, arg: Path, jobs: int | None = None) -> SmokeReport:
+def test(loaded: LoadedConfig, arg: Path, jobs: int | None = None) -> SmokeReport:
     folder, manifest_path = locate(arg)
     manifest = load_manifest(manifest_path)
     config = loaded.config

@@ -1,0 +1,82 @@
+"""The click layer: parse, call one core function, render. Nothing else.
+
+Each command `relbuild X` is the click function ``X_cmd`` (in making.py or
+checking.py), which calls the function ``X()`` of the module ``relbuild.X``.
+
+Heavy imports happen inside the commands so that ``relbuild --help`` is
+instant.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from relbuild import __version__
+from relbuild.cli import checking, making
+from relbuild.cli.app import App
+from relbuild.errors import NegativeReportError, RelbuildError
+
+_DEBUG = False
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "-V", "--version", prog_name="relbuild")
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="toolchains.toml to use (default: ./toolchains.toml or the nearest parent's).",
+)
+@click.option("--debug", is_flag=True, help="Show Python tracebacks for errors.")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None, debug: bool) -> None:
+    """Reproducible release builds for projects that mix Go and Rust.
+
+    Exit codes: 0 success, 1 a build failed or a check found something,
+    2 usage or config error, 3 toolchain missing or not matching its pin.
+    """
+    global _DEBUG  # noqa: PLW0603 - main() needs it after click has returned
+    _DEBUG = debug
+    ctx.obj = App(config_path=config_path, debug=debug)
+
+
+for _command in (*making.COMMANDS, *checking.COMMANDS):
+    cli.add_command(_command)
+
+
+def main() -> None:
+    try:
+        cli.main(prog_name="relbuild", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except NegativeReportError as exc:
+        sys.exit(exc.exit_code)  # the report has said why
+    except RelbuildError as exc:
+        if _DEBUG:
+            traceback.print_exc()
+        from relbuild.ui import err
+
+        err.print(f"error: {exc}")
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except OSError as exc:
+        # The filesystem refused something the user pointed us at (a
+        # permission, a full disk): one sentence, not a traceback.
+        if _DEBUG:
+            traceback.print_exc()
+        where = f" {exc.filename}" if exc.filename else ""
+        click.echo(f"error: cannot access{where}: {exc.strerror or exc}", err=True)
+        sys.exit(2)

@@ -1,0 +1,223 @@
+"""Commands on a release: verify, manifest, diff, test, size, repro."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from relbuild.cli.app import (
+    App,
+    cache_option,
+    finish,
+    jobs_option,
+    json_option,
+    location_argument,
+    target_option,
+)
+
+
+@click.command("verify")
+@location_argument
+@click.option("--allow-extra", is_flag=True, help="Files not in the manifest are not a finding.")
+@jobs_option("Files hashed at once", "the number of CPUs")
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="Also rebuild the recorded revision in a fresh folder and compare bit for bit.",
+)
+@click.option("--keep", is_flag=True, help="With --rebuild: keep the rebuild folder.")
+@json_option("Print the report")
+@click.pass_obj
+def verify_cmd(
+    app: App,
+    location: Path,
+    allow_extra: bool,
+    jobs: int | None,
+    rebuild: bool,
+    keep: bool,
+    as_json: bool,
+) -> None:
+    """Check a dist folder (or a manifest) against the manifest.
+
+    Recomputes SHA-256 and SHA-512 of every artifact; reports missing,
+    changed, extra and re-moded files, SUMS files that disagree, unsafe paths
+    and ELF headers that do not match their target. Exit 0 when all is well,
+    1 on a finding, 2 when the input cannot be used.
+    """
+    from relbuild.render import render_rebuild, render_verify
+    from relbuild.verify import verify
+
+    report = verify(location, allow_extra=allow_extra, jobs=jobs)
+    if not rebuild:
+        finish(report, as_json, render_verify)
+        return
+    from relbuild.progress import reporting
+    from relbuild.rebuild import VerifyRebuildReport
+    from relbuild.rebuild import rebuild as rebuild_dist
+
+    render_verify(report)  # before the rebuild's progress, which takes a while
+    with reporting() as reporter:
+        again = rebuild_dist(location, app.config(), reporter, keep=keep)
+    finish(VerifyRebuildReport(verify=report, rebuild=again), as_json, render_rebuild)
+
+
+def _target_pairs(
+    _ctx: click.Context, _param: click.Parameter, items: tuple[str, ...]
+) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for item in items:
+        rel, sep, triple = item.partition("=")
+        if not sep or not rel or not triple:
+            from relbuild.errors import UsageError
+
+            raise UsageError(f"--target {item!r}: expected PATH=TRIPLE")
+        pairs[rel] = triple
+    return pairs
+
+
+@click.command("manifest")
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--name", help="Project name (default: the folder's name).")
+@click.option("--version", "version_", metavar="VERSION", help="Project version.")
+@click.option(
+    "-t",
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="PATH=TRIPLE",
+    callback=_target_pairs,
+    help="Target of one file, relative to FOLDER (repeatable); default: read from its ELF header.",
+)
+@click.option("--force", is_flag=True, help="Replace an existing manifest.json.")
+@click.option("--json", "as_json", is_flag=True, help="Also print the manifest on stdout.")
+def manifest_cmd(
+    folder: Path,
+    name: str | None,
+    version_: str | None,
+    targets: dict[str, str],
+    force: bool,
+    as_json: bool,
+) -> None:
+    """Write manifest.json, SHA256SUMS and SHA512SUMS for artifacts built elsewhere."""
+    from relbuild.manifest import manifest
+    from relbuild.render import render_inventory
+
+    written = manifest(folder, name=name, version=version_, targets=targets, force=force)
+    finish(written, as_json, lambda m: render_inventory(folder, m))
+
+
+@click.command("diff")
+@click.argument("old", type=click.Path(path_type=Path, exists=True))
+@click.argument("new", type=click.Path(path_type=Path, exists=True))
+@json_option("Print the differences")
+def diff_cmd(old: Path, new: Path, as_json: bool) -> None:
+    """Compare two releases (manifests or dist folders). Exit 0 same, 1 different."""
+    from relbuild.diff import diff
+    from relbuild.render import render_diff
+
+    finish(diff(old, new), as_json, render_diff)
+
+
+@click.command("test")
+@location_argument
+@jobs_option("Tests run at once", "the number of CPUs")
+@json_option("Print the results")
+@click.pass_obj
+def test_cmd(app: App, location: Path, jobs: int | None, as_json: bool) -> None:
+    """Run each artifact's smoke test: natively, under qemu-user, or in QEMU.
+
+    Exit 0 when every configured test passed, 1 when one failed or timed
+    out, 2 when no test is configured.
+    """
+    from relbuild.render import render_test
+    from relbuild.test import test
+
+    finish(test(app.config(), location, jobs), as_json, render_test)
+
+
+@click.command("size")
+@location_argument
+@click.option(
+    "--compare",
+    type=click.Path(path_type=Path, exists=True),
+    help="A previous dist folder or manifest: show growth per section.",
+)
+@json_option("Print the sizes")
+def size_cmd(location: Path, compare: Path | None, as_json: bool) -> None:
+    """Firmware flash and RAM per section, against budgets (like `cargo size`)."""
+    from relbuild.render import render_size
+    from relbuild.size import size
+
+    finish(size(location, compare), as_json, render_size)
+
+
+def _split(_ctx: click.Context, _param: click.Parameter, items: tuple[str, ...]) -> list[str]:
+    return [x for item in items for x in item.split(",") if x]
+
+
+@click.command("repro")
+@click.option(
+    "--vary",
+    "vary",
+    multiple=True,
+    metavar="NAME",
+    callback=_split,
+    help="Only these variations (repeatable or comma-separated). Default: all.",
+)
+@click.option(
+    "--no-vary",
+    "no_vary",
+    multiple=True,
+    metavar="NAME",
+    callback=_split,
+    help="Leave these variations out (repeatable or comma-separated).",
+)
+@target_option
+@click.option("--fresh", is_flag=True, help="Start from empty build caches.")
+@click.option("--no-blame", is_flag=True, help="On a difference, do not look for the cause.")
+@cache_option
+@click.option("--list", "list_", is_flag=True, help="List the variations and exit.")
+@json_option("Print the report")
+@click.pass_obj
+def repro_cmd(
+    app: App,
+    vary: list[str],
+    no_vary: list[str],
+    targets: tuple[str, ...],
+    fresh: bool,
+    no_blame: bool,
+    cache_dir: Path | None,
+    list_: bool,
+    as_json: bool,
+) -> None:
+    """Build the working tree twice under varied conditions and compare.
+
+    Variations: build path, TZ, locale, umask, HOME, PATH order, unrelated
+    environment variables, parallel jobs and directory order. Exit 0 when
+    every artifact and the manifest are identical, 1 when not.
+    """
+    from relbuild import ui
+    from relbuild.build import default_cache
+    from relbuild.render import render_repro
+    from relbuild.repro import VARIATIONS, repro, select
+
+    if list_:
+        for name, what in VARIATIONS.items():
+            click.echo(f"{name:12} {what}")
+        return
+    chosen = select(vary, no_vary)
+    loaded = app.config()
+    report = repro(
+        loaded,
+        variations=chosen,
+        fresh=fresh,
+        cache=cache_dir or default_cache(loaded),
+        targets=targets,
+        blame=not no_blame,
+        log=ui.err.print,
+    )
+    finish(report, as_json, render_repro)
+
+
+COMMANDS = [verify_cmd, manifest_cmd, diff_cmd, test_cmd, size_cmd, repro_cmd]

@@ -1,0 +1,187 @@
+"""Commands before and during a build: init, doctor, schema, plan, build."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from relbuild.cli.app import (
+    App,
+    cache_option,
+    component_option,
+    epoch_option,
+    finish,
+    jobs_option,
+    json_option,
+    target_option,
+)
+
+
+@click.command("init")
+@click.argument(
+    "project", type=click.Path(path_type=Path, file_okay=False, exists=True), default="."
+)
+@click.option("--force", is_flag=True, help="Replace an existing toolchains.toml.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Where to write (default: PROJECT/toolchains.toml).",
+)
+def init_cmd(project: Path, force: bool, output: Path | None) -> None:
+    """Write a starting toolchains.toml for PROJECT, pinned to what is installed."""
+    from relbuild import environ, ui
+    from relbuild.init import init
+
+    out = output or project / "toolchains.toml"
+    init(project.resolve(), out, environ.probe_env(), force)
+    ui.err.print(f"wrote {out}; check it, then run `relbuild doctor`")
+
+
+@click.command("doctor")
+@json_option("Print the report")
+@click.pass_obj
+def doctor_cmd(app: App, as_json: bool) -> None:
+    """Check the pinned toolchains and what every target needs."""
+    from relbuild import environ
+    from relbuild.doctor import doctor
+    from relbuild.errors import ToolchainsNotReadyError
+    from relbuild.render import render_doctor
+
+    report = doctor(app.config(), environ.probe_env())
+    finish(report, as_json, render_doctor, failure=ToolchainsNotReadyError)
+
+
+@click.command("schema")
+@click.argument("which", type=click.Choice(["config", "manifest"]), default="config")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the schema to this file instead of stdout.",
+)
+def schema_cmd(which: str, output: Path | None) -> None:
+    """Print the JSON Schema of toolchains.toml (config) or of manifest.json."""
+    from relbuild.fsutil import atomic_write
+    from relbuild.schema import schema
+
+    text = schema("config" if which == "config" else "manifest")
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        atomic_write(output, text.encode(), make_parents=False)
+
+
+@click.command("plan")
+@target_option
+@component_option
+@epoch_option
+@cache_option
+@click.option("--offline", is_flag=True, help="Plan for a build without network access.")
+@json_option("Print the plan")
+@click.pass_obj
+def plan_cmd(
+    app: App,
+    targets: tuple[str, ...],
+    components: tuple[str, ...],
+    source_date_epoch: str | None,
+    cache_dir: Path | None,
+    offline: bool,
+    as_json: bool,
+) -> None:
+    """Print the ordered build steps (argv, cwd, environment) without running them."""
+    from relbuild import ui
+    from relbuild.build import BuildOptions, gather
+    from relbuild.build.plan import plan
+    from relbuild.render import render_plan
+
+    options = BuildOptions(
+        out=Path("dist"),
+        targets=targets,
+        components=components,
+        offline=offline,
+        source_date_epoch=source_date_epoch,
+        cache=cache_dir,
+    )
+    the_plan = plan(gather(app.config(), options), targets, components)
+    if as_json:
+        ui.print_json(the_plan)
+    else:
+        render_plan(the_plan)
+
+
+@click.command("build")
+@target_option
+@component_option
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("dist"),
+    show_default=True,
+    help="Output folder; replaced as a whole only when the build succeeds.",
+)
+@click.option(
+    "--offline", is_flag=True, help="Build without network access (cargo --offline, GOPROXY=off)."
+)
+@jobs_option("Targets built side by side", "the number of CPUs, at most 4")
+@click.option(
+    "--archive",
+    type=click.Choice(["tar.gz", "zip", "none"]),
+    default=None,
+    help="Per-target archive of the artifacts and license files (default: project.archive).",
+)
+@epoch_option
+@cache_option
+@click.option(
+    "--source-revision",
+    metavar="REV",
+    help="Commit to record when the tree has no .git (an export or a source tarball).",
+)
+@click.option(
+    "--source-dirty/--source-clean",
+    default=None,
+    help="Record the tree as modified or not, overriding git.",
+)
+@json_option("Print a summary")
+@click.pass_obj
+def build_cmd(
+    app: App,
+    targets: tuple[str, ...],
+    components: tuple[str, ...],
+    out: Path,
+    offline: bool,
+    jobs: int | None,
+    archive: str | None,
+    source_date_epoch: str | None,
+    cache_dir: Path | None,
+    source_revision: str | None,
+    source_dirty: bool | None,
+    as_json: bool,
+) -> None:
+    """Build every target: Rust first, then Go; normalize; write the manifest."""
+    from relbuild.build import BuildOptions, build, default_jobs
+    from relbuild.progress import reporting
+    from relbuild.render import render_build
+
+    loaded = app.config()
+    fmt = archive or loaded.config.project.archive
+    options = BuildOptions(
+        out=out,
+        targets=targets,
+        components=components,
+        offline=offline,
+        jobs=jobs or default_jobs(),
+        archive=None if fmt == "none" else fmt,  # type: ignore[arg-type]
+        source_date_epoch=source_date_epoch,
+        cache=cache_dir,
+        source_revision=source_revision,
+        source_dirty=source_dirty,
+    )
+    with reporting() as reporter:
+        result = build(loaded, options, reporter)
+    finish(result, as_json, render_build)
+
+
+COMMANDS = [init_cmd, doctor_cmd, schema_cmd, plan_cmd, build_cmd]
