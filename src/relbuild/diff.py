@@ -69,25 +69,13 @@ def _describe(a: ArtifactRecord, with_path: bool = True) -> str:
 def diff_manifests(old: Manifest, new: Manifest, old_name: str, new_name: str) -> DiffReport:
     changes: list[Change] = []
     if old.project != new.project:
+        was, now = (f"{m.project.name} {m.project.version}" for m in (old, new))
         changes.append(
-            Change(
-                section="project",
-                change="changed",
-                name="project",
-                old=f"{old.project.name} {old.project.version}",
-                new=f"{new.project.name} {new.project.version}",
-            )
+            Change(section="project", change="changed", name="project", old=was, new=now)
         )
     if old.source and new.source and old.source != new.source:
-        changes.append(
-            Change(
-                section="source",
-                change="changed",
-                name="source",
-                old=f"{old.source.revision} dirty={old.source.dirty}",
-                new=f"{new.source.revision} dirty={new.source.dirty}",
-            )
-        )
+        was, now = (f"{s.revision} dirty={s.dirty}" for s in (old.source, new.source))
+        changes.append(Change(section="source", change="changed", name="source", old=was, new=now))
     changes += _artifacts(old.artifacts, new.artifacts)
     for tool in sorted(set(old.toolchains) | set(new.toolchains)):
         a, b = old.toolchains.get(tool), new.toolchains.get(tool)

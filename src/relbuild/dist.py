@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from relbuild.deps import Dependencies
 from relbuild.errors import UsageError
-from relbuild.fsutil import atomic_write
+from relbuild.fsutil import atomic_write, read_text
 
 SCHEMA_VERSION = 1
 MANIFEST_NAME = "manifest.json"
@@ -153,14 +153,9 @@ def load_manifest(path: Path) -> Manifest:
             f"{path}: {size} bytes is more than a manifest may be "
             f"({MAX_MANIFEST_BYTES // (1024 * 1024)} MiB); refusing to read it"
         )
+    text = read_text(path, UsageError)
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise UsageError(
             f"{path}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"

@@ -9,10 +9,10 @@ from pydantic import BaseModel, computed_field
 
 from relbuild import proc
 from relbuild.backends import BACKENDS
-from relbuild.backends.base import Check, ResolvedTool
+from relbuild.backends.base import Check, Probe, ResolvedTool, need
 from relbuild.config import LoadedConfig, TargetConfig
 from relbuild.errors import ToolchainError
-from relbuild.toolchains import RESOLVERS, needed_tools
+from relbuild.toolchains import RESOLVERS, ResolvedToolchains, needed_tools
 
 
 class ToolRow(BaseModel):
@@ -90,34 +90,24 @@ def doctor(loaded: LoadedConfig, env: Mapping[str, str]) -> DoctorReport:
             )
         )
     checks: list[Check] = []
+    probe = Probe(loaded=loaded, tools=ResolvedToolchains(**resolved), env=env)
     for target in config.targets:
-        checks.extend(_target_checks(loaded, target, resolved, env))
+        checks.extend(_target_checks(probe, target))
     return DoctorReport(config=str(loaded.path), tools=rows, checks=checks)
 
 
-def _target_checks(
-    loaded: LoadedConfig,
-    target: TargetConfig,
-    resolved: Mapping[str, ResolvedTool],
-    env: Mapping[str, str],
-) -> list[Check]:
+def _target_checks(probe: Probe, target: TargetConfig) -> list[Check]:
     info = target.info
-    kinds = {loaded.config.component_kind(c) for c in target.components}
+    kinds = {probe.loaded.config.component_kind(c) for c in target.components}
     checks: list[Check] = []
     for language, backend in BACKENDS.items():
         if language in kinds:
-            checks.extend(backend.needs(target, loaded, resolved, env))
+            checks.extend(backend.needs(probe, target))
     if target.qemu is not None:
         runner = info.qemu_system if info.bare_metal else info.qemu_user
-        found = proc.which(runner, env) if runner else None
+        found = proc.which(runner, probe.env) if runner else None
         package = "qemu-system-arm / qemu-system-misc" if info.bare_metal else "qemu-user"
-        checks.append(
-            Check(
-                subject=target.triple,
-                need="qemu runner",
-                ok=found is not None,
-                detail=found or f"{runner} not found",
-                fix=None if found else f"install {runner} (Debian: {package})",
-            )
-        )
+        detail = found or f"{runner} not found"
+        fix = f"install {runner} (Debian: {package})"
+        checks.append(need(target.triple, "qemu runner", found is not None, detail, fix))
     return checks

@@ -6,6 +6,25 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from relbuild.errors import RelbuildError
+
+
+def read_text(path: Path, error: type[RelbuildError], missing: RelbuildError | None = None) -> str:
+    """The UTF-8 text of ``path``; any problem is an ``error`` (``missing``
+    when there is no such file) naming the file, never a traceback."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise (missing or error(f"{path}: no such file")) from None
+    except OSError as exc:
+        raise error(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
 def atomic_write(path: Path, data: bytes, mode: int = 0o644, *, make_parents: bool = True) -> None:

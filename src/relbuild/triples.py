@@ -44,213 +44,79 @@ class Triple:
         return self.name.upper().replace("-", "_").replace(".", "_")
 
 
-def _linux(
-    name: str,
-    arch: str,
-    machine: str,
-    cls: Literal[32, 64],
-    goarch: str,
-    zig: str,
-    qemu: str | None,
-    go_env: dict[str, str],
-    float_abi: FloatAbi | None = None,
-) -> Triple:
-    return Triple(
-        name=name,
-        arch=arch,
-        bare_metal=False,
-        elf_machine=machine,
-        elf_class=cls,
-        float_abi=float_abi,
-        goos="linux",
-        goarch=goarch,
-        go_env=go_env,
-        zig_target=zig,
-        qemu_user=qemu,
-    )
+# Hosted Linux, one row per architecture: the triple's first part and the
+# ABIs it is built for, Rust's target_arch, e_machine, ELF class, GOARCH and
+# Go's environment for it. qemu-user and zig's (static musl) C target follow
+# from the arch; an ABI ending in "hf" is hard-float.
+_HOSTED: list[tuple[str, tuple[str, ...], str, str, Literal[32, 64], str, str]] = [
+    ("x86_64", ("gnu", "musl"), "x86_64", "EM_X86_64", 64, "amd64", "GOAMD64=v1"),
+    ("aarch64", ("gnu", "musl"), "aarch64", "EM_AARCH64", 64, "arm64", ""),
+    ("armv7", ("gnueabihf", "musleabihf"), "arm", "EM_ARM", 32, "arm", "GOARM=7"),
+    ("arm", ("gnueabihf",), "arm", "EM_ARM", 32, "arm", "GOARM=6"),
+    ("riscv64gc", ("gnu", "musl"), "riscv64", "EM_RISCV", 64, "riscv64", "GORISCV64=rva20u64"),
+]
+
+# Bare metal: the triple, QEMU's default machine for it and what it is. The
+# arch, ELF header, float ABI ("hf": hard) and qemu-system follow from the name.
+_BARE: list[tuple[str, str, str]] = [
+    ("thumbv6m-none-eabi", "microbit", "Cortex-M0/M0+"),
+    ("thumbv7m-none-eabi", "lm3s6965evb", "Cortex-M3"),
+    ("thumbv7em-none-eabi", "mps2-an386", "Cortex-M4/M7, soft float"),
+    ("thumbv7em-none-eabihf", "mps2-an386", "Cortex-M4F/M7F"),
+    ("thumbv8m.main-none-eabi", "mps2-an505", "Cortex-M33"),
+    ("thumbv8m.main-none-eabihf", "mps2-an505", "Cortex-M33 with FPU"),
+    ("riscv32imac-unknown-none-elf", "virt", ""),
+    ("riscv32imc-unknown-none-elf", "virt", ""),
+    ("riscv32i-unknown-none-elf", "virt", ""),
+]
 
 
-def _bare(
-    name: str,
-    arch: str,
-    machine: str,
-    qemu: str,
-    qemu_machine: str | None,
-    float_abi: FloatAbi | None = None,
-    note: str = "",
-) -> Triple:
-    return Triple(
-        name=name,
-        arch=arch,
-        bare_metal=True,
-        elf_machine=machine,
-        elf_class=32,
-        float_abi=float_abi,
-        qemu_system=qemu,
-        qemu_machine=qemu_machine,
-        note=note,
-    )
+def _hosted() -> list[Triple]:
+    out = []
+    for prefix, abis, arch, machine, cls, goarch, go_env in _HOSTED:
+        for abi in abis:
+            hard = abi.endswith("hf")
+            out.append(
+                Triple(
+                    name=f"{prefix}-unknown-linux-{abi}",
+                    arch=arch,
+                    bare_metal=False,
+                    elf_machine=machine,
+                    elf_class=cls,
+                    float_abi="hard" if hard else None,
+                    goos="linux",
+                    goarch=goarch,
+                    go_env=dict([go_env.split("=")]) if go_env else {},
+                    zig_target=f"{arch}-linux-musl{'eabihf' if hard else ''}",
+                    qemu_user=f"qemu-{arch}",
+                )
+            )
+    return out
 
 
-_AMD64 = {"GOAMD64": "v1"}
-_ARM64: dict[str, str] = {}
-_RV64 = {"GORISCV64": "rva20u64"}
+def _bare() -> list[Triple]:
+    out = []
+    for name, qemu_machine, note in _BARE:
+        arm = name.startswith("thumb")
+        arch = "arm" if arm else "riscv32"
+        hard = name.endswith("hf")
+        out.append(
+            Triple(
+                name=name,
+                arch=arch,
+                bare_metal=True,
+                elf_machine="EM_ARM" if arm else "EM_RISCV",
+                elf_class=32,
+                float_abi=("hard" if hard else "soft") if arm else None,
+                qemu_system=f"qemu-system-{arch}",
+                qemu_machine=qemu_machine,
+                note=note,
+            )
+        )
+    return out
 
-TRIPLES: dict[str, Triple] = {
-    t.name: t
-    for t in [
-        _linux(
-            "x86_64-unknown-linux-gnu",
-            "x86_64",
-            "EM_X86_64",
-            64,
-            "amd64",
-            "x86_64-linux-musl",
-            "qemu-x86_64",
-            _AMD64,
-        ),
-        _linux(
-            "x86_64-unknown-linux-musl",
-            "x86_64",
-            "EM_X86_64",
-            64,
-            "amd64",
-            "x86_64-linux-musl",
-            "qemu-x86_64",
-            _AMD64,
-        ),
-        _linux(
-            "aarch64-unknown-linux-gnu",
-            "aarch64",
-            "EM_AARCH64",
-            64,
-            "arm64",
-            "aarch64-linux-musl",
-            "qemu-aarch64",
-            _ARM64,
-        ),
-        _linux(
-            "aarch64-unknown-linux-musl",
-            "aarch64",
-            "EM_AARCH64",
-            64,
-            "arm64",
-            "aarch64-linux-musl",
-            "qemu-aarch64",
-            _ARM64,
-        ),
-        _linux(
-            "armv7-unknown-linux-gnueabihf",
-            "arm",
-            "EM_ARM",
-            32,
-            "arm",
-            "arm-linux-musleabihf",
-            "qemu-arm",
-            {"GOARM": "7"},
-            float_abi="hard",
-        ),
-        _linux(
-            "armv7-unknown-linux-musleabihf",
-            "arm",
-            "EM_ARM",
-            32,
-            "arm",
-            "arm-linux-musleabihf",
-            "qemu-arm",
-            {"GOARM": "7"},
-            float_abi="hard",
-        ),
-        _linux(
-            "arm-unknown-linux-gnueabihf",
-            "arm",
-            "EM_ARM",
-            32,
-            "arm",
-            "arm-linux-musleabihf",
-            "qemu-arm",
-            {"GOARM": "6"},
-            float_abi="hard",
-        ),
-        _linux(
-            "riscv64gc-unknown-linux-gnu",
-            "riscv64",
-            "EM_RISCV",
-            64,
-            "riscv64",
-            "riscv64-linux-musl",
-            "qemu-riscv64",
-            _RV64,
-        ),
-        _linux(
-            "riscv64gc-unknown-linux-musl",
-            "riscv64",
-            "EM_RISCV",
-            64,
-            "riscv64",
-            "riscv64-linux-musl",
-            "qemu-riscv64",
-            _RV64,
-        ),
-        _bare(
-            "thumbv6m-none-eabi",
-            "arm",
-            "EM_ARM",
-            "qemu-system-arm",
-            "microbit",
-            float_abi="soft",
-            note="Cortex-M0/M0+",
-        ),
-        _bare(
-            "thumbv7m-none-eabi",
-            "arm",
-            "EM_ARM",
-            "qemu-system-arm",
-            "lm3s6965evb",
-            float_abi="soft",
-            note="Cortex-M3",
-        ),
-        _bare(
-            "thumbv7em-none-eabi",
-            "arm",
-            "EM_ARM",
-            "qemu-system-arm",
-            "mps2-an386",
-            float_abi="soft",
-            note="Cortex-M4/M7, soft float",
-        ),
-        _bare(
-            "thumbv7em-none-eabihf",
-            "arm",
-            "EM_ARM",
-            "qemu-system-arm",
-            "mps2-an386",
-            float_abi="hard",
-            note="Cortex-M4F/M7F",
-        ),
-        _bare(
-            "thumbv8m.main-none-eabi",
-            "arm",
-            "EM_ARM",
-            "qemu-system-arm",
-            "mps2-an505",
-            float_abi="soft",
-            note="Cortex-M33",
-        ),
-        _bare(
-            "thumbv8m.main-none-eabihf",
-            "arm",
-            "EM_ARM",
-            "qemu-system-arm",
-            "mps2-an505",
-            float_abi="hard",
-            note="Cortex-M33 with FPU",
-        ),
-        _bare("riscv32imac-unknown-none-elf", "riscv32", "EM_RISCV", "qemu-system-riscv32", "virt"),
-        _bare("riscv32imc-unknown-none-elf", "riscv32", "EM_RISCV", "qemu-system-riscv32", "virt"),
-        _bare("riscv32i-unknown-none-elf", "riscv32", "EM_RISCV", "qemu-system-riscv32", "virt"),
-    ]
-}
+
+TRIPLES: dict[str, Triple] = {t.name: t for t in [*_hosted(), *_bare()]}
 
 HOST_TRIPLE = "x86_64-unknown-linux-gnu"
 

@@ -61,6 +61,11 @@ class Check(BaseModel):
     skipped: bool = False
 
 
+def need(subject: str, what: str, ok: bool, detail: str, fix: str) -> Check:
+    """A need of ``subject``; ``fix`` is shown only when it is not met."""
+    return Check(subject=subject, need=what, ok=ok, detail=detail, fix=None if ok else fix)
+
+
 def unresolved(subject: str, tool: str, need: str) -> Check:
     return Check(
         subject=subject,
@@ -193,6 +198,17 @@ class StepContext:
         return str(self.paths.logs / triple / f"{component}.log")
 
 
+@dataclass(frozen=True)
+class Probe:
+    """What a backend may look at to answer doctor or read facts: the
+    config, the toolchains that resolved and the environment for probes."""
+
+    loaded: LoadedConfig
+    tools: ResolvedToolchains
+    env: Mapping[str, str]
+    offline: bool = False
+
+
 F = TypeVar("F")
 
 
@@ -206,27 +222,17 @@ class Backend(Protocol[F]):
         """The toolchain that matches ``pin``, or a ToolchainError."""
         ...
 
-    def needs(
-        self,
-        target: TargetConfig,
-        loaded: LoadedConfig,
-        resolved: Mapping[str, ResolvedTool],
-        env: Mapping[str, str],
-    ) -> list[Check]:
-        """What ``target`` needs from this tool, for doctor."""
+    def needs(self, probe: Probe, target: TargetConfig) -> list[Check]:
+        """What ``target`` needs from this tool, for doctor; ``probe.tools``
+        holds those that resolved."""
         ...
 
     def read_facts(
-        self,
-        loaded: LoadedConfig,
-        components: Sequence[str],
-        targets: Sequence[TargetConfig],
-        tools: ResolvedToolchains,
-        env: Mapping[str, str],
-        offline: bool,
+        self, probe: Probe, components: Sequence[str], targets: Sequence[TargetConfig]
     ) -> F:
-        """Everything planning needs to know about ``components`` that only a
-        process or the file system can say, read once."""
+        """Everything planning needs to know about ``components`` (of this
+        backend's table) on ``targets`` that only a process or the file
+        system can say, read once."""
         ...
 
     def version(self, loaded: LoadedConfig, facts: F, component: str) -> str | None:

@@ -17,17 +17,23 @@ import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from relbuild import environ, proc
-from relbuild.backends.base import CcWrapper, Check, ResolvedTool, Step, StepContext, unresolved
+from relbuild.backends.base import (
+    CcWrapper,
+    Check,
+    Probe,
+    ResolvedTool,
+    Step,
+    StepContext,
+    need,
+    unresolved,
+)
 from relbuild.config import LoadedConfig, TargetConfig
 from relbuild.config.models import GoPin
 from relbuild.deps import Dependencies, GoModuleDep, read_go_sum
 from relbuild.errors import ToolchainError
-
-if TYPE_CHECKING:
-    from relbuild.toolchains import ResolvedToolchains
 
 _GO_VERSION = re.compile(r"^go version go(\S+) (\S+)/(\S+)")
 
@@ -177,42 +183,23 @@ class GoBackend:
     def resolve(self, pin: Any, env: Mapping[str, str]) -> ResolvedTool:
         return resolve(pin, env)
 
-    def needs(
-        self,
-        target: TargetConfig,
-        loaded: LoadedConfig,
-        resolved: Mapping[str, ResolvedTool],
-        env: Mapping[str, str],
-    ) -> list[Check]:
-        config = loaded.config
+    def needs(self, probe: Probe, target: TargetConfig) -> list[Check]:
+        config = probe.loaded.config
         if not any(config.go[c].uses_cgo for c in target.components if c in config.go):
             return []
-        if resolved.get("zig") is None:
+        if probe.tools.zig is None:
             return [unresolved(target.triple, "zig", "cgo C compiler")]
         zig_target = target.info.zig_target
-        return [
-            Check(
-                subject=target.triple,
-                need="cgo C compiler",
-                ok=zig_target is not None,
-                detail=f"zig cc -target {zig_target}",
-                fix=None if zig_target else f"zig has no C target for {target.triple}",
-            )
-        ]
+        detail = f"zig cc -target {zig_target}"
+        fix = f"zig has no C target for {target.triple}"
+        return [need(target.triple, "cgo C compiler", zig_target is not None, detail, fix)]
 
     def read_facts(
-        self,
-        loaded: LoadedConfig,
-        components: Sequence[str],
-        targets: Sequence[TargetConfig],
-        tools: ResolvedToolchains,
-        env: Mapping[str, str],
-        offline: bool,
+        self, probe: Probe, components: Sequence[str], targets: Sequence[TargetConfig]
     ) -> GoFacts:
-        rel_paths = sorted({loaded.config.go[c].path for c in components})
-        return GoFacts(
-            modules={rel: read_go_sum(loaded.root / rel / "go.sum") for rel in rel_paths}
-        )
+        root, config = probe.loaded.root, probe.loaded.config
+        rel_paths = sorted({config.go[c].path for c in components})
+        return GoFacts(modules={rel: read_go_sum(root / rel / "go.sum") for rel in rel_paths})
 
     def version(self, loaded: LoadedConfig, facts: GoFacts, component: str) -> str | None:
         return None  # a Go module has no version of its own

@@ -13,13 +13,14 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from relbuild import environ, proc
 from relbuild.backends import rustc
 from relbuild.backends.base import (
     Budget,
     Check,
+    Probe,
     ResolvedTool,
     Step,
     StepContext,
@@ -28,9 +29,6 @@ from relbuild.backends.base import (
 from relbuild.config import LoadedConfig, TargetConfig
 from relbuild.deps import CrateDep, Dependencies, read_cargo_lock
 from relbuild.errors import ConfigError
-
-if TYPE_CHECKING:
-    from relbuild.toolchains import ResolvedToolchains
 
 
 @dataclass(frozen=True)
@@ -127,34 +125,24 @@ class RustBackend:
     def resolve(self, pin: Any, env: Mapping[str, str]) -> ResolvedTool:
         return rustc.resolve(pin, env)
 
-    def needs(
-        self,
-        target: TargetConfig,
-        loaded: LoadedConfig,
-        resolved: Mapping[str, ResolvedTool],
-        env: Mapping[str, str],
-    ) -> list[Check]:
-        rust = resolved.get("rust")
+    def needs(self, probe: Probe, target: TargetConfig) -> list[Check]:
+        rust = probe.tools.rust
         if rust is None:
             return [unresolved(target.triple, "rust", "rust std")]
-        return rustc.target_checks(target, rust, env)
+        return rustc.target_checks(target, rust, probe.env)
 
     def read_facts(
-        self,
-        loaded: LoadedConfig,
-        components: Sequence[str],
-        targets: Sequence[TargetConfig],
-        tools: ResolvedToolchains,
-        env: Mapping[str, str],
-        offline: bool,
+        self, probe: Probe, components: Sequence[str], targets: Sequence[TargetConfig]
     ) -> RustFacts:
+        loaded = probe.loaded
         rel_paths = sorted({loaded.config.rust[c].path for c in components})
         if not rel_paths:
             return RustFacts(workspaces={}, std_prebuilt={}, linkers={})
-        rust = tools.require("rust")
-        probe = {**env, **rustc.cargo_env(rust)}
+        rust = probe.tools.require("rust")
+        env = {**probe.env, **rustc.cargo_env(rust)}
+        cargo = rust.paths["cargo"]
         workspaces = {
-            rel: read_workspace(rust.paths["cargo"], loaded.root / rel, probe, offline=offline)
+            rel: read_workspace(cargo, loaded.root / rel, env, offline=probe.offline)
             for rel in rel_paths
         }
         path = {"PATH": environ.step_path([str(Path(rust.paths["rustc"]).parent)])}

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from relbuild import environ, proc
-from relbuild.backends.base import Check, ResolvedTool
+from relbuild.backends.base import Check, ResolvedTool, need
 from relbuild.config.models import RustPin, TargetConfig
 from relbuild.errors import ToolchainError
 
@@ -213,47 +213,25 @@ def target_checks(target: TargetConfig, tool: ResolvedTool, env: Mapping[str, st
         checks.append(Check(subject=triple, need="rust std", ok=True, detail="prebuilt"))
     else:
         src = std_source(tool)
-        ok = (src / "Cargo.lock").is_file()
-        checks.append(
-            Check(
-                subject=triple,
-                need="rust std source (build-std)",
-                ok=ok,
-                detail=f"-Zbuild-std={','.join(crates)} from {src}",
-                fix=None
-                if ok
-                else (
-                    f"no std for {triple} and no std source at {src}. Install the source of "
-                    f"Rust {tool.release} (`rustup component add rust-src`, or Debian's "
-                    "rust-web-src for rustc-web)"
-                ),
-            )
+        detail = f"-Zbuild-std={','.join(crates)} from {src}"
+        fix = (
+            f"no std for {triple} and no std source at {src}. Install the source of "
+            f"Rust {tool.release} (`rustup component add rust-src`, or Debian's "
+            "rust-web-src for rustc-web)"
         )
+        ok = (src / "Cargo.lock").is_file()
+        checks.append(need(triple, "rust std source (build-std)", ok, detail, fix))
     if target.linker:
         found = proc.which(target.linker, env)
-        checks.append(
-            Check(
-                subject=triple,
-                need="linker",
-                ok=found is not None,
-                detail=found or f"{target.linker} not found",
-                fix=None
-                if found
-                else f"install `{target.linker}` (Debian: lld-19 gives ld.lld-19) or change "
-                "the target's `linker`",
-            )
+        fix = (
+            f"install `{target.linker}` (Debian: lld-19 gives ld.lld-19) or change "
+            "the target's `linker`"
         )
+        detail = found or f"{target.linker} not found"
+        checks.append(need(triple, "linker", found is not None, detail, fix))
     elif target.info.bare_metal:
         lld = default_linker_ok(tool)
-        checks.append(
-            Check(
-                subject=triple,
-                need="linker",
-                ok=lld is not None,
-                detail=str(lld) if lld else "rust-lld is missing or a dangling link",
-                fix=None
-                if lld
-                else 'set `linker = "ld.lld-19"` on this target (Debian package lld-19)',
-            )
-        )
+        detail = str(lld) if lld else "rust-lld is missing or a dangling link"
+        fix = 'set `linker = "ld.lld-19"` on this target (Debian package lld-19)'
+        checks.append(need(triple, "linker", lld is not None, detail, fix))
     return checks

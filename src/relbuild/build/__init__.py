@@ -16,7 +16,7 @@ from pathlib import Path
 
 from relbuild import environ
 from relbuild.backends import BACKENDS
-from relbuild.backends.base import BuildPaths
+from relbuild.backends.base import BuildPaths, Probe
 from relbuild.build import checks, output, record, run, stage
 from relbuild.build.model import BuildOptions, BuildResult, Plan
 from relbuild.build.plan import PlanInputs, fact_components, select
@@ -66,8 +66,9 @@ def gather(loaded: LoadedConfig, options: BuildOptions) -> PlanInputs:
     paths = BuildPaths(root=loaded.root, cache=(options.cache or default_cache(loaded)).resolve())
     selection = select(loaded, options.targets, options.components)
     targets = [t for t, _ in selection]
+    probe = Probe(loaded=loaded, tools=tools, env=env, offline=options.offline)
     facts = {
-        language: BACKENDS[language].read_facts(loaded, names, targets, tools, env, options.offline)
+        language: BACKENDS[language].read_facts(probe, names, targets)
         for language, names in fact_components(loaded, selection).items()
     }
     return PlanInputs(

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from relbuild.config.models import Config
 from relbuild.errors import ConfigError
+from relbuild.fsutil import read_text
 
 DEFAULT_NAME = "toolchains.toml"
 
@@ -63,19 +64,12 @@ def load_config(path: Path) -> LoadedConfig:
         )
     if path.exists() and not path.is_file():
         raise ConfigError(f"{path}: not a regular file")
+    missing = ConfigError(
+        f"{path}: no such file", hint="Run `relbuild init` to write one, or pass --config PATH."
+    )
+    text = read_text(path, ConfigError, missing)
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(
-            f"{path}: no such file",
-            hint="Run `relbuild init` to write one, or pass --config PATH.",
-        ) from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     try:
