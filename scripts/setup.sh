@@ -5,6 +5,7 @@
 #  - Debian packages: Rust 1.96 with its std *source* (rustc-web, cargo-web,
 #    rust-web-src) for -Zbuild-std on triples with no prebuilt std, lld-19 as
 #    the bare-metal linker, and QEMU (user mode and system) to run the results.
+#  - bubblewrap: every build step runs in its sandbox at canonical paths.
 #  - disorderfs, so `relbuild repro` can shuffle directory order for real;
 #    binutils-multiarch, whose objcopy the tests hold firmware images against.
 #  - Go: any Go >= 1.21 on PATH; it fetches the pinned release itself through
@@ -14,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(rustc-web cargo-web rust-web-src lld-19 qemu-user qemu-system-arm qemu-system-misc disorderfs binutils-multiarch)
+APT_PACKAGES=(rustc-web cargo-web rust-web-src lld-19 qemu-user qemu-system-arm qemu-system-misc disorderfs binutils-multiarch bubblewrap)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -52,10 +52,20 @@ class SourceRecord(Frozen):
 
 
 class ToolRecord(Frozen):
+    """What identifies a toolchain, the same on every machine: how it was
+    found (PATH, rustup, a download) goes to the build log, not here."""
+
     release: str
     commit: str | None = None
-    found_via: str
+    # SHA-256 of its main executable (rustc, go, zig).
+    sha256: str | None = None
     details: dict[str, str] = {}
+
+
+class WaiverRecord(Frozen):
+    component: str
+    check: str
+    reason: str
 
 
 class TargetRecord(Frozen):
@@ -103,6 +113,11 @@ class Manifest(Frozen):
     project: ProjectRecord
     source: SourceRecord | None = None
     toolchains: dict[str, ToolRecord] = {}
+    # "bwrap": every step ran at the canonical paths of relbuild's sandbox;
+    # "none": at the building machine's own paths.
+    sandbox: Literal["bwrap", "none"] | None = None
+    # Checks a component opted out of, and the written reason.
+    waivers: list[WaiverRecord] = []
     targets: list[TargetRecord] = []
     steps: list[StepRecord] = []
     artifacts: list[ArtifactRecord]

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, computed_field
 
-from relbuild import proc
+from relbuild import proc, sandbox
 from relbuild.backends import BACKENDS
 from relbuild.backends.base import Check, Probe, ResolvedTool, need
 from relbuild.config import LoadedConfig, TargetConfig
@@ -91,9 +91,25 @@ def doctor(loaded: LoadedConfig, env: Mapping[str, str]) -> DoctorReport:
         )
     checks: list[Check] = []
     probe = Probe(loaded=loaded, tools=ResolvedToolchains(**resolved), env=env)
+    if config.project.sandbox == "bwrap":
+        checks.append(_sandbox_check(env))
     for target in config.targets:
         checks.extend(_target_checks(probe, target))
     return DoctorReport(config=str(loaded.path), tools=rows, checks=checks)
+
+
+def _sandbox_check(env: Mapping[str, str]) -> Check:
+    """Every build step runs in a bubblewrap sandbox: start one, as the
+    build will, and say why not when it fails."""
+    bwrap = sandbox.find_bwrap(env) or sandbox.find_bwrap()
+    problem = sandbox.probe(bwrap)
+    return Check(
+        subject="build",
+        need="sandbox (bubblewrap)",
+        ok=problem is None,
+        detail=problem or f"{bwrap}: a mount namespace starts",
+        fix=None if problem is None else sandbox.ENABLE_HINT,
+    )
 
 
 def _target_checks(probe: Probe, target: TargetConfig) -> list[Check]:

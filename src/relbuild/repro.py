@@ -37,6 +37,8 @@ VARIATIONS: dict[str, str] = {
     "environment": "unrelated and misleading variables are set (CFLAGS, RUSTFLAGS, GOFLAGS, ...)",
     "jobs": "targets are built one by one and side by side (--jobs 1 and 2)",
     "file-order": "directory entries are listed in another order (disorderfs when installed)",
+    "toolchain-path": "the pinned zig and Go are installed again elsewhere and used from there",
+    "cache-state": "one build starts from empty build caches, the other from the first one's",
 }
 
 # Variables a careless build would pick up; a hermetic one must not.
@@ -58,7 +60,11 @@ _NOISE = {
     "LOGNAME": "repro-user",
     "HOSTNAME": "repro-host",
 }
-_SHARED_CACHES = ("CARGO_HOME", "RUSTUP_HOME", "GOMODCACHE", "GOPATH", "ZIG_GLOBAL_CACHE_DIR")
+
+
+# Caches of compiled output a user may have pointed elsewhere: a build under
+# test never sees them (relbuild's own build caches live in --cache-dir).
+_BUILD_CACHES = ("ZIG_GLOBAL_CACHE_DIR", "ZIG_LOCAL_CACHE_DIR", "GOCACHE", "CARGO_TARGET_DIR")
 
 
 class BuildRun(BaseModel):
@@ -105,6 +111,10 @@ class _Workspace:
 
     def saved_cache(self, name: str) -> Path:
         return self.root / "saved-caches" / name
+
+    @property
+    def toolchain_copies(self) -> Path:
+        return self.root / "toolchain-path-variation" / "opt"
 
     def result(self, name: str) -> Path:
         return self.root / "results" / name
@@ -179,7 +189,14 @@ def repro(
         log(f"repro: build '{name}' done in {seconds:.1f} s")
         return ws.result(name) / "dist"
 
+    cold_warm = "cache-state" in variations
+    if cold_warm:
+        # The control starts cold; each varied build starts from its caches.
+        shutil.rmtree(ws.saved_cache("control"), ignore_errors=True)
     control = build("control", [])
+    if cold_warm:
+        for name in ["varied", *(f"only-{v}" for v in variations)]:
+            _copy_tree(ws.saved_cache("control"), ws.saved_cache(name))
     varied = build("varied", variations)
     hints = [str(ws.slot_a), str(ws.slot_b), str(ws.root)]
     reports = ws.root / "reports"
@@ -254,11 +271,11 @@ def _build_variant(
 
 
 def _environment(ws: _Workspace, varied: set[str]) -> tuple[dict[str, str], int, int]:
-    env = dict(os.environ)
-    # Download caches are shared by every build: they are checked by content.
+    env = {k: v for k, v in os.environ.items() if k not in _BUILD_CACHES}
+    # Download caches are shared by every build: their contents are checked
+    # against Cargo.lock and go.sum. Nothing that holds compiled output is.
     env["CARGO_HOME"] = environ.cargo_home()
     env["GOMODCACHE"] = environ.go_mod_cache()
-    env["ZIG_GLOBAL_CACHE_DIR"] = environ.zig_global_cache()
     env.setdefault("RUSTUP_HOME", str(Path(environ.home()) / ".rustup"))
     env.pop("SOURCE_DATE_EPOCH", None)
     env["TZ"] = "Etc/GMT-14" if "time-zone" in varied else "Etc/GMT+12"
@@ -269,6 +286,11 @@ def _environment(ws: _Workspace, varied: set[str]) -> tuple[dict[str, str], int,
     env["HOME"] = str(home)
     if "path-order" in varied:
         env["PATH"] = os.pathsep.join(reversed(env.get("PATH", "").split(os.pathsep)))
+    if "toolchain-path" in varied:
+        site, go_bin = _toolchain_copies(ws)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(site), env.get("PYTHONPATH")]))
+        if go_bin is not None:
+            env["PATH"] = os.pathsep.join([str(go_bin), env.get("PATH", "")])
     if "environment" in varied:
         env.update(_NOISE)
     umask = 0o002 if "umask" in varied else 0o022
@@ -305,3 +327,36 @@ def _unmount(path: Path) -> None:
         fusermount = proc.which("fusermount") or proc.which("fusermount3")
         if fusermount:
             proc.run([fusermount, "-u", "-z", str(path)], check=False)
+
+
+def _toolchain_copies(ws: _Workspace) -> tuple[Path, Path | None]:
+    """The pinned zig (the ``ziglang`` package) and the Go release on PATH,
+    installed again under another folder: (a folder for PYTHONPATH, the
+    copied Go's bin folder or None when Go is not on PATH)."""
+    from relbuild.backends.zig import package_zig
+
+    site = ws.toolchain_copies / "python" / "site-packages"
+    zig, _ = package_zig()
+    if zig is not None and not (site / "ziglang").is_dir():
+        _copy_tree(zig.parent, site / "ziglang")
+    go = proc.which("go")
+    if go is None:
+        return site, None
+    goroot = Path(go).resolve().parent.parent
+    dest = ws.toolchain_copies / "go"
+    if not (dest / "bin" / "go").is_file():
+        _copy_tree(goroot, dest)
+    return site, dest / "bin"
+
+
+def _copy_tree(src: Path, dest: Path) -> None:
+    """A copy of ``src`` at ``dest`` (hard links where the file system allows)."""
+    if not src.is_dir():
+        return
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    cp = proc.which("cp")
+    if cp is not None and proc.run([cp, "-al", str(src), str(dest)], check=False).returncode == 0:
+        return
+    shutil.rmtree(dest, ignore_errors=True)
+    shutil.copytree(src, dest, symlinks=True)

@@ -32,9 +32,11 @@ between a path and the artifact.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+
+from pydantic import BaseModel, ConfigDict
 
 from relbuild import proc
 
@@ -57,21 +59,23 @@ def toolchain_dir(name: str) -> PurePosixPath:
     return CANONICAL / "toolchains" / name
 
 
-@dataclass(frozen=True)
-class Mount:
+class Mount(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     host: str
     inside: str
     writable: bool = False
 
 
-@dataclass(frozen=True)
-class Layout:
+class Layout(BaseModel):
     """Where the files a build uses are, as its steps see them.
 
     ``mounts`` empty means no sandbox: every path is the host's own.
     """
 
-    mounts: tuple[Mount, ...] = field(default=())
+    model_config = ConfigDict(frozen=True)
+
+    mounts: tuple[Mount, ...] = ()
 
     @property
     def sandboxed(self) -> bool:
@@ -84,6 +88,18 @@ class Layout:
     def outside(self, inside: str | os.PathLike[str]) -> str:
         """The host path of a path a step saw (cargo's messages, -o)."""
         return _translate(os.fspath(inside), [(m.inside, m.host) for m in self.mounts])
+
+    def rewrite(self, text: str) -> str:
+        """``text`` (an argument, a variable, a script) with every host path
+        under a mount replaced by the path a step sees, wherever it stands:
+        after ``-I``, inside ``-ffile-prefix-map=A=B`` or in ``PATH``."""
+        if not self.mounts:
+            return text
+        pairs = sorted(((m.host, m.inside) for m in self.mounts), key=lambda p: -len(p[0]))
+        alternatives = "|".join(re.escape(host.rstrip("/")) for host, _ in pairs)
+        pattern = re.compile(f"(?:{alternatives})" + r"(?=/|$|[^A-Za-z0-9._+-])")
+        table = {host.rstrip("/"): inside for host, inside in pairs}
+        return pattern.sub(lambda m: table[m.group(0)], text)
 
 
 def _translate(path: str, pairs: Sequence[tuple[str, str]]) -> str:
@@ -98,6 +114,18 @@ def _translate(path: str, pairs: Sequence[tuple[str, str]]) -> str:
 HOST = Layout()
 
 
+def step_view(
+    argv: Sequence[str], env: Mapping[str, str], cwd: str, layout: Layout
+) -> tuple[list[str], dict[str, str], str]:
+    """A step's argv, environment and cwd as it runs in the sandbox: host
+    paths rewritten, and HOME and the temp folder the sandbox's own."""
+    if not layout.sandboxed:
+        return list(argv), dict(env), cwd
+    inner = {k: layout.rewrite(v) for k, v in env.items() if k != "TMPDIR"}
+    inner["HOME"] = str(HOME)
+    return [layout.rewrite(a) for a in argv], inner, layout.inside(cwd)
+
+
 def canonical_layout(
     *,
     src: Path,
@@ -108,14 +136,16 @@ def canonical_layout(
 ) -> Layout:
     """The fixed layout for one build; ``toolchains`` maps a name to the
     toolchain's install folder on this host."""
-    mounts = [Mount(str(src), str(SRC)), Mount(str(cache), str(CACHE), writable=True)]
-    if cargo_home:
-        mounts.append(Mount(cargo_home, str(CARGO_HOME), writable=True))
-    if gomodcache:
-        mounts.append(Mount(gomodcache, str(GOMODCACHE), writable=True))
+    mounts = [
+        Mount(host=str(src), inside=str(SRC)),
+        Mount(host=str(cache), inside=str(CACHE), writable=True),
+    ]
+    for folder, inside in ((cargo_home, CARGO_HOME), (gomodcache, GOMODCACHE)):
+        if folder:
+            mounts.append(Mount(host=folder, inside=str(inside), writable=True))
     for name, folder in sorted(toolchains.items()):
-        mounts.append(Mount(folder, str(toolchain_dir(name))))
-    return Layout(tuple(mounts))
+        mounts.append(Mount(host=folder, inside=str(toolchain_dir(name))))
+    return Layout(mounts=tuple(mounts))
 
 
 def wrap(
@@ -160,6 +190,14 @@ def wrap(
         cmd += ["--bind" if m.writable else "--ro-bind", m.host, m.inside]
     cmd += ["--chdir", cwd, "--", *argv]
     return cmd
+
+
+def prepare(layout: Layout) -> None:
+    """Create the host folders of the writable mounts (a new cache, a
+    CARGO_HOME that was never used)."""
+    for m in layout.mounts:
+        if m.writable:
+            Path(m.host).mkdir(parents=True, exist_ok=True)
 
 
 def find_bwrap(env: Mapping[str, str] | None = None) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -10,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from relbuild.backends import BACKENDS, zig
 from relbuild.backends.base import ResolvedTool
 from relbuild.config.models import Config
+from relbuild.dist import hash_file
 from relbuild.errors import ToolchainError
 
 Resolver = Callable[[Any, Mapping[str, str]], ResolvedTool]
@@ -47,6 +49,13 @@ def needed_tools(config: Config) -> list[str]:
     return names
 
 
+def _digest(executable: str) -> str | None:
+    try:
+        return hash_file(Path(executable).resolve())[0]
+    except OSError:
+        return None
+
+
 def resolve_all(config: Config, env: Mapping[str, str]) -> ResolvedToolchains:
     """Every pinned tool, or one ToolchainError naming all that failed."""
     found: dict[str, ResolvedTool] = {}
@@ -57,9 +66,11 @@ def resolve_all(config: Config, env: Mapping[str, str]) -> ResolvedToolchains:
             failures.append(ToolchainError(f"toolchains.{name}: no pin, but a component needs it"))
             continue
         try:
-            found[name] = RESOLVERS[name](pin, env)
+            tool = RESOLVERS[name](pin, env)
         except ToolchainError as exc:
             failures.append(exc)
+            continue
+        found[name] = tool.model_copy(update={"digest": _digest(tool.executable)})
     if failures:
         if len(failures) == 1:
             raise failures[0]

@@ -31,6 +31,7 @@ from relbuild.dist import (
     walk_to,
 )
 from relbuild.errors import UsageError
+from relbuild.leaks import Scanner, common_root_needles
 from relbuild.triples import TRIPLES
 
 FindingKind = Literal[
@@ -44,6 +45,7 @@ FindingKind = Literal[
     "elf",
     "firmware",
     "duplicate",
+    "leak",
 ]
 
 
@@ -83,10 +85,26 @@ def _listed_files(folder: Path) -> Iterator[tuple[str, os.stat_result]]:
             yield path.relative_to(folder).as_posix(), path.lstat()
 
 
-def verify(arg: Path, *, allow_extra: bool = False, jobs: int | None = None) -> VerifyReport:
+def verify(
+    arg: Path, *, allow_extra: bool = False, jobs: int | None = None, leaks: bool = False
+) -> VerifyReport:
+    """Check a dist against its manifest; with ``leaks``, also scan every
+    artifact (but archives, whose members are artifacts too) for paths under
+    the usual home and temp folders (see leaks.py)."""
     folder, manifest_path = locate(arg)
     manifest = load_manifest(manifest_path)
     findings: list[Finding] = []
+    waived = {w.component for w in manifest.waivers if w.check == "path-leaks"}
+    scanner = Scanner(common_root_needles()) if leaks else None
+
+    def check(art: ArtifactRecord, path: Path) -> tuple[int, list[Finding]]:
+        size, found = _check_one(art, path)
+        if scanner is not None and art.kind != "archive" and art.component not in waived:
+            found += [
+                Finding(kind="leak", path=art.path, detail=f"{leak.where}: {leak.found!r}")
+                for leak in scanner.scan_file(path, art.path)
+            ]
+        return size, found
 
     seen: set[str] = set()
     to_hash: list[tuple[ArtifactRecord, Path]] = []
@@ -118,7 +136,7 @@ def verify(arg: Path, *, allow_extra: bool = False, jobs: int | None = None) -> 
     # Largest first, so one big file does not start last and run alone.
     order = sorted(to_hash, key=lambda item: -item[1].lstat().st_size)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(lambda item: _check_one(*item), order))
+        results = list(pool.map(lambda item: check(*item), order))
     total = 0
     by_path = {}
     for (art, _), (size, found) in zip(order, results, strict=True):

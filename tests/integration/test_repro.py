@@ -186,3 +186,53 @@ def test_an_edited_config_outside_the_project_root_counts_as_dirty(tmp_path: Pat
     config.write_text(config.read_text() + "\n# an uncommitted edit\n")
     assert relbuild_cmd("--config", config, "build", "--out", out).returncode == 0
     assert json.loads((out / "manifest.json").read_text())["source"]["dirty"] is True
+
+
+def test_sandbox_makes_a_manifest_dir_leak_reproducible(fixture_copy: Path) -> None:
+    # The same env!("CARGO_MANIFEST_DIR") as path.toml, in the sandbox: the
+    # folder every build sees is /relbuild/src, wherever the checkout is.
+    code, report, err = repro(fixture_copy, "path-sandboxed.toml", "--vary", "build-path,home")
+    assert code == 0, err
+    assert report["comparison"]["manifest_identical"] is True
+
+
+def test_build_fails_on_a_leaked_machine_path(fixture_copy: Path, tmp_path: Path) -> None:
+    def build(config: str, out: Path) -> subprocess.CompletedProcess[str]:
+        return relbuild_cmd(
+            "--config", fixture_copy / config, "build", "--out", out, "--cache-dir", tmp_path / "c"
+        )
+
+    res = build("path-fail.toml", tmp_path / "dist")
+    assert res.returncode == 1, res.stderr
+    assert "Traceback" not in res.stderr
+    assert "hold paths or names of this machine" in res.stderr
+    leaked = str(fixture_copy / "leak")
+    assert "x86_64-unknown-linux-gnu/leak-0.1.0-x86_64-unknown-linux-gnu: section .rodata" in (
+        res.stderr
+    )
+    assert leaked in res.stderr and "allow-path-leaks" in res.stderr
+    assert not (tmp_path / "dist").exists()
+    # With a written reason the component is skipped, and the manifest says why.
+    ok = build("path.toml", tmp_path / "dist")
+    assert ok.returncode == 0, ok.stderr
+    manifest = json.loads((tmp_path / "dist" / "manifest.json").read_text())
+    assert manifest["sandbox"] == "none"
+    assert manifest["waivers"] == [
+        {
+            "component": "leak",
+            "check": "path-leaks",
+            "reason": "this fixture leaks its folder on purpose, for relbuild repro to find",
+        }
+    ]
+    verify = relbuild_cmd("verify", tmp_path / "dist", "--leaks", "--json")
+    assert verify.returncode == 0, verify.stdout
+    # Without the waiver, verify --leaks finds the path inside the binary.
+    manifest["waivers"] = []
+    (tmp_path / "dist" / "manifest.json").write_text(json.dumps(manifest))
+    found = relbuild_cmd("verify", tmp_path / "dist", "--leaks", "--json")
+    assert found.returncode == 1, found.stdout
+    leaks = [f for f in json.loads(found.stdout)["findings"] if f["kind"] == "leak"]
+    assert [f["path"] for f in leaks] == [
+        "x86_64-unknown-linux-gnu/leak-0.1.0-x86_64-unknown-linux-gnu"
+    ]
+    assert "section .rodata" in leaks[0]["detail"] and leaked in leaks[0]["detail"]

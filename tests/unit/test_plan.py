@@ -287,13 +287,16 @@ def test_go_cgo_step() -> None:
         "CC": f"{CACHE}/tools/cc-aarch64-linux-musl",
         "CGO_CFLAGS": f"-O2 -g0 -ffile-prefix-map={ROOT}=/build/beacon -I{cgo}/include",
         "CGO_LDFLAGS": f"-L{cgo}/lib",
-        "ZIG_GLOBAL_CACHE_DIR": "/home/u/.cache/zig",
+        # relbuild's own zig cache, never the user's: zig writes the folder
+        # a library was first built from into the library's DWARF.
+        "ZIG_GLOBAL_CACHE_DIR": f"{CACHE}/zig-global",
         "ZIG_LOCAL_CACHE_DIR": f"{CACHE}/zig-local",
     }
     assert step["cc"] == {
         "path": f"{CACHE}/tools/cc-aarch64-linux-musl",
         "zig": "/opt/zig/zig",
         "zig_target": "aarch64-linux-musl",
+        "link_flags": ["-static"],
     }
     assert step["inputs"] == [cgo] and step["toolchains"] == ["go", "zig"]
 
@@ -335,3 +338,37 @@ def test_selection_mistakes_are_config_errors(
 ) -> None:
     with pytest.raises(ConfigError, match=message):
         make_plan(**selection)
+
+
+def test_sandbox_mounts_what_the_steps_use_at_canonical_paths() -> None:
+    the_plan = make_plan()
+    mounts = {m.inside: (m.host, m.writable) for m in the_plan.layout.mounts}
+    assert mounts == {
+        "/relbuild/src": ("/w", False),
+        "/relbuild/cache": (CACHE, True),
+        "/relbuild/cargo-home": ("/home/u/.cargo", True),
+        "/relbuild/gomodcache": ("/home/u/go/pkg/mod", True),
+        "/relbuild/toolchains/rust": ("/opt/rust", False),
+        "/relbuild/toolchains/zig": ("/opt/zig", False),
+    }
+    # Only what a selection uses is mounted: firmware needs no Go or zig.
+    firmware = make_plan(targets=["thumbv7m-none-eabi"])
+    assert "/relbuild/toolchains/zig" not in {m.inside for m in firmware.layout.mounts}
+
+
+def test_sandbox_none_builds_at_host_paths() -> None:
+    loaded = LoadedConfig(
+        path=Path("/w/toolchains.toml"),
+        config=Config.model_validate(
+            tomllib.loads(CONFIG.replace('root = "beacon"', 'root = "beacon"\nsandbox = "none"'))
+        ),
+    )
+    inputs = PlanInputs(
+        loaded=loaded,
+        tools=TOOLS,
+        source=SourceInfo(vcs="git", revision="a" * 40, dirty=False, source_date_epoch=1700000000),
+        paths=BuildPaths(root=Path(ROOT), cache=Path(CACHE)),
+        user_env=USER_ENV,
+        facts=FACTS,
+    )
+    assert not plan(inputs).layout.sandboxed

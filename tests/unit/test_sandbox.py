@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from relbuild.sandbox import HOST, Layout, canonical_layout, wrap
+from relbuild.sandbox import HOST, Layout, canonical_layout, step_view, wrap
 
 
 def layout() -> Layout:
@@ -52,3 +52,29 @@ def test_wrap_mounts_each_folder_once_and_runs_in_cwd() -> None:
     assert cmd[-5:] == ["--chdir", "/relbuild/src/cmd", "--", "go", "build"]
     offline = wrap(["x"], cwd="/", layout=lay, bwrap="bwrap", network=False)
     assert "--unshare-net" in offline
+
+
+def test_rewrite_reaches_paths_inside_flags_and_lists() -> None:
+    lay = layout()
+    rustflags = "--remap-path-prefix=/home/alice/work/app/beacon=/build/beacon\x1f-Cx"
+    assert lay.rewrite(rustflags) == "--remap-path-prefix=/relbuild/src/beacon=/build/beacon\x1f-Cx"
+    assert lay.rewrite("-I/home/alice/work/app/.relbuild/cgo/inc -O2") == (
+        "-I/relbuild/cache/cgo/inc -O2"
+    )
+    assert (
+        lay.rewrite("/usr/bin:/home/alice/bin") == "/relbuild/toolchains/rust/bin:/home/alice/bin"
+    )
+    assert lay.rewrite("/home/alice/work/apple") == "/home/alice/work/apple"
+
+
+def test_step_view_gives_the_step_its_own_home_and_temp() -> None:
+    argv, env, cwd = step_view(
+        ["/usr/bin/cargo", "build"],
+        {"HOME": "/home/alice", "TMPDIR": "/var/tmp/x", "CARGO_HOME": "/home/alice/.cargo"},
+        "/home/alice/work/app/beacon",
+        layout(),
+    )
+    assert argv == ["/relbuild/toolchains/rust/bin/cargo", "build"]
+    assert env == {"HOME": "/relbuild/home", "CARGO_HOME": "/relbuild/cargo-home"}
+    assert cwd == "/relbuild/src/beacon"
+    assert step_view(["x"], {"HOME": "/h"}, "/c", HOST) == (["x"], {"HOME": "/h"}, "/c")

@@ -44,6 +44,8 @@ class ResolvedTool(BaseModel):
     details: dict[str, str] = {}
     # Its folders by the ${PLACEHOLDER} the manifest shows instead of them.
     placeholders: dict[str, str] = {}
+    # SHA-256 of ``executable``: the same bytes wherever it is installed.
+    digest: str | None = None
 
 
 class Check(BaseModel):
@@ -92,6 +94,9 @@ class CcWrapper(Frozen):
     path: str
     zig: str
     zig_target: str
+    # How the programs it links are linked (e.g. -static for musl): the
+    # warm-up links the same way, so it builds every library zig caches.
+    link_flags: list[str] = []
 
     def script(self) -> str:
         return f'#!/bin/sh\nexec {shlex.quote(self.zig)} cc -target {self.zig_target} "$@"\n'
@@ -162,6 +167,18 @@ class BuildPaths:
     @property
     def tools(self) -> Path:
         return self.cache / "tools"
+
+    @property
+    def zig_env(self) -> dict[str, str]:
+        """zig's caches: relbuild's own, never the user's global one, since
+        zig writes the folder a library was first built from into it."""
+        return {
+            "ZIG_GLOBAL_CACHE_DIR": str(self.cache / "zig-global"),
+            "ZIG_LOCAL_CACHE_DIR": str(self.cache / "zig-local"),
+        }
+
+    def zig_warm(self, zig_target: str) -> Path:
+        return self.cache / "zig-warm" / zig_target
 
     @property
     def logs(self) -> Path:

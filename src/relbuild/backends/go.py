@@ -246,6 +246,7 @@ class GoBackend:
                 path=str(ctx.paths.tools / f"cc-{zig_target}"),
                 zig=zig.executable,
                 zig_target=zig_target,
+                link_flags=["-static"],
             )
             ldflags += ["-linkmode=external", "-extldflags=-static"]
             root_map = f"-ffile-prefix-map={ctx.paths.root}=/build/{ctx.project}"
@@ -255,8 +256,7 @@ class GoBackend:
                     "CC": cc.path,
                     "CGO_CFLAGS": " ".join(["-O2", "-g0", root_map, *includes]),
                     "CGO_LDFLAGS": " ".join(f"-L{folder / 'lib'}" for folder in handoffs),
-                    "ZIG_GLOBAL_CACHE_DIR": environ.zig_global_cache(ctx.user_env),
-                    "ZIG_LOCAL_CACHE_DIR": str(ctx.paths.cache / "zig-local"),
+                    **ctx.paths.zig_env,
                 }
             )
         argv = [go.executable, "build", "-trimpath", "-buildvcs=false", "-mod=readonly"]

@@ -10,7 +10,10 @@ one before made; none reads the config again.
 from __future__ import annotations
 
 import functools
+import getpass
 import os
+import socket
+import tempfile
 import time
 from pathlib import Path
 
@@ -79,6 +82,7 @@ def gather(loaded: LoadedConfig, options: BuildOptions) -> PlanInputs:
         user_env=dict(os.environ),
         facts=facts,
         offline=options.offline,
+        host=_host(),
     )
 
 
@@ -87,6 +91,7 @@ def build(loaded: LoadedConfig, options: BuildOptions, reporter: Reporter) -> Bu
     inputs = gather(loaded, options)
     the_plan = make_plan(inputs, options.targets, options.components)
     paths = inputs.paths
+    _log_toolchains(inputs, paths.logs / "toolchains.log")
     out = options.out.resolve()
     output.check_out(out)
     with output.staging_for(out) as staging:
@@ -95,6 +100,7 @@ def build(loaded: LoadedConfig, options: BuildOptions, reporter: Reporter) -> Bu
         digests = checks.Digests(options.jobs)
         digests.prefetch([s.src for s in staged])
         checks.check_elf(staged, paths.cache / "elf-ok", digests)
+        checks.check_leaks(the_plan, staged, paths.cache / "leak-ok", digests)
         footprints = checks.check_firmware(staged)
         if options.archive:
             staged += record.archives(
@@ -122,3 +128,28 @@ def build(loaded: LoadedConfig, options: BuildOptions, reporter: Reporter) -> Bu
     )
     atomic_write(paths.logs / "build-report.json", result.model_dump_json(indent=2).encode())
     return result
+
+
+def _log_toolchains(inputs: PlanInputs, log: Path) -> None:
+    """How each toolchain was found on this machine: for the log, since it
+    differs between machines that build the same bytes."""
+    lines = []
+    for name in ("rust", "go", "zig"):
+        tool = getattr(inputs.tools, name)
+        if tool is not None:
+            lines.append(f"{name} {tool.release}: {tool.executable} (found via {tool.found_via})\n")
+    lines.append(f"sandbox: {inputs.loaded.config.project.sandbox}\n")
+    atomic_write(log, "".join(lines).encode())
+
+
+def _host() -> dict[str, str]:
+    """Who and where this build runs: names the leak scan looks for."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = ""
+    return {
+        "user name": user,
+        "host name": socket.gethostname(),
+        "temp folder": tempfile.gettempdir(),
+    }

@@ -4,12 +4,13 @@ and budgets. Any failure stops the build with one report naming them all."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from relbuild import elfcheck, firmware
-from relbuild.build.model import Staged
+from relbuild import elfcheck, firmware, leaks
+from relbuild.build.model import Plan, Staged
 from relbuild.dist import Footprint, hash_file
 from relbuild.errors import BuildError
 from relbuild.triples import TRIPLES
@@ -93,3 +94,36 @@ def check_firmware(staged: list[Staged]) -> dict[str, Footprint]:
             "target); `relbuild size` shows the sections.",
         )
     return prints
+
+
+def check_leaks(plan: Plan, staged: list[Staged], memo: Path, digests: Digests) -> None:
+    """No artifact may hold this machine's paths or names (see leaks.py);
+    a component with ``allow-path-leaks`` is skipped. A clean result
+    depends only on the bytes and the needles, so it is remembered."""
+    needles = leaks.machine_needles(
+        [(label, value) for label, value in plan.machine.items() if value.startswith("/")],
+        [(label, value) for label, value in plan.machine.items() if not value.startswith("/")],
+    )
+    scanner = leaks.Scanner(needles)
+    key = hashlib.sha256(b"\0".join(n.pattern for n in needles)).hexdigest()[:16]
+    found: list[leaks.Leak] = []
+    for s in staged:
+        if s.component in plan.leak_waivers:
+            continue
+        mark = memo / f"{digests(s.src)[0]}-{key}"
+        if mark.is_file():
+            continue
+        hits = scanner.scan_file(s.src, s.rel)
+        if hits:
+            found += hits
+        else:
+            mark.parent.mkdir(parents=True, exist_ok=True)
+            mark.touch()
+    if found:
+        raise BuildError(
+            "artifacts hold paths or names of this machine, so they differ on every "
+            "machine:\n  " + "\n  ".join(str(leak) for leak in found[:20]),
+            hint='Find where the string comes from (a build script\'s env!("CARGO_MANIFEST_DIR"), '
+            "a C __FILE__, a path read at build time); see docs/reproducibility.md. A component "
+            'that must keep it sets allow-path-leaks = "<why>" in toolchains.toml.',
+        )

@@ -14,6 +14,7 @@ from relbuild.archive import ArchiveFormat
 from relbuild.backends.base import Budget, Step
 from relbuild.deps import Dependencies
 from relbuild.dist import ArtifactKind, ArtifactRecord, SourceRecord, ToolRecord
+from relbuild.sandbox import Layout
 
 
 @dataclass
@@ -49,6 +50,14 @@ class Plan(BaseModel):
     places: dict[str, str]
     license_files: list[str]
     dependencies: Dependencies
+    # Where the steps see the project, caches and toolchains (the sandbox's
+    # mounts; none when the build runs at the host's own paths).
+    layout: Layout = Layout()
+    offline: bool = False
+    # This machine's paths and names, by label: what no artifact may hold.
+    machine: dict[str, str] = {}
+    # Components whose artifacts skip the leak scan, with the reason.
+    leak_waivers: dict[str, str] = {}
 
     def steps_for(self, triple: str) -> list[Step]:
         return [s for s in self.steps if s.target == triple]

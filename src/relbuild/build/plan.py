@@ -11,8 +11,10 @@ environment built from an allow-list (see environ.py), nothing else.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path, PurePath
 from typing import Any
 
 from relbuild import environ
@@ -20,9 +22,11 @@ from relbuild.backends import BACKENDS
 from relbuild.backends.base import BuildPaths, Step, StepContext
 from relbuild.build.model import Plan
 from relbuild.config import LoadedConfig, TargetConfig
+from relbuild.config.models import Config, GoComponent, RustComponent
 from relbuild.deps import Dependencies
 from relbuild.dist import SourceRecord, ToolRecord
 from relbuild.errors import ConfigError
+from relbuild.sandbox import HOST, Layout, canonical_layout
 from relbuild.sourceinfo import SourceInfo
 from relbuild.toolchains import ResolvedToolchains
 
@@ -41,6 +45,8 @@ class PlanInputs:
     user_env: Mapping[str, str]
     facts: Mapping[str, Any]
     offline: bool = False
+    # The user and host names and the temp folder, by label (see machine()).
+    host: Mapping[str, str] = field(default_factory=dict)
 
 
 def select(loaded: LoadedConfig, targets: Sequence[str], components: Sequence[str]) -> Selection:
@@ -149,6 +155,63 @@ def plan(inputs: PlanInputs, targets: Sequence[str] = (), components: Sequence[s
         dependencies=Dependencies(
             rust=[d for part in deps for d in part.rust], go=[d for part in deps for d in part.go]
         ),
+        layout=layout(inputs, used),
+        offline=inputs.offline,
+        machine=machine(inputs),
+        leak_waivers={
+            c: reason
+            for c in sorted(built)
+            if (reason := _component(config, c).allow_path_leaks) is not None
+        },
+    )
+
+
+def _component(config: Config, name: str) -> RustComponent | GoComponent:
+    return config.rust[name] if name in config.rust else config.go[name]
+
+
+def machine(inputs: PlanInputs) -> dict[str, str]:
+    """This machine's paths and names that must not reach an artifact: the
+    project, caches, HOME, the temp folder, each toolchain's install folder,
+    the user and the host."""
+    found = {
+        "config folder": str(inputs.loaded.base),
+        "project root": str(inputs.paths.root),
+        "cache": str(inputs.paths.cache),
+        "HOME": environ.home(inputs.user_env),
+        "CARGO_HOME": environ.cargo_home(inputs.user_env),
+        "GOMODCACHE": environ.go_mod_cache(inputs.user_env),
+        **{f"{name} toolchain": folder for name, folder in _toolchain_folders(inputs).items()},
+        **inputs.host,
+    }
+    return {label: value for label, value in found.items() if value}
+
+
+def _toolchain_folders(inputs: PlanInputs) -> dict[str, str]:
+    tools = inputs.tools
+    folders = {
+        "rust": tools.rust.paths.get("sysroot") if tools.rust else None,
+        "go": tools.go.paths.get("goroot") if tools.go else None,
+        "zig": str(PurePath(tools.zig.executable).parent) if tools.zig else None,
+    }
+    return {k: v for k, v in folders.items() if v}
+
+
+def layout(inputs: PlanInputs, used: set[str]) -> Layout:
+    """The sandbox's mounts: the folder of toolchains.toml (with the project
+    root, wherever that is beside it), relbuild's cache, the download caches
+    and the install folder of each toolchain the steps use."""
+    loaded = inputs.loaded
+    if loaded.config.project.sandbox == "none":
+        return HOST
+    env = inputs.user_env
+    folders = _toolchain_folders(inputs)
+    return canonical_layout(
+        src=Path(os.path.commonpath([loaded.base, loaded.root])),
+        cache=inputs.paths.cache,
+        cargo_home=environ.cargo_home(env),
+        gomodcache=environ.go_mod_cache(env),
+        toolchains={k: v for k, v in folders.items() if k in used},
     )
 
 
@@ -171,9 +234,7 @@ def _version(inputs: PlanInputs) -> str:
 def _tool_record(tools: ResolvedToolchains, name: str) -> ToolRecord:
     tool = tools.require(name)
     details = {k: v for k, v in tool.details.items() if k in ("host", "llvm")}
-    return ToolRecord(
-        release=tool.release, commit=tool.commit, found_via=tool.found_via, details=details
-    )
+    return ToolRecord(release=tool.release, commit=tool.commit, sha256=tool.digest, details=details)
 
 
 def _places(inputs: PlanInputs) -> dict[str, str]:
@@ -186,7 +247,6 @@ def _places(inputs: PlanInputs) -> dict[str, str]:
         "HOME": environ.home(env),
         "CARGO_HOME": environ.cargo_home(env),
         "GOMODCACHE": environ.go_mod_cache(env),
-        "ZIG_GLOBAL_CACHE": environ.zig_global_cache(env),
     }
     for name in ResolvedToolchains.model_fields:
         tool = getattr(inputs.tools, name)

@@ -21,6 +21,7 @@ from relbuild.dist import (
     ProjectRecord,
     StepRecord,
     TargetRecord,
+    WaiverRecord,
 )
 from relbuild.fsutil import atomic_write
 from relbuild.redact import Redactor
@@ -95,6 +96,11 @@ def manifest(plan: Plan, artifacts: list[ArtifactRecord]) -> Manifest:
         project=ProjectRecord(name=plan.project, version=plan.version),
         source=plan.source,
         toolchains=plan.toolchains,
+        sandbox="bwrap" if plan.layout.sandboxed else "none",
+        waivers=[
+            WaiverRecord(component=c, check="path-leaks", reason=reason)
+            for c, reason in plan.leak_waivers.items()
+        ],
         targets=[
             TargetRecord(
                 triple=t, components=list(dict.fromkeys(s.component for s in plan.steps_for(t)))

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from relbuild import environ, proc
+from relbuild import environ, proc, sandbox
 from relbuild.backends import BACKENDS
-from relbuild.backends.base import BuildPaths, Step
-from relbuild.backends.zig import write_cc_wrapper
+from relbuild.backends.base import BuildPaths, CcWrapper, Step
+from relbuild.backends.zig import warm_up_source, write_cc_wrapper
 from relbuild.build.model import Plan, Staged, StepTiming
 from relbuild.errors import BuildError, CommandError
 from relbuild.fsutil import atomic_write
@@ -35,6 +35,7 @@ def run_plan(
     plan: Plan, paths: BuildPaths, jobs: int, reporter: Reporter, collect: Collect
 ) -> tuple[list[Staged], list[StepTiming]]:
     releases = {name: tool.release for name, tool in plan.toolchains.items()}
+    runner = Runner(plan, paths)
     cancel = threading.Event()
     results: dict[str, list[Staged]] = {}
     errors: dict[str, BaseException] = {}
@@ -45,7 +46,7 @@ def run_plan(
         for step in plan.steps_for(triple):
             if cancel.is_set():
                 raise _CancelledError
-            produced, seconds = run_step(step, paths, releases, reporter)
+            produced, seconds = runner.step(step, releases, reporter)
             times[(step.target, step.component)] = _timing(step, seconds)
             staged += collect(step, produced)
         return staged
@@ -74,18 +75,84 @@ def run_plan(
     return [s for t in plan.targets for s in results.get(t, [])], timings
 
 
+class Runner:
+    """Runs the steps of one plan, each in the sandbox the plan's layout
+    describes (or at the host's paths when it describes none). Every child
+    process of a build starts in :meth:`execute`."""
+
+    def __init__(self, plan: Plan, paths: BuildPaths) -> None:
+        self.plan = plan
+        self.paths = paths
+        self.layout = plan.layout
+        self.bwrap: str | None = None
+        if self.layout.sandboxed:
+            self.bwrap = sandbox.find_bwrap()
+            if self.bwrap is None:
+                raise BuildError(
+                    "the build runs in a bubblewrap sandbox, and `bwrap` is not installed",
+                    hint=sandbox.ENABLE_HINT,
+                )
+            sandbox.prepare(self.layout)
+        self._warm: dict[str, threading.Lock] = {}
+        self._warm_lock = threading.Lock()
+
+    def execute(self, argv: list[str], env: dict[str, str], cwd: str, log: Path) -> proc.Result:
+        """Run a command of the build (host paths in, as planned)."""
+        inner_argv, inner_env, inner_cwd = sandbox.step_view(argv, env, cwd, self.layout)
+        if self.bwrap is not None:
+            inner_argv = sandbox.wrap(
+                inner_argv,
+                cwd=inner_cwd,
+                layout=self.layout,
+                bwrap=self.bwrap,
+                network=not self.plan.offline,
+            )
+            with log.open("a") as fh:
+                fh.write(f"# in the sandbox: {proc.quote(inner_argv)}\n")
+        return proc.run(inner_argv, env=inner_env, cwd=cwd, log=log, umask=environ.UMASK)
+
+    def step(
+        self, step: Step, releases: dict[str, str], reporter: Reporter
+    ) -> tuple[list[Path], float]:
+        produced, seconds = run_step(self, step, releases, reporter)
+        return [Path(self.layout.outside(p)) for p in produced], seconds
+
+    def warm_zig(self, cc: CcWrapper, env: dict[str, str], log: Path) -> None:
+        """Before zig links anything for a target, link a small C program from
+        a fixed folder, so that the libc, compiler-rt and unwinder zig builds
+        and caches are first built there: zig records that folder in their
+        DWARF (DW_AT_comp_dir), and the first build into its cache would
+        otherwise decide it (ziglang/zig#23821)."""
+        key = " ".join([cc.zig_target, *cc.link_flags])
+        with self._warm_lock:
+            lock = self._warm.setdefault(key, threading.Lock())
+        with lock:
+            folder = self.paths.zig_warm(cc.zig_target)
+            # The mark lives in zig's cache: a cache emptied by hand is warmed again.
+            done = Path(env["ZIG_GLOBAL_CACHE_DIR"]) / f"relbuild-warm-{cc.zig_target}"
+            if done.is_file() and done.read_text() == key:
+                return
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "warm.c").write_text(warm_up_source())
+            argv = [cc.zig, "cc", "-target", cc.zig_target, *cc.link_flags]
+            argv += ["-o", "warm", "warm.c", "-lpthread", "-lm", "-ldl", "-lrt"]
+            self.execute(argv, env, str(folder), log)
+            done.parent.mkdir(parents=True, exist_ok=True)
+            done.write_text(key)
+
+
 def run_step(
-    step: Step, paths: BuildPaths, releases: dict[str, str], reporter: Reporter
+    runner: Runner, step: Step, releases: dict[str, str], reporter: Reporter
 ) -> tuple[list[Path], float]:
-    """Run one step (or find it up to date): its outputs and the time taken.
-    Every child process of a build starts here."""
+    """Run one step (or find it up to date): its outputs and the time taken."""
     backend = BACKENDS[step.language]
+    paths = runner.paths
     label = f"{step.target} {step.component}"
     log = Path(step.log)
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text(f"$ cd {step.cwd}\n$ {proc.quote(step.argv)}\n")
     if step.cc is not None:
-        write_cc_wrapper(step.cc)
+        write_cc_wrapper(step.cc, runner.layout.rewrite)
     reporter.start(label)
     t0 = time.monotonic()
     stamp = paths.stamp(step)
@@ -104,7 +171,9 @@ def run_step(
         return backend.outputs(step, ""), seconds
     stamp.unlink(missing_ok=True)
     try:
-        res = proc.run(step.argv, env=step.env, cwd=step.cwd, log=log, umask=environ.UMASK)
+        if step.cc is not None:
+            runner.warm_zig(step.cc, step.env, log)
+        res = runner.execute(step.argv, step.env, step.cwd, log)
     except CommandError as exc:
         reporter.finish(label, time.monotonic() - t0, ok=False)
         raise BuildError(

@@ -27,6 +27,12 @@ from relbuild.cli.app import (
     help="Also rebuild the recorded revision in a fresh folder and compare bit for bit.",
 )
 @click.option("--keep", is_flag=True, help="With --rebuild: keep the rebuild folder.")
+@click.option(
+    "--leaks",
+    is_flag=True,
+    help="Also scan every artifact, debug sections and members included, for paths under "
+    "/home, /root, /tmp, /Users and C:\\ (a finding each).",
+)
 @json_option("Print the report")
 @click.pass_obj
 def verify_cmd(
@@ -36,6 +42,7 @@ def verify_cmd(
     jobs: int | None,
     rebuild: bool,
     keep: bool,
+    leaks: bool,
     as_json: bool,
 ) -> None:
     """Check a dist folder (or a manifest) against the manifest.
@@ -48,7 +55,7 @@ def verify_cmd(
     from relbuild.render import render_rebuild, render_verify
     from relbuild.verify import verify
 
-    report = verify(location, allow_extra=allow_extra, jobs=jobs)
+    report = verify(location, allow_extra=allow_extra, jobs=jobs, leaks=leaks)
     if not rebuild:
         finish(report, as_json, render_verify)
         return

@@ -138,6 +138,14 @@ class RustComponent(Model):
     ] = None
     budget: Annotated[Budget | None, Field(description="firmware flash/RAM budget")] = None
     test: SmokeTest | None = None
+    allow_path_leaks: Annotated[
+        str | None,
+        Field(
+            min_length=1,
+            description="the reason this component's artifacts may hold paths or names of the "
+            "building machine; the leak scan skips them and the manifest records the reason",
+        ),
+    ] = None
 
     @model_validator(mode="after")
     def _kind_specific(self) -> RustComponent:
@@ -166,6 +174,14 @@ class GoComponent(Model):
         Field(description="-X settings; '{version}' is replaced with the project version"),
     ] = {}
     test: SmokeTest | None = None
+    allow_path_leaks: Annotated[
+        str | None,
+        Field(
+            min_length=1,
+            description="the reason this component's artifacts may hold paths or names of the "
+            "building machine; the leak scan skips them and the manifest records the reason",
+        ),
+    ] = None
 
     @property
     def uses_cgo(self) -> bool:
@@ -235,6 +251,14 @@ class Project(Model):
         Literal["tar.gz", "zip", "none"],
         Field(description="per-target archive that `relbuild build` makes"),
     ] = "none"
+    sandbox: Annotated[
+        Literal["bwrap", "none"],
+        Field(
+            description="run every build step in a bubblewrap mount namespace where the "
+            "project, caches, HOME and toolchains sit at fixed paths (docs/reproducibility.md); "
+            "`none` builds at this machine's own paths, reproducible only at the same paths"
+        ),
+    ] = "bwrap"
 
 
 class Config(Model):
