@@ -199,7 +199,14 @@ def test_sandbox_makes_a_manifest_dir_leak_reproducible(fixture_copy: Path) -> N
 def test_build_fails_on_a_leaked_machine_path(fixture_copy: Path, tmp_path: Path) -> None:
     def build(config: str, out: Path) -> subprocess.CompletedProcess[str]:
         return relbuild_cmd(
-            "--config", fixture_copy / config, "build", "--out", out, "--cache-dir", tmp_path / "c"
+            "--config",
+            fixture_copy / config,
+            "build",
+            "--out",
+            out,
+            "--cache-dir",
+            tmp_path / "c",
+            env={**os.environ, "SOURCE_DATE_EPOCH": "1700000000"},
         )
 
     res = build("path-fail.toml", tmp_path / "dist")
