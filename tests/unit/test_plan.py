@@ -296,7 +296,7 @@ def test_go_cgo_step() -> None:
         "path": f"{CACHE}/tools/cc-aarch64-linux-musl",
         "zig": "/opt/zig/zig",
         "zig_target": "aarch64-linux-musl",
-        "link_flags": ["-static"],
+        "link_cwd": f"{CACHE}/zig-link",
     }
     assert step["inputs"] == [cgo] and step["toolchains"] == ["go", "zig"]
 
@@ -372,3 +372,13 @@ def test_sandbox_none_builds_at_host_paths() -> None:
         facts=FACTS,
     )
     assert not plan(inputs).layout.sandboxed
+
+
+def test_cgo_compiler_links_in_a_fixed_folder() -> None:
+    [step] = [s for s in make_plan().steps if s.component == "beacon"]
+    assert step.cc is not None
+    script = step.cc.script()
+    assert script.startswith("#!/bin/sh\n")
+    assert f"cd {CACHE}/zig-link || exit 1" in script
+    assert '*" -c "* | *" -E "* | *" -S "*) ;;' in script
+    assert script.endswith('exec /opt/zig/zig cc -target aarch64-linux-musl "$@"\n')

@@ -89,17 +89,30 @@ class Frozen(BaseModel):
 
 class CcWrapper(Frozen):
     """The C compiler a cgo step calls: a script at ``path`` that runs the
-    pinned ``zig`` for ``zig_target`` (CC must be one command)."""
+    pinned ``zig`` for ``zig_target`` (CC must be one command).
+
+    A link runs in the fixed folder ``link_cwd``: zig compiles the C library,
+    compiler-rt and the unwinder for the first link that needs them, caches
+    them, and writes that link's working directory into their DWARF
+    (DW_AT_comp_dir), with no flag to change it (ziglang/zig#23821). Go and
+    rustc pass absolute paths to a link, so the folder it runs in changes
+    nothing else. Compiling (-c, -E, -S) stays where it was called.
+    """
 
     path: str
     zig: str
     zig_target: str
-    # How the programs it links are linked (e.g. -static for musl): the
-    # warm-up links the same way, so it builds every library zig caches.
-    link_flags: list[str] = []
+    link_cwd: str
 
     def script(self) -> str:
-        return f'#!/bin/sh\nexec {shlex.quote(self.zig)} cc -target {self.zig_target} "$@"\n'
+        return (
+            "#!/bin/sh\n"
+            'case " $* " in\n'
+            '  *" -c "* | *" -E "* | *" -S "*) ;;\n'
+            f"  *) cd {shlex.quote(self.link_cwd)} || exit 1 ;;\n"
+            "esac\n"
+            f'exec {shlex.quote(self.zig)} cc -target {self.zig_target} "$@"\n'
+        )
 
 
 class Budget(Frozen):
@@ -177,8 +190,9 @@ class BuildPaths:
             "ZIG_LOCAL_CACHE_DIR": str(self.cache / "zig-local"),
         }
 
-    def zig_warm(self, zig_target: str) -> Path:
-        return self.cache / "zig-warm" / zig_target
+    @property
+    def zig_link_cwd(self) -> Path:
+        return self.cache / "zig-link"
 
     @property
     def logs(self) -> Path:

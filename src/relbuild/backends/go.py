@@ -246,7 +246,7 @@ class GoBackend:
                 path=str(ctx.paths.tools / f"cc-{zig_target}"),
                 zig=zig.executable,
                 zig_target=zig_target,
-                link_flags=["-static"],
+                link_cwd=str(ctx.paths.zig_link_cwd),
             )
             ldflags += ["-linkmode=external", "-extldflags=-static"]
             root_map = f"-ffile-prefix-map={ctx.paths.root}=/build/{ctx.project}"

@@ -67,6 +67,7 @@ def write_cc_wrapper(cc: CcWrapper, rewrite: Callable[[str], str] = str) -> None
     """The script a cgo step calls as CC, with the zig path the step sees;
     rewritten only when it changes."""
     path, text = Path(cc.path), rewrite(cc.script())
+    Path(cc.link_cwd).mkdir(parents=True, exist_ok=True)
     if path.exists() and path.read_text() == text:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -74,14 +75,3 @@ def write_cc_wrapper(cc: CcWrapper, rewrite: Callable[[str], str] = str) -> None
     tmp.write_text(text)
     tmp.chmod(0o755)
     tmp.replace(path)
-
-
-def warm_up_source() -> str:
-    """A C program that needs what a cgo program needs of the C library."""
-    return (
-        "#include <pthread.h>\n#include <stdio.h>\n#include <math.h>\n"
-        "static void *run(void *arg) { return arg; }\n"
-        "int main(int argc, char **argv) {\n"
-        "  pthread_t t; pthread_create(&t, 0, run, argv); pthread_join(t, 0);\n"
-        '  printf("%f\\n", sqrt((double)argc)); return 0;\n}\n'
-    )

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from relbuild import environ, proc, sandbox
 from relbuild.backends import BACKENDS
-from relbuild.backends.base import BuildPaths, CcWrapper, Step
-from relbuild.backends.zig import warm_up_source, write_cc_wrapper
+from relbuild.backends.base import BuildPaths, Step
+from relbuild.backends.zig import write_cc_wrapper
 from relbuild.build.model import Plan, Staged, StepTiming
 from relbuild.errors import BuildError, CommandError
 from relbuild.fsutil import atomic_write
@@ -93,8 +93,6 @@ class Runner:
                     hint=sandbox.ENABLE_HINT,
                 )
             sandbox.prepare(self.layout)
-        self._warm: dict[str, threading.Lock] = {}
-        self._warm_lock = threading.Lock()
 
     def execute(self, argv: list[str], env: dict[str, str], cwd: str, log: Path) -> proc.Result:
         """Run a command of the build (host paths in, as planned)."""
@@ -116,29 +114,6 @@ class Runner:
     ) -> tuple[list[Path], float]:
         produced, seconds = run_step(self, step, releases, reporter)
         return [Path(self.layout.outside(p)) for p in produced], seconds
-
-    def warm_zig(self, cc: CcWrapper, env: dict[str, str], log: Path) -> None:
-        """Before zig links anything for a target, link a small C program from
-        a fixed folder, so that the libc, compiler-rt and unwinder zig builds
-        and caches are first built there: zig records that folder in their
-        DWARF (DW_AT_comp_dir), and the first build into its cache would
-        otherwise decide it (ziglang/zig#23821)."""
-        key = " ".join([cc.zig_target, *cc.link_flags])
-        with self._warm_lock:
-            lock = self._warm.setdefault(key, threading.Lock())
-        with lock:
-            folder = self.paths.zig_warm(cc.zig_target)
-            # The mark lives in zig's cache: a cache emptied by hand is warmed again.
-            done = Path(env["ZIG_GLOBAL_CACHE_DIR"]) / f"relbuild-warm-{cc.zig_target}"
-            if done.is_file() and done.read_text() == key:
-                return
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / "warm.c").write_text(warm_up_source())
-            argv = [cc.zig, "cc", "-target", cc.zig_target, *cc.link_flags]
-            argv += ["-o", "warm", "warm.c", "-lpthread", "-lm", "-ldl", "-lrt"]
-            self.execute(argv, env, str(folder), log)
-            done.parent.mkdir(parents=True, exist_ok=True)
-            done.write_text(key)
 
 
 def run_step(
@@ -171,8 +146,6 @@ def run_step(
         return backend.outputs(step, ""), seconds
     stamp.unlink(missing_ok=True)
     try:
-        if step.cc is not None:
-            runner.warm_zig(step.cc, step.env, log)
         res = runner.execute(step.argv, step.env, step.cwd, log)
     except CommandError as exc:
         reporter.finish(label, time.monotonic() - t0, ok=False)
