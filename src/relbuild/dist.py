@@ -49,6 +49,7 @@ class SourceRecord(Frozen):
     revision: str | None
     dirty: bool
     source_date_epoch: int
+    tag: str | None = None  # the exact v* tag on HEAD, when there is one
 
 
 class ToolRecord(Frozen):

@@ -13,6 +13,7 @@ from typing import BinaryIO
 
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
+from elftools.elf.sections import SymbolTableSection
 
 from relbuild.triples import Triple
 
@@ -152,3 +153,18 @@ def check_file(path: Path, triple: Triple) -> list[str]:
             problems += header_problems(io.BytesIO(body), triple, f"{path.name}({name})")
         return problems
     return []
+
+
+def symbol_names(path: Path) -> set[str]:
+    """The names in an ELF file's symbol tables (empty when it has none or
+    is not readable as ELF)."""
+    try:
+        with path.open("rb") as fh:
+            elf = ELFFile(fh)
+            names: set[str] = set()
+            for section in elf.iter_sections():
+                if isinstance(section, SymbolTableSection):
+                    names.update(sym.name for sym in section.iter_symbols())
+            return names
+    except ELF_ERRORS:
+        return set()

@@ -23,6 +23,7 @@ class SourceInfo(BaseModel):
     revision: str | None
     dirty: bool
     source_date_epoch: int
+    tag: str | None = None
 
 
 def parse_epoch(value: str, origin: str) -> int:
@@ -44,11 +45,12 @@ def read_source(
     revision_override: str | None = None,
     dirty_override: bool | None = None,
     also: tuple[Path, ...] = (),
+    ignore: tuple[Path, ...] = (),
 ) -> SourceInfo:
     """Revision and dirty flag from git (or the overrides, for a tree exported
     without .git); the epoch from the override, the SOURCE_DATE_EPOCH
     variable, or the last commit's time, in that order."""
-    state = vcs.tree_state(root, env, also)
+    state = vcs.tree_state(root, env, also, ignore)
     revision = state.revision if state else None
     dirty = state.dirty if state else False
     commit_time = state.commit_time if state else None
@@ -74,4 +76,5 @@ def read_source(
         revision=revision,
         dirty=dirty,
         source_date_epoch=epoch,
+        tag=state.tag if state and revision_override is None else None,
     )

@@ -20,6 +20,7 @@ class TreeState:
     revision: str
     dirty: bool
     commit_time: int
+    tag: str | None = None  # an exact `v*` tag on HEAD
 
 
 def git(env: Mapping[str, str] | None = None) -> str | None:
@@ -36,10 +37,15 @@ def toplevel(folder: Path, env: Mapping[str, str] | None = None) -> Path | None:
 
 
 def tree_state(
-    root: Path, env: Mapping[str, str] | None = None, also: Sequence[Path] = ()
+    root: Path,
+    env: Mapping[str, str] | None = None,
+    also: Sequence[Path] = (),
+    ignore: Sequence[Path] = (),
 ) -> TreeState | None:
     """HEAD, whether ``root`` (and whatever of ``also`` is in the checkout)
-    has uncommitted or untracked changes, and HEAD's commit time."""
+    has uncommitted or untracked changes, HEAD's commit time and its exact
+    ``v*`` tag. What is under ``ignore`` (relbuild's own cache and output)
+    never makes the tree dirty."""
     exe = git(env)
     if exe is None:
         return None
@@ -52,16 +58,35 @@ def tree_state(
     # which may live outside it); untracked files too, since cargo and go
     # would build them.
     inside = [p for p in also if p.resolve().is_relative_to(top.resolve())]
+    excluded = [
+        f":(exclude){p.resolve()}" for p in ignore if p.resolve().is_relative_to(top.resolve())
+    ]
     status = proc.run(
-        [exe, "status", "--porcelain", "--untracked-files=normal", "--", ".", *map(str, inside)],
+        [
+            exe,
+            "status",
+            "--porcelain",
+            "--untracked-files=normal",
+            "--",
+            ".",
+            *map(str, inside),
+            *excluded,
+        ],
         env=env,
         cwd=root,
     )
     stamp = proc.run([exe, "log", "-1", "--format=%ct"], env=env, cwd=root)
+    tag = proc.run(
+        [exe, "describe", "--exact-match", "--tags", "--match", "v*", "HEAD"],
+        env=env,
+        cwd=root,
+        check=False,
+    )
     return TreeState(
         revision=res.stdout.strip(),
         dirty=bool(status.stdout.strip()),
         commit_time=int(stamp.stdout.strip()),
+        tag=tag.stdout.strip() or None if tag.returncode == 0 else None,
     )
 
 

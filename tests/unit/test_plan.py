@@ -382,3 +382,25 @@ def test_cgo_compiler_links_in_a_fixed_folder() -> None:
     assert f"cd {CACHE}/zig-link || exit 1" in script
     assert '*" -c "* | *" -E "* | *" -S "*) ;;' in script
     assert script.endswith('exec /opt/zig/zig cc -target aarch64-linux-musl "$@"\n')
+
+
+def test_first_errors_pick_the_cause_out_of_a_long_log() -> None:
+    from relbuild.build.run import first_errors
+
+    log = "\n".join(
+        [
+            "   Compiling core v0.0.0",
+            '{"reason":"compiler-message","message":"error[E0463]"}',
+            "error[E0463]: can't find crate for `std`",
+            "  = note: the `aarch64-unknown-linux-gnu` target may not be installed",
+            *[f"   noise {i}" for i in range(200)],
+            "ld.lld: error: undefined symbol: gnu_get_libc_version",
+            "ld.lld: error: undefined symbol: gnu_get_libc_version",
+            "error: could not compile `x` (lib) due to 1 previous error",
+        ]
+    )
+    assert first_errors(log) == [
+        "error[E0463]: can't find crate for `std`",
+        "ld.lld: error: undefined symbol: gnu_get_libc_version",
+        "error: could not compile `x` (lib) due to 1 previous error",
+    ]

@@ -150,6 +150,8 @@ class Step(Frozen):
     cc: CcWrapper | None = None
     inputs: list[str] = []
     tags: list[str] = []
+    # Go variables the link sets with -X (ldflags-x keys): each must exist.
+    defines: list[str] = []
     budget: Budget | None = None
     # The pinned toolchains the step uses (for the manifest and fingerprints).
     toolchains: list[str] = []

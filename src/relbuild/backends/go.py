@@ -278,6 +278,7 @@ class GoBackend:
             cc=cc,
             inputs=[str(folder) for folder in handoffs] if comp.uses_cgo else [],
             tags=list(comp.tags),
+            defines=sorted(comp.ldflags_x),
             toolchains=[self.pin, "zig"] if cc else [self.pin],
         )
 

@@ -57,6 +57,7 @@ def gather(loaded: LoadedConfig, options: BuildOptions) -> PlanInputs:
     each backend's facts about the components to build."""
     env = environ.probe_env()
     tools = resolve_all(loaded.config, env)
+    paths = BuildPaths(root=loaded.root, cache=(options.cache or default_cache(loaded)).resolve())
     source = read_source(
         loaded.root,
         env,
@@ -65,8 +66,9 @@ def gather(loaded: LoadedConfig, options: BuildOptions) -> PlanInputs:
         options.source_revision,
         options.source_dirty,
         also=(loaded.path,),
+        # relbuild's own cache and output are not the user's changes.
+        ignore=(paths.cache, options.out, loaded.base / "dist"),
     )
-    paths = BuildPaths(root=loaded.root, cache=(options.cache or default_cache(loaded)).resolve())
     selection = select(loaded, options.targets, options.components)
     targets = [t for t, _ in selection]
     probe = Probe(loaded=loaded, tools=tools, env=env, offline=options.offline)
@@ -83,6 +85,7 @@ def gather(loaded: LoadedConfig, options: BuildOptions) -> PlanInputs:
         facts=facts,
         offline=options.offline,
         host=_host(),
+        version=options.version,
     )
 
 
@@ -101,6 +104,7 @@ def build(loaded: LoadedConfig, options: BuildOptions, reporter: Reporter) -> Bu
         digests.prefetch([s.src for s in staged])
         checks.check_elf(staged, paths.cache / "elf-ok", digests)
         checks.check_leaks(the_plan, staged, paths.cache / "leak-ok", digests)
+        checks.check_defines(the_plan, staged, paths.cache / "defines-ok", digests)
         footprints = checks.check_firmware(staged)
         if options.archive:
             staged += record.archives(

@@ -4,6 +4,7 @@ and budgets. Any failure stops the build with one report naming them all."""
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -127,3 +128,39 @@ def check_leaks(plan: Plan, staged: list[Staged], memo: Path, digests: Digests) 
             "a C __FILE__, a path read at build time); see docs/reproducibility.md. A component "
             'that must keep it sets allow-path-leaks = "<why>" in toolchains.toml.',
         )
+
+
+def check_defines(plan: Plan, staged: list[Staged], memo: Path, digests: Digests) -> None:
+    """Go's linker ignores `-X name=value` for a variable that does not
+    exist, and ships a binary that prints its default: every ldflags-x key
+    must name a symbol of the binary it was set for (remembered by content)."""
+    problems: list[str] = []
+    for s in staged:
+        if s.kind != "executable" or s.target is None or s.component is None:
+            continue
+        step = next(x for x in plan.steps if (x.target, x.component) == (s.target, s.component))
+        if not step.defines:
+            continue
+        key = hashlib.sha256("\0".join(step.defines).encode()).hexdigest()[:16]
+        mark = memo / f"{digests(s.src)[0]}-{key}"
+        if mark.is_file():
+            continue
+        symbols = elfcheck.symbol_names(s.src)
+        if all(name in symbols for name in step.defines):
+            mark.parent.mkdir(parents=True, exist_ok=True)
+            mark.touch()
+            continue
+        for name in step.defines:
+            if name in symbols:
+                continue
+            package = name.rsplit(".", 1)[0]
+            near = difflib.get_close_matches(
+                name, [x for x in symbols if x.startswith(package + ".")], n=1
+            )
+            hint = f"; did you mean `{near[0]}`?" if near else ""
+            problems.append(
+                f"go.{s.component}.ldflags-x: `{name}` is no variable of {s.rel}, so the "
+                f"link ignored it{hint}"
+            )
+    if problems:
+        raise BuildError("ldflags-x set variables that do not exist:\n  " + "\n  ".join(problems))

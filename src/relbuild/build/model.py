@@ -30,6 +30,9 @@ class BuildOptions:
     # For trees exported without .git (rebuilds, source tarballs).
     source_revision: str | None = None
     source_dirty: bool | None = None
+    # The release's version (--version), before an exact v* tag on HEAD,
+    # project.version and the first crate's version.
+    version: str | None = None
 
 
 class Plan(BaseModel):

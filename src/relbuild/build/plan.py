@@ -12,6 +12,7 @@ environment built from an allow-list (see environ.py), nothing else.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
@@ -47,6 +48,7 @@ class PlanInputs:
     offline: bool = False
     # The user and host names and the temp folder, by label (see machine()).
     host: Mapping[str, str] = field(default_factory=dict)
+    version: str | None = None  # --version
 
 
 def select(loaded: LoadedConfig, targets: Sequence[str], components: Sequence[str]) -> Selection:
@@ -144,6 +146,7 @@ def plan(inputs: PlanInputs, targets: Sequence[str] = (), components: Sequence[s
             revision=source.revision,
             dirty=source.dirty,
             source_date_epoch=source.source_date_epoch,
+            tag=source.tag,
         ),
         toolchains={
             name: _tool_record(tools, name)
@@ -216,7 +219,16 @@ def layout(inputs: PlanInputs, used: set[str]) -> Layout:
 
 
 def _version(inputs: PlanInputs) -> str:
+    """--version, else an exact `v*` tag on HEAD (v1.2.0 -> 1.2.0), else
+    project.version, else the first Rust component's crate version."""
     config = inputs.loaded.config
+    if inputs.version:
+        _check_version(inputs.version, "--version")
+        return inputs.version
+    if inputs.source.tag:
+        tag = inputs.source.tag.removeprefix("v")
+        _check_version(tag, f"the tag {inputs.source.tag} on HEAD")
+        return tag
     if config.project.version:
         return config.project.version
     for language, backend in BACKENDS.items():
@@ -226,9 +238,18 @@ def _version(inputs: PlanInputs) -> str:
                 return found
             break  # only a table's first component speaks for the project
     raise ConfigError(
-        f"{inputs.loaded.path}: project.version is not set and there is no Rust component "
-        "to take it from"
+        f"{inputs.loaded.path}: project.version is not set, HEAD has no exact v* tag, and "
+        "there is no Rust component to take a version from",
+        hint="Pass --version, tag the release (git tag v1.2.3), or set project.version.",
     )
+
+
+def _check_version(version: str, origin: str) -> None:
+    if not re.fullmatch(r"[0-9A-Za-z][0-9A-Za-z.+_~-]*", version):
+        raise ConfigError(
+            f"{origin}: {version!r} is not a usable version (letters, digits and . + _ ~ -, "
+            "starting with a letter or digit)"
+        )
 
 
 def _tool_record(tools: ResolvedToolchains, name: str) -> ToolRecord:

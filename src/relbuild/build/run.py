@@ -7,6 +7,7 @@ finished in.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -149,9 +150,11 @@ def run_step(
         res = runner.execute(step.argv, step.env, step.cwd, log)
     except CommandError as exc:
         reporter.finish(label, time.monotonic() - t0, ok=False)
+        causes = first_errors(log.read_text(errors="replace"))
+        cause = "first errors:\n" + "\n".join(causes) + "\n" if causes else ""
         raise BuildError(
             f"step {step.target} / {step.component} ({step.tool}) failed with exit code "
-            f"{exc.returncode}\ncommand: {proc.quote(step.argv)}\nlast lines of {log}:\n"
+            f"{exc.returncode}\ncommand: {proc.quote(step.argv)}\n{cause}last lines of {log}:\n"
             f"{exc.output_tail}"
         ) from None
     if digest is not None:
@@ -169,3 +172,27 @@ def _timing(step: Step, seconds: float) -> StepTiming:
         seconds=round(seconds, 3),
         log=step.log,
     )
+
+
+# What a compiler or linker says first when it fails: the cause, usually far
+# above the tail of the log.
+_CAUSE = re.compile(
+    r"error\[E\d+\]|^error(?:\[|:)|undefined symbol|undefined reference|cannot find|"
+    r"could not find|not found for architecture|fatal error|ld(?:\.lld)?: error|"
+    r"cannot use .* as|undefined: ",
+)
+
+
+def first_errors(output: str, limit: int = 8) -> list[str]:
+    """The first distinct lines of ``output`` that state an error's cause
+    (rustc's error[E...], a linker's undefined symbol, go's undefined: ...)."""
+    found: list[str] = []
+    for line in output.splitlines():
+        text = line.strip()
+        if text.startswith('{"reason":'):
+            continue  # cargo's JSON messages repeat what it rendered
+        if _CAUSE.search(text) and text not in found:
+            found.append(text[:300])
+            if len(found) >= limit:
+                break
+    return found

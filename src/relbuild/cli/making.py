@@ -144,6 +144,13 @@ def plan_cmd(
     default=None,
     help="Record the tree as modified or not, overriding git.",
 )
+@click.option(
+    "--version",
+    "version",
+    metavar="VERSION",
+    help="The release's version (default: an exact v* tag on HEAD, then project.version, "
+    "then the first crate's version).",
+)
 @json_option("Print a summary")
 @click.pass_obj
 def build_cmd(
@@ -158,6 +165,7 @@ def build_cmd(
     cache_dir: Path | None,
     source_revision: str | None,
     source_dirty: bool | None,
+    version: str | None,
     as_json: bool,
 ) -> None:
     """Build every target: Rust first, then Go; normalize; write the manifest."""
@@ -178,6 +186,7 @@ def build_cmd(
         cache=cache_dir,
         source_revision=source_revision,
         source_dirty=source_dirty,
+        version=version,
     )
     with reporting() as reporter:
         result = build(loaded, options, reporter)
