@@ -8,6 +8,7 @@ from pathlib import Path
 
 from relbuild.toolchains import ResolvedToolchains
 from tests.conftest import CONFIG, EXAMPLE, CliResult
+from tests.integration.conftest import example_copy
 
 
 def config_with(tmp_path: Path, old: str, new: str) -> Path:
@@ -147,3 +148,34 @@ def test_offline_plan_keeps_cargo_and_go_off_the_network(
     cargo, go = json.loads(out)["steps"]
     assert "--offline" in cargo["argv"] and "--locked" in cargo["argv"]
     assert go["env"]["GOPROXY"] == "off" and "-mod=readonly" in go["argv"]
+
+
+def test_no_linker_is_needed_where_nothing_links(
+    tmp_path: Path, relbuild: Callable[..., CliResult]
+) -> None:
+    """A bare-metal target that builds only a staticlib links nothing: doctor
+    must not ask for a linker there, and the build works without one."""
+    project, config = example_copy(
+        tmp_path, '[[targets]]\ntriple = "thumbv7em-none-eabihf"\ncomponents = ["beacon-ffi"]\n'
+    )
+    code, out, err = relbuild("--config", config, "doctor", "--json")
+    assert code == 0, out + err
+    needs = [
+        c["need"] for c in json.loads(out)["checks"] if c["subject"] == "thumbv7em-none-eabihf"
+    ]
+    assert "linker" not in needs
+    assert "rust std source (build-std)" in needs
+    code, _, err = relbuild(
+        "--config",
+        config,
+        "build",
+        "--out",
+        tmp_path / "dist",
+        "--cache-dir",
+        tmp_path / "c",
+        "--source-date-epoch",
+        "1700000000",
+    )
+    assert code == 0, err
+    assert (tmp_path / "dist" / "thumbv7em-none-eabihf").is_dir()
+    assert project.is_dir()

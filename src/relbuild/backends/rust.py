@@ -129,7 +129,11 @@ class RustBackend:
         rust = probe.tools.rust
         if rust is None:
             return [unresolved(target.triple, "rust", "rust std")]
-        return rustc.target_checks(target, rust, probe.env)
+        config = probe.loaded.config
+        links = any(
+            config.rust[c].kind != "staticlib" for c in target.components if c in config.rust
+        )
+        return rustc.target_checks(target, rust, probe.env, links)
 
     def read_facts(
         self, probe: Probe, components: Sequence[str], targets: Sequence[TargetConfig]

@@ -205,7 +205,11 @@ def default_linker_ok(tool: ResolvedTool) -> Path | None:
     return None
 
 
-def target_checks(target: TargetConfig, tool: ResolvedTool, env: Mapping[str, str]) -> list[Check]:
+def target_checks(
+    target: TargetConfig, tool: ResolvedTool, env: Mapping[str, str], links: bool = True
+) -> list[Check]:
+    """What a target needs of Rust: std (or its source), and a linker only
+    where something links (a staticlib is an archive: no link happens)."""
     triple = target.triple
     checks: list[Check] = []
     crates = build_std_crates(target, std_installed(tool, target.triple))
@@ -221,6 +225,8 @@ def target_checks(target: TargetConfig, tool: ResolvedTool, env: Mapping[str, st
         )
         ok = (src / "Cargo.lock").is_file()
         checks.append(need(triple, "rust std source (build-std)", ok, detail, fix))
+    if not links:
+        return checks
     if target.linker:
         found = proc.which(target.linker, env)
         fix = (
