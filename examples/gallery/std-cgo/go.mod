@@ -1,0 +1,3 @@
+module example.com/stdcgo
+
+go 1.24
