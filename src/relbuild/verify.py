@@ -13,11 +13,12 @@ import stat
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, computed_field
 
 from relbuild import elfcheck, firmware
+from relbuild.attest import ATTESTATION_FILES
 from relbuild.dist import (
     MANIFEST_NAME,
     SUMS,
@@ -34,6 +35,9 @@ from relbuild.errors import UsageError
 from relbuild.leaks import Scanner, common_root_needles
 from relbuild.triples import TRIPLES
 
+if TYPE_CHECKING:
+    from relbuild.attest.keys import Verifier
+
 FindingKind = Literal[
     "missing",
     "changed",
@@ -46,6 +50,9 @@ FindingKind = Literal[
     "firmware",
     "duplicate",
     "leak",
+    "signature",
+    "subject",
+    "attestation",
 ]
 
 
@@ -88,12 +95,27 @@ def _listed_files(folder: Path) -> Iterator[tuple[str, os.stat_result]]:
 def verify(
     arg: Path, *, allow_extra: bool = False, jobs: int | None = None, leaks: bool = False
 ) -> VerifyReport:
+    return verify_signed(arg, None, allow_extra=allow_extra, jobs=jobs, leaks=leaks)
+
+
+def verify_signed(
+    arg: Path,
+    key: Verifier | None,
+    *,
+    allow_extra: bool = False,
+    jobs: int | None = None,
+    leaks: bool = False,
+) -> VerifyReport:
     """Check a dist against its manifest; with ``leaks``, also scan every
     artifact (but archives, whose members are artifacts too) for paths under
-    the usual home and temp folders (see leaks.py)."""
+    the usual home and temp folders (see leaks.py). With ``key``, the
+    signatures are checked first; the SBOM and the provenance (when there)
+    are always held against the manifest."""
+    from relbuild.attest.check import attestation_findings
+
     folder, manifest_path = locate(arg)
     manifest = load_manifest(manifest_path)
-    findings: list[Finding] = []
+    findings: list[Finding] = attestation_findings(folder, manifest, key)
     waived = {w.component for w in manifest.waivers if w.check == "path-leaks"}
     scanner = Scanner(common_root_needles()) if leaks else None
 
@@ -147,7 +169,7 @@ def verify(
 
     findings += _sums_findings(folder, manifest)
     if not allow_extra:
-        known = seen | {MANIFEST_NAME, *SUMS.values()}
+        known = seen | {MANIFEST_NAME, *SUMS.values(), *ATTESTATION_FILES}
         for rel, st in _listed_files(folder):
             if rel not in known:
                 what = (
