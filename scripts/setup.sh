@@ -12,6 +12,10 @@
 #    GOTOOLCHAIN (the module proxy).
 #  - A virtualenv in .venv with relbuild, its dev tools and the zig release
 #    pinned in toolchains.toml (the `ziglang` package).
+#  - cosign, which the supply-chain tests hold relbuild's signatures against:
+#    built once from the Go module proxy (a long compile) into a folder
+#    outside the clone, $RELBUILD_TOOLS (default ~/.cache/relbuild/tools),
+#    so fresh clones on the same machine reuse it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,4 +55,12 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ toolchains.toml -nt
   zig=$(.venv/bin/python -c 'import tomllib; print(tomllib.load(open("toolchains.toml", "rb"))["toolchains"]["zig"]["release"])')
   .venv/bin/python -m pip install -q --disable-pip-version-check "ziglang==$zig"
   touch "$stamp"
+fi
+
+COSIGN_VERSION=v2.6.5
+tools=${RELBUILD_TOOLS:-$HOME/.cache/relbuild/tools}
+if ! go version -m "$tools/bin/cosign" 2>/dev/null | grep -q "mod[[:space:]]*github.com/sigstore/cosign/v2[[:space:]]*$COSIGN_VERSION"; then
+  echo "setup: building cosign $COSIGN_VERSION into $tools/bin (once; several minutes)" >&2
+  mkdir -p "$tools/bin"
+  (cd "$tools" && GOBIN="$tools/bin" GOFLAGS=-buildvcs=false go install "github.com/sigstore/cosign/v2/cmd/cosign@$COSIGN_VERSION")
 fi
