@@ -106,6 +106,7 @@ def build(loaded: LoadedConfig, options: BuildOptions, reporter: Reporter) -> Bu
         checks.check_leaks(the_plan, staged, paths.cache / "leak-ok", digests)
         checks.check_defines(the_plan, staged, paths.cache / "defines-ok", digests)
         footprints = checks.check_firmware(staged)
+        abi = checks.check_abi(the_plan, staged, paths)
         if options.archive:
             staged += record.archives(
                 the_plan,
@@ -120,7 +121,7 @@ def build(loaded: LoadedConfig, options: BuildOptions, reporter: Reporter) -> Bu
         artifacts = [
             record.artifact(staging, s, epoch, digests, footprints.get(s.rel)) for s in staged
         ]
-        write_manifest(staging, record.manifest(the_plan, artifacts))
+        write_manifest(staging, record.manifest(the_plan, artifacts, abi))
         output.settle_times(staging, epoch)
         output.swap_into_place(staging, out)
     result = BuildResult(

@@ -120,6 +120,15 @@ class SmokeTest(Model):
 
 RustKind = Literal["staticlib", "executable", "firmware"]
 
+# `relbuild abi` findings that are accepted on purpose: symbol -> why.
+AbiAllow = Annotated[
+    dict[str, Annotated[str, Field(min_length=1, pattern=r"\S")]],
+    Field(
+        description="ABI check findings accepted on purpose: a function or struct "
+        "('struct name') and the reason, recorded in the manifest (docs/abi.md)"
+    ),
+]
+
 
 class RustComponent(Model):
     """A crate built with cargo."""
@@ -146,11 +155,14 @@ class RustComponent(Model):
             "building machine; the leak scan skips them and the manifest records the reason",
         ),
     ] = None
+    abi_allow: AbiAllow = {}
 
     @model_validator(mode="after")
     def _kind_specific(self) -> RustComponent:
         if self.header is not None and self.kind != "staticlib":
             raise ValueError("`header` only applies to kind = 'staticlib'")
+        if self.abi_allow and self.kind != "staticlib":
+            raise ValueError("`abi-allow` only applies to kind = 'staticlib'")
         if self.budget is not None and self.kind != "firmware":
             raise ValueError("`budget` only applies to kind = 'firmware'")
         if self.test is not None and self.kind == "staticlib":
@@ -182,6 +194,7 @@ class GoComponent(Model):
             "building machine; the leak scan skips them and the manifest records the reason",
         ),
     ] = None
+    abi_allow: AbiAllow = {}
 
     @property
     def uses_cgo(self) -> bool:
