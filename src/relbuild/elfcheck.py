@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import struct
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
@@ -139,8 +139,18 @@ def ar_members(data: bytes) -> list[tuple[str, bytes]]:
     return members
 
 
-def check_file(path: Path, triple: Triple) -> list[str]:
-    """Problems with ``path``'s ELF header(s) for ``triple``; [] when it matches."""
+class Passes(Protocol):
+    """Objects known to match (a check depends only on the bytes and the
+    triple, and a static library has hundreds of members to parse)."""
+
+    def known(self, body: bytes) -> bool: ...
+    def add(self, body: bytes) -> None: ...
+
+
+def check_file(path: Path, triple: Triple, passes: Passes | None = None) -> list[str]:
+    """Problems with ``path``'s ELF header(s) for ``triple``; [] when it
+    matches. A static library is checked member by member, each member
+    ``passes`` knows being skipped."""
     if is_elf(path):
         with path.open("rb") as fh:
             return header_problems(fh, triple, path.name)
@@ -150,7 +160,12 @@ def check_file(path: Path, triple: Triple) -> list[str]:
         if not objects:
             return [f"{path.name}: archive holds no ELF object"]
         for name, body in objects:
-            problems += header_problems(io.BytesIO(body), triple, f"{path.name}({name})")
+            if passes is not None and passes.known(body):
+                continue
+            found = header_problems(io.BytesIO(body), triple, f"{path.name}({name})")
+            if passes is not None and not found:
+                passes.add(body)
+            problems += found
         return problems
     return []
 
