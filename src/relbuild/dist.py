@@ -119,6 +119,13 @@ class Manifest(Frozen):
     sandbox: Literal["bwrap", "none"] | None = None
     # Checks a component opted out of, and the written reason.
     waivers: list[WaiverRecord] = []
+    # SHA-256 of the toolchains.toml the build read, and every target it
+    # names in its order: what a merge checks parts against.
+    config_digest: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    targets_of_config: list[str] = []
+    # The targets built (``targets``) are fewer than ``targets_of_config``:
+    # one runner's part of a split release, or a build with --target.
+    partial: bool = False
     targets: list[TargetRecord] = []
     steps: list[StepRecord] = []
     artifacts: list[ArtifactRecord]

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from relbuild.diff import DiffReport
     from relbuild.dist import Manifest
     from relbuild.doctor import DoctorReport
+    from relbuild.merge import MergeReport
     from relbuild.rebuild import VerifyRebuildReport
     from relbuild.repro import ReproReport
     from relbuild.size import SizeReport
@@ -69,6 +70,15 @@ def render_inventory(folder: Path, manifest: Manifest) -> None:
     err.print(f"wrote {folder / MANIFEST_NAME} with {len(manifest.artifacts)} artifacts")
     for art in manifest.artifacts:
         err.print(f"  {art.path}: {art.kind}, {art.target or 'no target'}")
+
+
+def render_merge(report: MergeReport) -> None:
+    err.print(
+        f"merged {len(report.parts)} part(s) into {report.out}: "
+        f"{report.artifacts} artifacts for {', '.join(report.targets)}"
+    )
+    if report.missing:
+        err.print(f"partial release: no part covers {', '.join(report.missing)}")
 
 
 def render_verify(report: VerifyReport) -> None:
