@@ -12,7 +12,9 @@ written with the same functions a build uses, so the bytes are the same.
 
 from __future__ import annotations
 
+import os
 import shutil
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -263,7 +265,7 @@ def merge(
         for art in manifest.artifacts:
             dest = staging / art.path
             dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(where[art.path] / art.path, dest, follow_symlinks=False)
+            _copy_regular(where[art.path] / art.path, dest)
             # The part was verified, but it is not ours: check what was copied.
             sha256, sha512, _, _ = hash_file(dest)
             if (sha256, sha512) != (art.sha256, art.sha512):
@@ -282,6 +284,20 @@ def merge(
         missing=missing,
         artifacts=len(manifest.artifacts),
     )
+
+
+def _copy_regular(src: Path, dest: Path) -> None:
+    """Copy a file that must still be the regular file verify saw: a link
+    put in its place since is refused, not followed."""
+    try:
+        fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise UsageError(f"part {src}: cannot open: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as fin:
+        if not stat.S_ISREG(os.fstat(fin.fileno()).st_mode):
+            raise UsageError(f"part {src}: not a regular file any more")
+        with dest.open("wb") as fout:
+            shutil.copyfileobj(fin, fout, 1 << 20)
 
 
 def _show(value: object) -> str:
