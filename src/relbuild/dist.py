@@ -126,6 +126,8 @@ class Manifest(Frozen):
     # The targets built (``targets``) are fewer than ``targets_of_config``:
     # one runner's part of a split release, or a build with --target.
     partial: bool = False
+    # The components asked for with --component (none: all of them).
+    components_selected: list[str] = []
     targets: list[TargetRecord] = []
     steps: list[StepRecord] = []
     artifacts: list[ArtifactRecord]

@@ -199,3 +199,12 @@ def test_cli_json(tmp_path: Path, parts: list[Path], relbuild: Callable[..., Cli
     assert code == 0, err
     report = json.loads(out)
     assert report["targets"] == TARGETS and report["partial"] is False
+
+
+def test_parts_built_for_other_components(tmp_path: Path, parts: list[Path]) -> None:
+    path = parts[1] / "manifest.json"
+    data = json.loads(path.read_text())
+    data["components_selected"] = ["beacon-ffi"]
+    path.write_text(json.dumps(data))
+    with pytest.raises(UsageError, match=rf"part {parts[1]}: components_selected"):
+        merge(parts, tmp_path / "merged")

@@ -143,6 +143,7 @@ def plan(inputs: PlanInputs, targets: Sequence[str] = (), components: Sequence[s
         targets=[t.triple for t, _ in selection],
         config_digest=_config_digest(loaded.path),
         targets_of_config=[t.triple for t in config.targets],
+        components_selected=sorted(set(components)),
         root=str(inputs.paths.root),
         source=SourceRecord(
             vcs=source.vcs,
