@@ -57,6 +57,8 @@ _SAME: tuple[tuple[str, str], ...] = (
     ("source.dirty", "dirty flag"),
     ("source.source_date_epoch", "SOURCE_DATE_EPOCH"),
     ("source.vcs", "version control"),
+    ("source.tag", "release tag"),
+    ("source", "source record"),
     ("config_digest", "config digest"),
     ("targets_of_config", "targets of the config"),
     ("components_selected", "components chosen with --component"),

@@ -208,3 +208,12 @@ def test_parts_built_for_other_components(tmp_path: Path, parts: list[Path]) -> 
     path.write_text(json.dumps(data))
     with pytest.raises(UsageError, match=rf"part {parts[1]}: components_selected"):
         merge(parts, tmp_path / "merged")
+
+
+def test_parts_from_two_tags(tmp_path: Path, parts: list[Path]) -> None:
+    path = parts[2] / "manifest.json"
+    data = json.loads(path.read_text())
+    data["source"]["tag"] = "v0.3.2"
+    path.write_text(json.dumps(data))
+    with pytest.raises(UsageError, match=rf"part {parts[2]}: source.tag"):
+        merge(parts, tmp_path / "merged")
