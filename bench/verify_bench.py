@@ -11,7 +11,8 @@ included), the baseline and relbuild timed side by side:
   - mixed: about 1 GiB in large, medium and small files.
 
 Prints the times, the ratio relbuild / coreutils of each, and relbuild's peak
-memory (max RSS, from wait4).
+memory (max RSS, from wait4). relbuild runs as it chooses (its helper process
+only when a CPU is free), then with the helper forced on and off.
 
     .venv/bin/python bench/verify_bench.py [--small 20000] [--large-mib 2048]
         [--mixed-mib 1024] [--rounds 3] [--only small,large,mixed]
@@ -91,7 +92,11 @@ def run(name: str, folder: Path, rounds: int) -> tuple[float, float, int]:
         capture_output=True,
     )
     files, size = warm(folder)
-    base_times, tool_times, peaks = [], [], []
+    base_times: list[float] = []
+    tool_times: list[float] = []
+    with_times: list[float] = []
+    without_times: list[float] = []
+    peaks: list[int] = []
     for _ in range(rounds):
         t256, rc1, _ = timed(["sha256sum", "-c", "--quiet", "--strict", "SHA256SUMS"], folder)
         t512, rc2, _ = timed(["sha512sum", "-c", "--quiet", "--strict", "SHA512SUMS"], folder)
@@ -101,10 +106,18 @@ def run(name: str, folder: Path, rounds: int) -> tuple[float, float, int]:
         assert rc == 0, "relbuild verify found something on an untouched dist"
         tool_times.append(t)
         peaks.append(peak)
+        for choice, times in (("1", with_times), ("0", without_times)):
+            os.environ["RELBUILD_PREFETCH"] = choice
+            t, rc, _ = timed([*relbuild, "verify", str(folder)], folder.parent)
+            del os.environ["RELBUILD_PREFETCH"]
+            assert rc == 0
+            times.append(t)
     base, tool = min(base_times), min(tool_times)
     print(f"{name}: {files - 3} files, {size / (1 << 20):.0f} MiB")
     print(f"  sha256sum -c then sha512sum -c: {base:7.3f} s (best of {rounds})")
     print(f"  relbuild verify:                {tool:7.3f} s (best of {rounds})")
+    print(f"    with its helper process:      {min(with_times):7.3f} s (RELBUILD_PREFETCH=1)")
+    print(f"    without it:                   {min(without_times):7.3f} s (RELBUILD_PREFETCH=0)")
     print(
         f"  ratio relbuild / coreutils: {tool / base:.3f}; peak memory {max(peaks) / 1024:.1f} MiB"
     )

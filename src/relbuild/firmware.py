@@ -51,13 +51,19 @@ def load_segments(data: bytes) -> list[Segment]:
     for a file pyelftools cannot read (an offset past 2**63 included)."""
     try:
         elf = _elf(data)
+        loads = [s for s in elf.iter_segments() if s["p_type"] == "PT_LOAD" and s["p_filesz"] > 0]
         segs = [
-            Segment(s["p_paddr"], s["p_vaddr"], s.data(), s["p_memsz"], s["p_flags"])
-            for s in elf.iter_segments()
-            if s["p_type"] == "PT_LOAD" and s["p_filesz"] > 0
+            Segment(s["p_paddr"], s["p_vaddr"], s.data(), s["p_memsz"], s["p_flags"]) for s in loads
         ]
+        sizes = [s["p_filesz"] for s in loads]
     except ELF_ERRORS as exc:
         raise _malformed(exc) from None
+    for seg, filesz in zip(segs, sizes, strict=True):
+        if len(seg.data) != filesz:
+            raise MalformedFileError(
+                f"the segment loaded at {seg.paddr:#x} has {filesz} bytes in the file, "
+                f"but the file ends after {len(seg.data)}"
+            )
     return sorted(segs, key=lambda s: s.paddr)
 
 

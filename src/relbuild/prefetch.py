@@ -79,15 +79,25 @@ class Prefetch:
             self.fd = -1
 
 
-def start(location: Path) -> Prefetch | None:
+def start(location: Path, *, busy_too: bool = False) -> Prefetch | None:
     """Fork the child for the folder ``location`` names (a folder, or a
-    manifest in it), or None where that is not possible or not worth it."""
+    manifest in it), or None where that is not possible or not worth it.
+
+    A second process only helps with a CPU to run on: on a machine whose
+    load already fills every CPU, its share of the work just moves over,
+    with the walk done twice (measured: 15 % slower there), so it is not
+    started unless ``busy_too`` or RELBUILD_PREFETCH=1; RELBUILD_PREFETCH=0
+    never starts it."""
+    choice = os.environ.get("RELBUILD_PREFETCH", "auto")  # or "0" (never), "1" (always)
     if (
         sys.platform != "linux"
-        or os.environ.get("RELBUILD_NO_PREFETCH")
+        or choice == "0"
         or threading.active_count() != 1
         or not hasattr(os, "memfd_create")
     ):
+        return None
+    busy = os.getloadavg()[0] > (os.cpu_count() or 1) - 0.5
+    if busy and not busy_too and choice != "1":
         return None
     folder = location if location.is_dir() else location.parent
     try:

@@ -192,7 +192,8 @@ def _walk(
     link: every folder when ``extras`` collects files not in the manifest,
     else only the folders on the way to a wanted path."""
     seen: dict[str, tuple[EntryType, int]] = {}
-    stack: list[tuple[str, int]] = [("", os.stat(root).st_ino)]
+    top = os.stat(root)
+    stack: list[tuple[str, int]] = [("", top.st_ino)]
     while stack:
         rel, inode = stack.pop()
         depth = rel.count("/") + 1 if rel else 0
@@ -207,7 +208,10 @@ def _walk(
                 f"cannot list {rel or '.'}: {exc.strerror}; the folder cannot be checked"
             ) from None
         try:
-            if os.fstat(fd).st_ino != inode:
+            here = os.fstat(fd)
+            # A mount point lists the inode below it: only on one device can
+            # a different inode mean a folder swapped in.
+            if here.st_ino != inode and here.st_dev == top.st_dev:
                 raise UsageError(f"{rel}: replaced while the folder was checked; check it again")
             with os.scandir(fd) as entries:
                 for entry in entries:
@@ -393,7 +397,11 @@ def verify(
         results: dict[int, _Result] = {}
         if prefetched is not None:
             todo = _take_prefetched(prefetched.results(), todo, results)
-        workers = jobs or len(os.sched_getaffinity(0))
+        workers = jobs or (
+            len(os.sched_getaffinity(0))
+            if hasattr(os, "sched_getaffinity")
+            else os.cpu_count() or 1
+        )
         results.update(_hash_all(root, todo, min(32, workers)))
         total = 0
         for i, art in enumerate(manifest.artifacts):

@@ -47,9 +47,18 @@ def test_elf_readers(data: bytes) -> None:
     assert infer_triple(io.BytesIO(data)) in (None, *TRIPLES)
 
 
+def _truncated_segment() -> bytes:
+    """Found by the fuzz suite: a segment whose bytes start past the end of
+    the file made a raw image of zeros that the HEX image did not have."""
+    data = bytearray(X86)
+    data[0x40 + 8 + 1] = 0x02  # p_offset of the first segment, 0xb0 -> 0x2b0
+    return bytes(data)
+
+
 @settings(max_examples=examples(150))
 @given(elf_inputs())
 @example(_top_byte_of_phoff())
+@example(_truncated_segment())
 def test_firmware_readers(data: bytes) -> None:
     for triple in TARGETS:
         assert isinstance(firmware.sanity_problems(data, triple, "fw"), list)

@@ -32,7 +32,7 @@ def many(tmp_path: Path) -> Path:
 
 
 def test_the_child_hashes_every_small_file_as_the_parent_would(many: Path) -> None:
-    pre = prefetch.start(many)
+    pre = prefetch.start(many, busy_too=True)
     assert pre is not None
     got = pre.results()
     files = [p for p in many.rglob("*") if p.is_file() and p.parent != many]
@@ -58,8 +58,20 @@ def test_a_digest_is_taken_only_for_the_inode_listed(many: Path) -> None:
     assert [(f.kind, f.path) for f in found] == [("changed", "d0/f000")]
 
 
-def test_cli_verify_with_the_child(many: Path, relbuild: Callable[..., CliResult]) -> None:
+def test_cli_verify_with_the_child(
+    many: Path, relbuild: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))  # an idle machine
+    started = []
+    real = prefetch.start
+
+    def spy(location: Path, *, busy_too: bool = False) -> prefetch.Prefetch | None:
+        started.append(pre := real(location, busy_too=busy_too))
+        return pre
+
+    monkeypatch.setattr(prefetch, "start", spy)
     assert relbuild("verify", many)[0] == 0
+    assert started and started[0] is not None
     (many / "d1" / "f001").write_bytes(b"tampered")
     code, _, err = relbuild("verify", many)
     assert code == 1 and "d1/f001" in err
@@ -67,4 +79,4 @@ def test_cli_verify_with_the_child(many: Path, relbuild: Callable[..., CliResult
 
 def test_small_folders_do_not_fork(tmp_path: Path) -> None:
     (tmp_path / "a").write_text("x")
-    assert prefetch.start(tmp_path) is None
+    assert prefetch.start(tmp_path, busy_too=True) is None
