@@ -52,10 +52,18 @@ def verify_cmd(
     and ELF headers that do not match their target. Exit 0 when all is well,
     1 on a finding, 2 when the input cannot be used.
     """
-    from relbuild.render import render_rebuild, render_verify
-    from relbuild.verify import verify
+    from relbuild import prefetch
 
-    report = verify(location, allow_extra=allow_extra, jobs=jobs, leaks=leaks)
+    # Small files are hashed in a child while the imports and the manifest take their time.
+    pre = prefetch.start(location)
+    try:
+        from relbuild.render import render_rebuild, render_verify
+        from relbuild.verify import verify
+
+        report = verify(location, allow_extra=allow_extra, jobs=jobs, leaks=leaks, prefetched=pre)
+    finally:
+        if pre is not None:
+            pre.close()
     if not rebuild:
         finish(report, as_json, render_verify)
         return

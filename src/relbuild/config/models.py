@@ -115,6 +115,10 @@ class SmokeTest(Model):
             re.compile(value, re.MULTILINE)
         except re.error as exc:
             raise ValueError(f"not a valid regular expression: {exc}") from None
+        except (OverflowError, RecursionError, MemoryError) as exc:
+            # `a{4294967295}` overflows, 500 nested groups exhaust the stack.
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            raise ValueError(f"not a usable regular expression: {reason}") from None
         return value
 
 
