@@ -55,6 +55,8 @@ def test_reproducible_project_passes_every_variation(fixture_copy: Path) -> None
         "environment",
         "jobs",
         "file-order",
+        "toolchain-path",
+        "cache-state",
     ]
     assert [o["identical"] for o in report["comparison"]["artifacts"]] == [True]
     assert report["comparison"]["manifest_identical"] is True
