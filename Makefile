@@ -3,7 +3,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint unit integration bench clean
+.PHONY: setup demo test lint unit fuzz integration bench clean
 
 setup:
 	@bash scripts/setup.sh
@@ -21,6 +21,7 @@ demo: setup
 bench: setup
 	$(BIN)/python bench/build_bench.py
 	$(BIN)/python bench/verify_bench.py
+	$(BIN)/python bench/hostile_bench.py
 
 ## test: lint, type-check and run the whole test suite (unit + integration)
 test: setup lint
@@ -33,6 +34,11 @@ lint: setup
 
 unit: setup
 	$(BIN)/pytest tests/unit
+
+## fuzz: the property tests over every reader of hostile input (a fixed, bounded set
+## of examples; RELBUILD_FUZZ_SCALE=50 RELBUILD_FUZZ_RANDOM=1 for a long run)
+fuzz: setup
+	$(BIN)/pytest tests/fuzz
 
 integration: setup
 	$(BIN)/pytest tests/integration

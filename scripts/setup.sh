@@ -52,3 +52,11 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ toolchains.toml -nt
   .venv/bin/python -m pip install -q --disable-pip-version-check "ziglang==$zig"
   touch "$stamp"
 fi
+
+# actionlint checks the workflow `relbuild ci github` prints (tests/integration/test_ci.py).
+ACTIONLINT=v1.7.7
+if [ ! -x .tools/bin/actionlint ] || ! .tools/bin/actionlint -version 2>/dev/null | grep -qx "$ACTIONLINT"; then
+  echo "setup: installing actionlint $ACTIONLINT into .tools/bin" >&2
+  mkdir -p .tools/bin
+  GOBIN="$PWD/.tools/bin" GOFLAGS=-mod=mod go install "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT"
+fi

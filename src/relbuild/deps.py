@@ -13,7 +13,6 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from relbuild import proc
 from relbuild.errors import ConfigError
 
 
@@ -70,6 +69,8 @@ def resolved_features(
     argv = [cargo, "metadata", "--format-version", "1", "--locked"]
     if offline:
         argv.append("--offline")
+    from relbuild import proc
+
     meta = json.loads(proc.run(argv, env=env, cwd=workspace).stdout)
     by_id = {p["id"]: (p["name"], p["version"]) for p in meta["packages"]}
     out: dict[tuple[str, str], list[str]] = {}

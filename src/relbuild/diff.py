@@ -12,8 +12,11 @@ from relbuild.dist import (
     ArtifactRecord,
     Manifest,
     ToolRecord,
+    duplicates,
     load_manifest,
 )
+from relbuild.errors import UsageError
+from relbuild.pairing import pair_renamed
 
 
 class Change(BaseModel):
@@ -46,7 +49,6 @@ def load_side(arg: Path) -> Manifest:
     """A manifest file, a dist folder with one, or a folder of artifacts
     (inventoried on the fly)."""
     if arg.is_dir() and not (arg / MANIFEST_NAME).exists():
-        from relbuild.errors import UsageError
         from relbuild.manifest import generate
 
         inventory = generate(arg, name=None, version=None, targets={})
@@ -67,6 +69,13 @@ def _describe(a: ArtifactRecord, with_path: bool = True) -> str:
 
 
 def diff_manifests(old: Manifest, new: Manifest, old_name: str, new_name: str) -> DiffReport:
+    for manifest, name in ((old, old_name), (new, new_name)):
+        for i, j, path in duplicates(manifest.artifacts)[:1]:
+            # Which of the two entries is the release? Neither answer is safe.
+            raise UsageError(
+                f"{name}: artifacts[{i}].path {path!r} is listed twice (first as "
+                f"artifacts[{j}]); such a manifest does not describe one release"
+            )
     changes: list[Change] = []
     if old.project != new.project:
         was, now = (f"{m.project.name} {m.project.version}" for m in (old, new))
@@ -118,21 +127,12 @@ def _artifacts(old: list[ArtifactRecord], new: list[ArtifactRecord]) -> list[Cha
     changes: list[Change] = []
     old_by_path = {a.path: a for a in old}
     new_by_path = {a.path: a for a in new}
-    gone = [a for a in old if a.path not in new_by_path]
-    came = [a for a in new if a.path not in old_by_path]
     # Pair renamed artifacts (a version bump renames every file) by what they are.
-    came_by_key: dict[object, list[ArtifactRecord]] = {}
-    for a in came:
-        came_by_key.setdefault(_artifact_key(a), []).append(a)
-    paired: list[tuple[ArtifactRecord, ArtifactRecord]] = []
-    for a in list(gone):
-        key = _artifact_key(a)
-        candidates = came_by_key.get(key, []) if key is not None else []
-        if len(candidates) == 1 and sum(_artifact_key(g) == key for g in gone) == 1:
-            b = candidates.pop()
-            paired.append((a, b))
-            gone.remove(a)
-            came.remove(b)
+    paired, gone, came = pair_renamed(
+        [a for a in old if a.path not in new_by_path],
+        [a for a in new if a.path not in old_by_path],
+        _artifact_key,
+    )
     for path in sorted(set(old_by_path) & set(new_by_path)):
         a, b = old_by_path[path], new_by_path[path]
         if (a.sha256, a.sha512, a.size, a.mode, a.kind, a.target) != (

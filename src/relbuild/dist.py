@@ -8,24 +8,33 @@ use the coreutils format (`sha256sum -c SHA256SUMS` works in the folder).
 
 A dist may be hostile: the manifest is read with bounds, a listed path is
 checked before it is opened (absolute paths, `..` and symbolic links are
-never followed), and :func:`hash_file` is the one routine that computes
+never followed), and :func:`hash_file` / :func:`hash_fd` (from
+:mod:`relbuild.digest`, re-exported here) are the one routine that computes
 SHA-256 and SHA-512, reading each file once.
 """
 
 from __future__ import annotations
 
-import hashlib
+import errno
 import json
 import os
+import re
 import stat
-from pathlib import Path, PurePosixPath
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from relbuild.deps import Dependencies
+
+# Re-exported: the one digest routine.
+from relbuild.digest import CHUNK as CHUNK  # noqa: PLC0414
+from relbuild.digest import SMALL as SMALL  # noqa: PLC0414
+from relbuild.digest import hash_fd as hash_fd  # noqa: PLC0414
+from relbuild.digest import hash_file as hash_file  # noqa: PLC0414
 from relbuild.errors import UsageError
-from relbuild.fsutil import atomic_write, read_text
+from relbuild.fsutil import atomic_write_many, remove_orphans, temp_name_pattern
 
 SCHEMA_VERSION = 1
 MANIFEST_NAME = "manifest.json"
@@ -119,6 +128,15 @@ class Manifest(Frozen):
     sandbox: Literal["bwrap", "none"] | None = None
     # Checks a component opted out of, and the written reason.
     waivers: list[WaiverRecord] = []
+    # SHA-256 of the toolchains.toml the build read, and every target it
+    # names in its order: what a merge checks parts against.
+    config_digest: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    targets_of_config: list[str] = []
+    # The targets built (``targets``) are fewer than ``targets_of_config``:
+    # one runner's part of a split release, or a build with --target.
+    partial: bool = False
+    # The components asked for with --component (none: all of them).
+    components_selected: list[str] = []
     targets: list[TargetRecord] = []
     steps: list[StepRecord] = []
     artifacts: list[ArtifactRecord]
@@ -134,52 +152,82 @@ def sums_text(artifacts: list[ArtifactRecord], algo: Algo) -> str:
     return "".join(f"{getattr(a, algo)} *{a.path}\n" for a in artifacts)
 
 
+# Temp names of the files below while they are written (relbuild.fsutil):
+# a writer killed by SIGKILL may leave one; it is never an artifact.
+ORPHAN = temp_name_pattern([MANIFEST_NAME, *SUMS.values()])
+
+
+def is_orphan(rel: str) -> bool:
+    """Is ``rel`` a temp file an interrupted manifest write left behind?"""
+    return ORPHAN.fullmatch(rel) is not None
+
+
 def write_manifest(folder: Path, manifest: Manifest) -> None:
-    """SUMS files first and the manifest last, each atomically: a folder
-    with a manifest is a folder whose build finished."""
-    for algo, name in SUMS.items():
-        atomic_write(folder / name, sums_text(manifest.artifacts, algo).encode())
-    atomic_write(folder / MANIFEST_NAME, manifest.to_bytes())
+    """The SUMS files and the manifest as one change (all written and synced,
+    then renamed into place, the manifest last): a full disk or a signal
+    leaves the old three, a folder with a manifest is one whose write
+    finished, and temp files a killed writer left are cleared."""
+    atomic_write_many(
+        [
+            *(
+                (folder / name, sums_text(manifest.artifacts, algo).encode())
+                for algo, name in SUMS.items()
+            ),
+            (folder / MANIFEST_NAME, manifest.to_bytes()),
+        ]
+    )
+    remove_orphans(folder, ORPHAN)
 
 
 # --- reading a manifest that may be hostile -----------------------------------
 
-MAX_MANIFEST_BYTES = 64 * 1024 * 1024
+# Bounds for hostile input, chosen so that reading any manifest under them
+# stays well under 300 MB (bench/hostile_bench.py measures it). A manifest
+# takes about 300 bytes and 12 JSON values per artifact, so these allow
+# some 50,000 artifacts.
+MAX_MANIFEST_BYTES = 16 * 1024 * 1024
+MAX_JSON_VALUES = 2_000_000
+MAX_PROBLEMS = 20
 
 
 def load_manifest(path: Path) -> Manifest:
     """Read and validate a manifest; every problem is a UsageError (exit 2)
-    with one clear sentence, whatever the file holds."""
-    from pydantic import ValidationError
-
-    from relbuild.config.loader import format_loc
-
+    with one clear sentence, whatever the file holds. Types are strict (the
+    size "12" is not a number) and validation stops at the first
+    ``MAX_PROBLEMS`` problems."""
     try:
-        size = path.stat().st_size
+        st = path.lstat()
     except FileNotFoundError:
         raise UsageError(f"{path}: no such manifest") from None
     except OSError as exc:
         raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
-    if not path.is_file():
-        raise UsageError(f"{path}: not a regular file")
-    if path.is_symlink():
+    if stat.S_ISLNK(st.st_mode):
         raise UsageError(f"{path}: a symbolic link; a manifest is read only as a regular file")
-    if size > MAX_MANIFEST_BYTES:
+    if not stat.S_ISREG(st.st_mode):
+        raise UsageError(f"{path}: not a regular file")
+    if st.st_size > MAX_MANIFEST_BYTES:
         raise UsageError(
-            f"{path}: {size} bytes is more than a manifest may be "
+            f"{path}: {st.st_size} bytes is more than a manifest may be "
             f"({MAX_MANIFEST_BYTES // (1024 * 1024)} MiB); refusing to read it"
         )
-    text = read_text(path, UsageError)
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(
-            f"{path}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
-        ) from None
-    except RecursionError:
-        raise UsageError(f"{path}: JSON nested too deeply to be a manifest") from None
-    except ValueError as exc:  # e.g. an integer with thousands of digits
-        raise UsageError(f"{path}: not a usable JSON document: {exc}") from None
+        raw = read_regular(path, MAX_MANIFEST_BYTES)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    return parse_manifest(raw, path)
+
+
+def parse_manifest(raw: bytes, path: Path) -> Manifest:
+    """The manifest in ``raw`` (read from ``path``, named in messages): a
+    UsageError for anything else, in bounded memory."""
+    from relbuild import bounded
+
+    if len(raw) > MAX_MANIFEST_BYTES:
+        raise UsageError(f"{path}: more than a manifest may be; refusing to read it")
+    try:
+        data = bounded.loads(raw, max_values=MAX_JSON_VALUES)
+    except bounded.DocumentError as exc:
+        raise UsageError(f"{path}: {exc}; not a usable manifest") from None
     if not isinstance(data, dict):
         raise UsageError(f"{path}: a manifest is a JSON object, this is {type(data).__name__}")
     if "schema_version" not in data:
@@ -192,22 +240,63 @@ def load_manifest(path: Path) -> Manifest:
             hint="Use the relbuild release that wrote the manifest, or a newer one.",
         )
     try:
-        return Manifest.model_validate(data)
-    except ValidationError as exc:
-        errors = exc.errors(include_url=False)
-        lines = [f"{path}: not a valid manifest ({len(errors)} problem(s)):"]
-        for err in errors[:10]:
-            lines.append(f"  {format_loc(tuple(err['loc']))}: {err['msg']}")
-        if len(errors) > 10:
-            lines.append(f"  ... and {len(errors) - 10} more")
+        return bounded.validate(Manifest, data, limit=MAX_PROBLEMS)
+    except bounded.Problems as exc:
+        count = (
+            f"{len(exc.problems)} problem(s)"
+            if exc.complete
+            else f"the first {len(exc.problems)} problems; stopped there"
+        )
+        lines = [f"{path}: not a valid manifest ({count}):"]
+        lines += [f"  {bounded.format_loc(loc)}: {msg}" for loc, msg in exc.problems]
         raise UsageError("\n".join(lines)) from None
     except RecursionError:
         raise UsageError(f"{path}: nested too deeply to be a manifest") from None
 
 
-# --- finding and reading what a dist holds --------------------------------------
+def duplicates(artifacts: list[ArtifactRecord]) -> list[tuple[int, int, str]]:
+    """(index, index of the first entry, path) of every artifact whose path
+    an earlier entry has already."""
+    first: dict[str, int] = {}
+    out: list[tuple[int, int, str]] = []
+    for i, art in enumerate(artifacts):
+        j = first.setdefault(art.path, i)
+        if j != i:
+            out.append((i, j, art.path))
+    return out
 
-CHUNK = 1 << 20
+
+def read_regular(path: Path, limit: int) -> bytes:
+    """The bytes of a regular file, never following a final symbolic link
+    and never opening a FIFO or device; OSError when it is none, or larger
+    than ``limit``."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        data = _read_all(fd, st.st_size, limit)
+    finally:
+        os.close(fd)
+    return data
+
+
+def _read_all(fd: int, size: int, limit: int) -> bytes:
+    if size > limit:
+        raise OSError(errno.EFBIG, f"larger than {limit} bytes")
+    first = os.read(fd, size + 1)
+    if len(first) <= size:  # a short read of a regular file is its end
+        return first
+    parts, total = [first], len(first)
+    while chunk := os.read(fd, CHUNK):  # it grew while we read
+        total += len(chunk)
+        if total > limit:
+            raise OSError(errno.EFBIG, f"larger than {limit} bytes")
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+# --- finding and reading what a dist holds --------------------------------------
 
 
 def locate(arg: Path) -> tuple[Path, Path]:
@@ -219,8 +308,17 @@ def locate(arg: Path) -> tuple[Path, Path]:
     raise UsageError(f"{arg}: no such folder or manifest")
 
 
+# Names of the usual shape, checked by one match: no empty part, none that
+# is "." or "..", no part over 255 bytes (ASCII here, so characters).
+_PLAIN = re.compile(
+    r"(?!\.\.?(?:/|$))[A-Za-z0-9._+~-]{1,255}(?:/(?!\.\.?(?:/|$))[A-Za-z0-9._+~-]{1,255})*"
+)
+
+
 def safe_relpath(rel: str) -> str | None:
     """Why ``rel`` may not be opened inside the folder, or None if it may."""
+    if len(rel) <= 1024 and _PLAIN.fullmatch(rel):
+        return None
     if not rel or "\0" in rel or "\\" in rel or not rel.isprintable():
         return "not a plain relative path"
     try:
@@ -229,7 +327,7 @@ def safe_relpath(rel: str) -> str | None:
         return "not valid UTF-8"
     if len(rel) > 1024 or any(len(part) > 255 for part in rel.split("/")):
         return "path too long"
-    if rel.startswith("/") or PurePosixPath(rel).is_absolute():
+    if rel.startswith("/"):
         return "absolute path"
     parts = rel.split("/")
     if any(p in ("", ".", "..") for p in parts):
@@ -254,40 +352,82 @@ def walk_to(folder: Path, rel: str) -> tuple[Path | None, str | None]:
     return current, None
 
 
-def hash_file(path: Path) -> tuple[str, str, int, int]:
-    """(sha256, sha512, size, mode) of a regular file, read once, without
-    following a link that appeared since it was checked."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise OSError(f"{path} is not a regular file")
-        h256, h512 = hashlib.sha256(), hashlib.sha512()
-        buf = bytearray(CHUNK)
-        view = memoryview(buf)
-        size = 0
-        with os.fdopen(fd, "rb", buffering=0, closefd=False) as fh:
-            while n := fh.readinto(buf):
-                chunk = view[:n]
-                h256.update(chunk)
-                h512.update(chunk)
-                size += n
-        return h256.hexdigest(), h512.hexdigest(), size, stat.S_IMODE(st.st_mode)
-    finally:
-        os.close(fd)
+# --- SUMS files ------------------------------------------------------------------
+
+DIGEST_HEX: dict[Algo, int] = {"sha256": 64, "sha512": 128}
+_SUMS_LINE = re.compile(r"([0-9A-Fa-f]+) ([ *])(.*)", re.DOTALL)
+# A whole SUMS file of well-formed lines, in one pass: the usual case.
+_SUMS_FAST = {
+    algo: re.compile(rf"^([0-9a-f]{{{n}}}) [ *]([^\n\r\0]+)$", re.MULTILINE)
+    for algo, n in DIGEST_HEX.items()
+}
 
 
-def parse_sums(text: str) -> tuple[dict[str, str], list[str]]:
-    """coreutils checksum lines -> ({path: digest}, [malformed lines])."""
-    entries: dict[str, str] = {}
-    bad: list[str] = []
-    for line in text.splitlines():
+@dataclass
+class Sums:
+    """A SUMS file read strictly: ``entries`` maps each path to its digest
+    (lower case; the first line where a path is listed twice);
+    ``problems`` holds the first ``MAX_PROBLEMS`` problems and
+    ``problem_count`` all of them."""
+
+    entries: dict[str, str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    problem_count: int = 0
+
+    def problem(self, text: str) -> None:
+        self.problem_count += 1
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(text)
+
+
+def parse_sums(text: str, algo: Algo) -> Sums:
+    """coreutils checksum lines, read as ``sha256sum -c --strict`` would and
+    stricter: a blank line, a line not of the form ``DIGEST  PATH`` or
+    ``DIGEST *PATH`` with a digest of the algorithm's length, and a path
+    listed twice (coreutils checks both lines: one with the wrong digest
+    fails) are problems. The BSD ``SHA256 (PATH) = DIGEST`` form and
+    backslash-escaped names are not what relbuild writes, so they are
+    problems too. Memory: one entry per line, problems bounded."""
+    lines = text.count("\n") + (1 if text and not text.endswith("\n") else 0)
+    found = _SUMS_FAST[algo].findall(text)
+    if len(found) == lines:
+        entries = {path: digest for digest, path in found}
+        if len(entries) == lines:
+            return Sums(entries)
+    return _parse_sums_slowly(text, algo)
+
+
+def _parse_sums_slowly(text: str, algo: Algo) -> Sums:
+    out = Sums()
+    want = DIGEST_HEX[algo]
+    first_line: dict[str, int] = {}
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # the newline that ends the last line
+    for lineno, line in enumerate(lines, 1):
         if not line.strip():
+            out.problem(f"line {lineno}: blank line")
             continue
-        digest, sep, rest = line.partition(" ")
-        hexdigit = all(c in "0123456789abcdefABCDEF" for c in digest)
-        if not sep or not rest or rest[0] not in " *" or not digest or not hexdigit:
-            bad.append(line)
+        match = _SUMS_LINE.fullmatch(line)
+        if match is None or not match.group(3):
+            out.problem(f"line {lineno}: not a checksum line: {_clip(line)!r}")
             continue
-        entries[rest[1:]] = digest.lower()
-    return entries, bad
+        digest, path = match.group(1), match.group(3)
+        if len(digest) != want:
+            out.problem(
+                f"line {lineno}: a {len(digest)}-digit digest, {algo} has {want}: {_clip(line)!r}"
+            )
+            continue
+        if "\r" in path or "\0" in path:
+            out.problem(f"line {lineno}: carriage return or NUL in the name: {_clip(line)!r}")
+            continue
+        seen = first_line.setdefault(path, lineno)
+        if seen != lineno:
+            out.problem(f"line {lineno}: {path!r} is listed again (first on line {seen})")
+            continue
+        out.entries[path] = digest.lower()
+    return out
+
+
+def _clip(line: str, width: int = 120) -> str:
+    return line if len(line) <= width else line[:width] + "..."

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import struct
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -17,7 +18,9 @@ from elftools.elf.sections import SymbolTableSection
 
 from relbuild.triples import Triple
 
-# What pyelftools and construct raise on a malformed file, at any depth.
+# What pyelftools and construct raise on a malformed file, at any depth: an
+# offset with its top bit set overflows a seek (OverflowError), a section
+# count of 2**32 a buffer (MemoryError), nested attributes the stack.
 ELF_ERRORS = (
     ELFError,
     ValueError,
@@ -28,6 +31,11 @@ ELF_ERRORS = (
     struct.error,
     EOFError,
     AssertionError,
+    ArithmeticError,
+    RecursionError,
+    MemoryError,
+    NotImplementedError,
+    OSError,
 )
 
 EF_ARM_ABI_FLOAT_SOFT = 0x200
@@ -112,46 +120,66 @@ def _header_problems(elf: ELFFile, triple: Triple, what: str) -> list[str]:
 
 def ar_members(data: bytes) -> list[tuple[str, bytes]]:
     """Members of a System V / GNU ar archive, without the symbol tables."""
-    members: list[tuple[str, bytes]] = []
+    stream = io.BytesIO(data)
+    return [(name, stream.read(size)) for name, _, size in _ar_index(stream, len(data))]
+
+
+def _ar_index(stream: BinaryIO, length: int) -> Iterator[tuple[str, int, int]]:
+    """(name, offset, size) of each member, read header by header from
+    ``stream`` (positioned at the member when yielded); stops at the first
+    malformed or truncated header rather than guess."""
     pos = len(_AR_MAGIC)
     names = b""
-    while pos + 60 <= len(data):
-        header = data[pos : pos + 60]
+    while pos + 60 <= length:
+        stream.seek(pos)
+        header = stream.read(60)
         name = header[:16].decode("ascii", "replace").strip()
         try:
             size = int(header[48:58].decode("ascii").strip())
         except ValueError:
-            break
-        if size < 0 or header[58:60] != b"`\n" or pos + 60 + size > len(data):
-            break  # malformed or truncated: stop rather than guess
-        body = data[pos + 60 : pos + 60 + size]
-        pos += 60 + size + (size & 1)
+            return
+        if size < 0 or header[58:60] != b"`\n" or pos + 60 + size > length:
+            return
+        body_at = pos + 60
+        pos = body_at + size + (size & 1)
         if name in ("/", "/SYM64/", "__.SYMDEF", "__.SYMDEF SORTED"):
             continue
         if name == "//":
-            names = body
+            stream.seek(body_at)
+            names = stream.read(size)
             continue
         if name.startswith("/") and name[1:].isdigit() and names:
             start = int(name[1:])
             end = names.find(b"/\n", start)
             name = names[start:end].decode("utf-8", "replace")
-        members.append((name.rstrip("/"), body))
-    return members
+        stream.seek(body_at)
+        yield name.rstrip("/"), body_at, size
 
 
 def check_file(path: Path, triple: Triple) -> list[str]:
     """Problems with ``path``'s ELF header(s) for ``triple``; [] when it matches."""
-    if is_elf(path):
-        with path.open("rb") as fh:
-            return header_problems(fh, triple, path.name)
-    if is_ar(path):
+    with path.open("rb") as fh:
+        return check_stream(fh, triple, path.name)
+
+
+def check_stream(fh: BinaryIO, triple: Triple, name: str) -> list[str]:
+    """Problems with the ELF header(s) in an open file for ``triple``: the
+    file itself, or each object of a static library (read one at a time)."""
+    fh.seek(0)
+    magic = fh.read(8)
+    if magic[:4] == b"\x7fELF":
+        fh.seek(0)
+        return header_problems(fh, triple, name)
+    if magic == _AR_MAGIC:
+        length = fh.seek(0, io.SEEK_END)
         problems: list[str] = []
-        objects = [(n, b) for n, b in ar_members(path.read_bytes()) if b[:4] == b"\x7fELF"]
-        if not objects:
-            return [f"{path.name}: archive holds no ELF object"]
-        for name, body in objects:
-            problems += header_problems(io.BytesIO(body), triple, f"{path.name}({name})")
-        return problems
+        objects = 0
+        for member, _, size in _ar_index(fh, length):
+            body = fh.read(size)
+            if body[:4] == b"\x7fELF":
+                objects += 1
+                problems += header_problems(io.BytesIO(body), triple, f"{name}({member})")
+        return problems if objects else [f"{name}: archive holds no ELF object"]
     return []
 
 

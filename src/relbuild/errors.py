@@ -101,3 +101,9 @@ class CommandError(BuildError):
         if self.hint:
             parts.append(self.hint)
         return "\n".join(parts)
+
+
+class MalformedFileError(UsageError, ValueError):
+    """A file relbuild reads is malformed: an ELF file, an archive, an Intel
+    HEX image. A ValueError too, so that callers which treat any unreadable
+    ELF file as "not an ELF file" keep doing so."""

@@ -16,6 +16,7 @@ import socket
 import sys
 import tarfile
 import zipfile
+import zlib
 from pathlib import Path
 
 from elftools.elf.elffile import ELFFile
@@ -148,7 +149,17 @@ def _member_map(data: bytes, name: str) -> dict[str, tuple[str, str]] | None:
             for member, body in elfcheck.ar_members(data):
                 out[member] = (hashlib.sha256(body).hexdigest(), "")
             return out
-    except (OSError, EOFError, tarfile.TarError, zipfile.BadZipFile):
+    except (
+        OSError,
+        EOFError,
+        tarfile.TarError,
+        zipfile.BadZipFile,
+        zlib.error,  # a corrupt deflate stream
+        ValueError,
+        NotImplementedError,  # a zip member compressed by an unknown method
+        RuntimeError,  # an encrypted zip member
+        MemoryError,
+    ):
         return None
     return None
 

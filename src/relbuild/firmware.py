@@ -18,10 +18,15 @@ from elftools.elf.elffile import ELFFile
 
 from relbuild.dist import Footprint
 from relbuild.elfcheck import ELF_ERRORS
+from relbuild.errors import MalformedFileError
 from relbuild.triples import Triple
 
 PF_X = 0x1
 PF_W = 0x2
+# A raw image spans the lowest to the highest loaded byte. Microcontroller
+# flash is at most a few MiB; a wider span is a malformed (or hostile) ELF
+# whose image would fill the memory with zeros.
+MAX_IMAGE_BYTES = 256 << 20
 
 
 @dataclass(frozen=True)
@@ -37,13 +42,28 @@ def _elf(data: bytes) -> ELFFile:
     return ELFFile(io.BytesIO(data))
 
 
+def _malformed(exc: Exception) -> MalformedFileError:
+    return MalformedFileError(f"not a readable ELF file ({type(exc).__name__}: {exc})")
+
+
 def load_segments(data: bytes) -> list[Segment]:
-    elf = _elf(data)
-    segs = [
-        Segment(s["p_paddr"], s["p_vaddr"], s.data(), s["p_memsz"], s["p_flags"])
-        for s in elf.iter_segments()
-        if s["p_type"] == "PT_LOAD" and s["p_filesz"] > 0
-    ]
+    """The loadable segments with contents, by load address; MalformedFileError
+    for a file pyelftools cannot read (an offset past 2**63 included)."""
+    try:
+        elf = _elf(data)
+        loads = [s for s in elf.iter_segments() if s["p_type"] == "PT_LOAD" and s["p_filesz"] > 0]
+        segs = [
+            Segment(s["p_paddr"], s["p_vaddr"], s.data(), s["p_memsz"], s["p_flags"]) for s in loads
+        ]
+        sizes = [s["p_filesz"] for s in loads]
+    except ELF_ERRORS as exc:
+        raise _malformed(exc) from None
+    for seg, filesz in zip(segs, sizes, strict=True):
+        if len(seg.data) != filesz:
+            raise MalformedFileError(
+                f"the segment loaded at {seg.paddr:#x} has {filesz} bytes in the file, "
+                f"but the file ends after {len(seg.data)}"
+            )
     return sorted(segs, key=lambda s: s.paddr)
 
 
@@ -53,6 +73,11 @@ def to_bin(data: bytes) -> bytes:
         return b""
     base = segs[0].paddr
     end = max(s.paddr + len(s.data) for s in segs)
+    if end - base > MAX_IMAGE_BYTES:
+        raise MalformedFileError(
+            f"its loadable segments span {end - base} bytes ({base:#x} to {end:#x}); a raw "
+            f"image is made for at most {MAX_IMAGE_BYTES >> 20} MiB"
+        )
     image = bytearray(end - base)
     for s in segs:
         image[s.paddr - base : s.paddr - base + len(s.data)] = s.data
@@ -70,6 +95,10 @@ def to_ihex(data: bytes) -> bytes:
     upper = 0
     for seg in load_segments(data):
         addr, rest = seg.paddr, seg.data
+        if addr + len(rest) > 1 << 32:
+            raise MalformedFileError(
+                f"a segment loads at {addr:#x}, past the 32-bit addresses Intel HEX can hold"
+            )
         while rest:
             if addr >> 16 != upper:
                 upper = addr >> 16
@@ -79,7 +108,12 @@ def to_ihex(data: bytes) -> bytes:
             chunk, rest = rest[:room], rest[room:]
             lines.append(_record(0x00, addr & 0xFFFF, chunk))
             addr += len(chunk)
-    entry = _elf(data)["e_entry"]
+    try:
+        entry = _elf(data)["e_entry"]
+    except ELF_ERRORS as exc:
+        raise _malformed(exc) from None
+    if entry > 0xFFFF_FFFF:
+        raise MalformedFileError(f"entry point {entry:#x} does not fit the 32 bits of Intel HEX")
     if entry <= 0xFFFFF:
         # Like binutils: a start segment address (CS:IP) where 20 bits suffice.
         lines.append(_record(0x03, 0, struct.pack(">HH", (entry & 0xF0000) >> 4, entry & 0xFFFF)))
@@ -90,19 +124,27 @@ def to_ihex(data: bytes) -> bytes:
 
 
 def parse_ihex(text: str) -> tuple[dict[int, int], int | None]:
-    """Memory contents (address -> byte) and start address of an Intel HEX file."""
+    """Memory contents (address -> byte) and start address of an Intel HEX
+    file; MalformedFileError for a record that is not well formed."""
     memory: dict[int, int] = {}
     upper = 0
     start: int | None = None
     for line in text.splitlines():
         if not line.startswith(":"):
             continue
-        raw = bytes.fromhex(line[1:])
+        try:
+            raw = bytes.fromhex(line[1:])
+        except ValueError:
+            raise MalformedFileError(f"not hexadecimal: {line[:80]!r}") from None
+        if len(raw) < 5:
+            raise MalformedFileError(f"short record: {line[:80]!r}")
         if sum(raw) & 0xFF:
-            raise ValueError(f"bad checksum: {line}")
+            raise MalformedFileError(f"bad checksum: {line[:80]!r}")
         count, addr, kind, payload = raw[0], (raw[1] << 8) | raw[2], raw[3], raw[4 : 4 + raw[0]]
         if len(payload) != count:
-            raise ValueError(f"short record: {line}")
+            raise MalformedFileError(f"short record: {line[:80]!r}")
+        if (kind in (0x02, 0x04) and count != 2) or (kind in (0x03, 0x05) and count != 4):
+            raise MalformedFileError(f"record of type {kind} with {count} bytes: {line[:80]!r}")
         if kind == 0x00:
             for i, b in enumerate(payload):
                 memory[(upper << 16) + addr + i] = b
@@ -121,19 +163,24 @@ def parse_ihex(text: str) -> tuple[dict[int, int], int | None]:
 
 
 def footprint(data: bytes) -> Footprint:
-    elf = _elf(data)
-    flash = ram = 0
-    sections: dict[str, int] = {}
-    for sec in elf.iter_sections():
-        flags = sec["sh_flags"]
-        if not flags & SH_FLAGS.SHF_ALLOC or sec["sh_size"] == 0:
-            continue
-        size = sec["sh_size"]
-        sections[sec.name] = size
-        if sec["sh_type"] != "SHT_NOBITS":
-            flash += size
-        if flags & SH_FLAGS.SHF_WRITE:
-            ram += size
+    """Flash and RAM from the allocated sections; MalformedFileError for a file
+    pyelftools cannot read."""
+    try:
+        elf = _elf(data)
+        flash = ram = 0
+        sections: dict[str, int] = {}
+        for sec in elf.iter_sections():
+            flags = sec["sh_flags"]
+            if not flags & SH_FLAGS.SHF_ALLOC or sec["sh_size"] == 0:
+                continue
+            size = sec["sh_size"]
+            sections[sec.name] = size
+            if sec["sh_type"] != "SHT_NOBITS":
+                flash += size
+            if flags & SH_FLAGS.SHF_WRITE:
+                ram += size
+    except ELF_ERRORS as exc:
+        raise _malformed(exc) from None
     return Footprint(flash=flash, ram=ram, sections=sections)
 
 
@@ -143,8 +190,10 @@ def sanity_problems(data: bytes, triple: Triple, what: str) -> list[str]:
     sense, or a dynamic section on a static target."""
     try:
         return _sanity_problems(data, triple, what)
+    except MalformedFileError as exc:
+        return [f"{what}: {exc}"]
     except ELF_ERRORS as exc:
-        return [f"{what}: not a readable ELF file ({exc})"]
+        return [f"{what}: not a readable ELF file ({type(exc).__name__}: {exc})"]
 
 
 def _sanity_problems(data: bytes, triple: Triple, what: str) -> list[str]:

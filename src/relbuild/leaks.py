@@ -203,7 +203,18 @@ def _members(data: bytes, name: str, budget: list[int]) -> list[tuple[str, bytes
                 return out
         if data[:8] == b"!<arch>\n":
             return [(f"{name}({m})", body) for m, body in ar_members(data)]
-    except (OSError, EOFError, tarfile.TarError, zipfile.BadZipFile, zlib.error, ValueError):
+    except (
+        OSError,
+        EOFError,
+        tarfile.TarError,
+        zipfile.BadZipFile,
+        zlib.error,
+        ValueError,
+        IndexError,  # a zip member with an empty name (ZipInfo.is_dir)
+        NotImplementedError,  # a zip "version 8.0", an unknown compression method
+        RuntimeError,  # an encrypted zip member
+        MemoryError,
+    ):
         return None
     return None
 

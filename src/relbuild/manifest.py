@@ -25,6 +25,7 @@ from relbuild.dist import (
     Manifest,
     ProjectRecord,
     hash_file,
+    is_orphan,
     write_manifest,
 )
 from relbuild.elfcheck import ELF_ERRORS
@@ -118,7 +119,8 @@ def generate(
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder).as_posix()
         st = path.lstat()
-        if stat.S_ISDIR(st.st_mode) or rel in skip:
+        if stat.S_ISDIR(st.st_mode) or rel in skip or is_orphan(rel):
+            # A temp file of an interrupted manifest write is never an artifact.
             continue
         if stat.S_ISLNK(st.st_mode) or not stat.S_ISREG(st.st_mode):
             problems.append(f"{rel}: not a regular file (links are not followed)")

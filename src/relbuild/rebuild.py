@@ -98,7 +98,8 @@ def rebuild(
         options = BuildOptions(
             out=work / "dist",
             targets=[t.triple for t in manifest.targets],
-            components=sorted({c for t in manifest.targets for c in t.components}),
+            # The --component choice recorded, so the manifest says the same.
+            components=manifest.components_selected,
             jobs=default_jobs(),
             archive=fmt,  # type: ignore[arg-type]
             source_date_epoch=str(source.source_date_epoch),

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from relbuild import proc
 from relbuild.dist import MANIFEST_NAME
-from relbuild.ui import err, table
+from relbuild.ui import err, escape, table
 
 if TYPE_CHECKING:
     from relbuild.build.model import BuildResult, Plan
@@ -15,6 +14,7 @@ if TYPE_CHECKING:
     from relbuild.diff import DiffReport
     from relbuild.dist import Manifest
     from relbuild.doctor import DoctorReport
+    from relbuild.merge import MergeReport
     from relbuild.rebuild import VerifyRebuildReport
     from relbuild.repro import ReproReport
     from relbuild.size import SizeReport
@@ -46,6 +46,8 @@ def render_doctor(report: DoctorReport) -> None:
 
 
 def render_plan(plan: Plan) -> None:
+    from relbuild import proc
+
     err.print(
         f"plan: {plan.project} {plan.version}, SOURCE_DATE_EPOCH={plan.source_date_epoch}, "
         f"{len(plan.steps)} steps"
@@ -71,6 +73,15 @@ def render_inventory(folder: Path, manifest: Manifest) -> None:
         err.print(f"  {art.path}: {art.kind}, {art.target or 'no target'}")
 
 
+def render_merge(report: MergeReport) -> None:
+    err.print(
+        f"merged {len(report.parts)} part(s) into {report.out}: "
+        f"{report.artifacts} artifacts for {', '.join(report.targets)}"
+    )
+    if report.missing:
+        err.print(f"partial release: no part covers {', '.join(report.missing)}")
+
+
 def render_verify(report: VerifyReport) -> None:
     size = report.bytes_hashed / (1024 * 1024)
     if report.ok:
@@ -79,13 +90,17 @@ def render_verify(report: VerifyReport) -> None:
             f"{size:.1f} MiB, SHA-256 and SHA-512"
         )
         return
+    shown = f", the first {len(report.findings)} shown" if report.omitted else ""
     t = table(
-        f"verify: {len(report.findings)} finding(s) in {report.folder}",
+        f"verify: {report.finding_count} finding(s) in {report.folder}{shown}",
         ["finding", "path", "detail"],
     )
     for f in report.findings:
-        t.add_row(f.kind, f.path, f.detail)
+        t.add_row(f.kind, escape(f.path, newlines=True), escape(f.detail, newlines=True))
     err.print(t)
+    if report.omitted:
+        by_kind = ", ".join(f"{kind}: {n}" for kind, n in report.finding_counts.items())
+        err.print(f"verify: ... and {report.omitted} more finding(s); all by kind: {by_kind}")
 
 
 def render_diff(report: DiffReport) -> None:

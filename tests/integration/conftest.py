@@ -1,8 +1,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -10,7 +8,9 @@ import pytest
 from relbuild import environ
 from relbuild.config import LoadedConfig, load_config
 from relbuild.toolchains import ResolvedToolchains, resolve_all
-from tests.conftest import CONFIG, EXAMPLE, REPO
+from tests.conftest import CONFIG, EXAMPLE
+from tests.integration.machines import relbuild_cmd as relbuild_cmd  # noqa: PLC0414
+from tests.integration.machines import side_by_side as side_by_side  # noqa: PLC0414
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -28,19 +28,6 @@ def loaded() -> LoadedConfig:
 def tools(loaded: LoadedConfig) -> ResolvedToolchains:
     """The repository's pinned toolchains, resolved for real."""
     return resolve_all(loaded.config, environ.probe_env())
-
-
-def relbuild_cmd(
-    *args: str | Path, env: dict[str, str] | None = None, cwd: Path = REPO
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "relbuild", *map(str, args)],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ import pytest
 
 from tests.conftest import EXAMPLE
 from tests.integration.conftest import relbuild_cmd
+from tests.integration.test_repro import git
 
 CONFIG = """
 schema-version = 1
@@ -34,19 +35,6 @@ ldflags-x = { "LDFLAGS_KEY" = "{version}" }
 triple = "x86_64-unknown-linux-gnu"
 components = ["beacon"]
 """
-
-
-def git(cwd: Path, *args: str) -> None:
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@example.com",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@example.com",
-        "GIT_AUTHOR_DATE": "2024-01-02T03:04:05Z",
-        "GIT_COMMITTER_DATE": "2024-01-02T03:04:05Z",
-    }
-    subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True)
 
 
 def project(at: Path, key: str = "main.version") -> Path:

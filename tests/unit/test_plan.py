@@ -404,3 +404,27 @@ def test_first_errors_pick_the_cause_out_of_a_long_log() -> None:
         "ld.lld: error: undefined symbol: gnu_get_libc_version",
         "error: could not compile `x` (lib) due to 1 previous error",
     ]
+
+
+def test_manifest_says_partial_and_a_merge_of_parts_records_what_one_build_does() -> None:
+    """Real planning, per target and for both: the manifests of the parts,
+    merged, are the manifest of the plan of both (steps, toolchains,
+    dependencies, targets), which is what makes a merged dist byte-identical."""
+    from relbuild.build.record import manifest
+    from relbuild.dist import Manifest
+    from relbuild.merge import check_parts, merged_manifest
+
+    def made(**selection: list[str]) -> Manifest:
+        # The config here is made in memory, so it has no file to digest.
+        return manifest(make_plan(**selection), []).model_copy(update={"config_digest": "c" * 64})
+
+    full = made()
+    assert full.partial is False and full.components_selected == []
+    assert full.targets_of_config == ["aarch64-unknown-linux-gnu", "thumbv7m-none-eabi"]
+    parts = [(Path(f"/parts/{t}"), made(targets=[t])) for t in reversed(full.targets_of_config)]
+    assert all(m.partial for _, m in parts)
+    assert parts[0][1].toolchains.keys() != parts[1][1].toolchains.keys()  # fw needs no go
+    check_parts(parts)
+    merged, missing = merged_manifest(parts)
+    assert missing == []
+    assert merged.to_bytes() == full.to_bytes()

@@ -44,6 +44,10 @@ class Plan(BaseModel):
     cache: str
     steps: list[Step]
     targets: list[str]
+    # What a merge of parts checks: the config's digest and all its targets.
+    config_digest: str = ""
+    targets_of_config: list[str] = []
+    components_selected: list[str] = []
     # What the stages after planning need, taken from the config, the
     # toolchains and the project once.
     root: str

@@ -11,6 +11,7 @@ environment built from an allow-list (see environ.py), nothing else.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -140,6 +141,9 @@ def plan(inputs: PlanInputs, targets: Sequence[str] = (), components: Sequence[s
         cache=str(inputs.paths.cache),
         steps=steps,
         targets=[t.triple for t, _ in selection],
+        config_digest=_config_digest(loaded.path),
+        targets_of_config=[t.triple for t in config.targets],
+        components_selected=sorted(set(components)),
         root=str(inputs.paths.root),
         source=SourceRecord(
             vcs=source.vcs,
@@ -167,6 +171,15 @@ def plan(inputs: PlanInputs, targets: Sequence[str] = (), components: Sequence[s
             if (reason := _component(config, c).allow_path_leaks) is not None
         },
     )
+
+
+def _config_digest(path: Path) -> str:
+    """SHA-256 of the config file's bytes: parts of one release were built
+    from the same file, whatever folder it sat in."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except FileNotFoundError:  # a config made in memory (tests)
+        return ""
 
 
 def _component(config: Config, name: str) -> RustComponent | GoComponent:

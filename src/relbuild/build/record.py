@@ -101,6 +101,10 @@ def manifest(plan: Plan, artifacts: list[ArtifactRecord]) -> Manifest:
             WaiverRecord(component=c, check="path-leaks", reason=reason)
             for c, reason in plan.leak_waivers.items()
         ],
+        config_digest=plan.config_digest or None,
+        targets_of_config=plan.targets_of_config,
+        partial=plan.targets != plan.targets_of_config,
+        components_selected=plan.components_selected,
         targets=[
             TargetRecord(
                 triple=t, components=list(dict.fromkeys(s.component for s in plan.steps_for(t)))

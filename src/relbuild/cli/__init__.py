@@ -50,13 +50,23 @@ for _command in (*making.COMMANDS, *checking.COMMANDS):
 
 
 def main() -> None:
+    from relbuild import signals
+
+    signals.install()
     try:
         cli.main(prog_name="relbuild", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("interrupted", err=True)
-        sys.exit(130)
+    except click.exceptions.Abort as exc:
+        # click turns a KeyboardInterrupt (and so a SIGTERM) into Abort.
+        _interrupted(exc.__cause__ or exc.__context__)
     except click.ClickException as exc:
-        exc.show()
+        import io
+
+        from relbuild.ui import escape
+
+        # Usage errors echo arguments back, and an argument may be a hostile name.
+        shown = io.StringIO()
+        exc.show(file=shown)
+        sys.stderr.write(escape(shown.getvalue()))
         sys.exit(2)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
@@ -69,14 +79,25 @@ def main() -> None:
 
         err.print(f"error: {exc}")
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        sys.exit(130)
+    except KeyboardInterrupt as exc:
+        _interrupted(exc)
     except OSError as exc:
         # The filesystem refused something the user pointed us at (a
         # permission, a full disk): one sentence, not a traceback.
         if _DEBUG:
             traceback.print_exc()
+        from relbuild.ui import err
+
         where = f" {exc.filename}" if exc.filename else ""
-        click.echo(f"error: cannot access{where}: {exc.strerror or exc}", err=True)
+        err.print(f"error: cannot access{where}: {exc.strerror or exc}")
         sys.exit(2)
+
+
+def _interrupted(exc: BaseException | None) -> None:
+    from relbuild.signals import Terminated
+
+    if isinstance(exc, Terminated):
+        click.echo(f"terminated ({exc})", err=True)
+        sys.exit(exc.exit_code)
+    click.echo("interrupted", err=True)
+    sys.exit(130)

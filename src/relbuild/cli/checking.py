@@ -52,10 +52,18 @@ def verify_cmd(
     and ELF headers that do not match their target. Exit 0 when all is well,
     1 on a finding, 2 when the input cannot be used.
     """
-    from relbuild.render import render_rebuild, render_verify
-    from relbuild.verify import verify
+    from relbuild import prefetch
 
-    report = verify(location, allow_extra=allow_extra, jobs=jobs, leaks=leaks)
+    # Small files are hashed in a child while the imports and the manifest take their time.
+    pre = prefetch.start(location)
+    try:
+        from relbuild.render import render_rebuild, render_verify
+        from relbuild.verify import verify
+
+        report = verify(location, allow_extra=allow_extra, jobs=jobs, leaks=leaks, prefetched=pre)
+    finally:
+        if pre is not None:
+            pre.close()
     if not rebuild:
         finish(report, as_json, render_verify)
         return
@@ -227,4 +235,37 @@ def repro_cmd(
     finish(report, as_json, render_repro)
 
 
-COMMANDS = [verify_cmd, manifest_cmd, diff_cmd, test_cmd, size_cmd, repro_cmd]
+@click.command("merge")
+@click.argument("parts", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="Output folder; replaced as a whole only when the merge succeeds.",
+)
+@click.option(
+    "--allow-partial",
+    is_flag=True,
+    help="Merge even when no part covers some targets of the config (the result says which).",
+)
+@jobs_option("Files hashed at once while verifying the parts", "the number of CPUs")
+@json_option("Print the report")
+def merge_cmd(
+    parts: tuple[Path, ...], out: Path, allow_partial: bool, jobs: int | None, as_json: bool
+) -> None:
+    """Verify the parts built by `relbuild build --target` on several runners and merge
+    them into the dist one machine would have built.
+
+    Exit 2, naming the part and the field, when a part does not match its manifest,
+    the parts disagree (revision, epoch, config, toolchains), two parts claim a target
+    or a path, or a target is missing without --allow-partial.
+    """
+    from relbuild.merge import merge
+    from relbuild.render import render_merge
+
+    report = merge(parts, out, allow_partial=allow_partial, jobs=jobs)
+    finish(report, as_json, render_merge)
+
+
+COMMANDS = [verify_cmd, merge_cmd, manifest_cmd, diff_cmd, test_cmd, size_cmd, repro_cmd]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -79,6 +80,30 @@ def schema_cmd(which: str, output: Path | None) -> None:
 @epoch_option
 @cache_option
 @click.option("--offline", is_flag=True, help="Plan for a build without network access.")
+@click.option(
+    "--matrix",
+    "matrix_for",
+    type=click.Choice(["github", "gitlab"]),
+    default=None,
+    is_flag=False,
+    flag_value="github",
+    help="Print the targets as a CI matrix on one line of JSON instead: for GitHub's "
+    "strategy.matrix (fromJSON, the default) or GitLab's parallel:matrix.",
+)
+@click.option(
+    "--per-runner",
+    type=click.IntRange(1, 1000),
+    default=None,
+    metavar="N",
+    help="With --matrix: at most N targets on each runner (default: 1, or a whole group).",
+)
+@click.option(
+    "--group-by",
+    type=click.Choice(["none", "kind"]),
+    default="none",
+    show_default=True,
+    help="With --matrix: 'kind' keeps hosted and bare-metal targets on separate runners.",
+)
 @json_option("Print the plan")
 @click.pass_obj
 def plan_cmd(
@@ -88,10 +113,23 @@ def plan_cmd(
     source_date_epoch: str | None,
     cache_dir: Path | None,
     offline: bool,
+    matrix_for: str | None,
+    per_runner: int | None,
+    group_by: str,
     as_json: bool,
 ) -> None:
     """Print the ordered build steps (argv, cwd, environment) without running them."""
+    import json
+
     from relbuild import ui
+
+    if matrix_for is not None:
+        from relbuild.matrix import as_json as matrix_json
+        from relbuild.matrix import entries
+
+        found = entries(app.config(), per_runner=per_runner, group_by=group_by)  # type: ignore[arg-type]
+        click.echo(json.dumps(matrix_json(found, matrix_for), separators=(",", ":")))  # type: ignore[arg-type]
+        return
     from relbuild.build import BuildOptions, gather
     from relbuild.build.plan import plan
     from relbuild.render import render_plan
@@ -193,4 +231,46 @@ def build_cmd(
     finish(result, as_json, render_build)
 
 
-COMMANDS = [init_cmd, doctor_cmd, schema_cmd, plan_cmd, build_cmd]
+@click.group("ci")
+def ci_cmd() -> None:
+    """Print a release workflow that builds the targets on the CI's matrix and merges them."""
+
+
+def _ci_options(func: Any) -> Any:
+    func = click.option(
+        "--per-runner",
+        type=click.IntRange(1, 1000),
+        default=None,
+        metavar="N",
+        help="At most N targets on each runner (default: 1, or a whole group).",
+    )(func)
+    return click.option(
+        "--group-by",
+        type=click.Choice(["none", "kind"]),
+        default="none",
+        show_default=True,
+        help="'kind' keeps hosted and bare-metal targets on separate runners.",
+    )(func)
+
+
+@ci_cmd.command("github")
+@_ci_options
+@click.pass_obj
+def ci_github_cmd(app: App, per_runner: int | None, group_by: str) -> None:
+    """A GitHub Actions workflow: plan, build per matrix entry, merge, verify."""
+    from relbuild.ci import github
+
+    click.echo(github(app.config(), per_runner=per_runner, group_by=group_by), nl=False)  # type: ignore[arg-type]
+
+
+@ci_cmd.command("gitlab")
+@_ci_options
+@click.pass_obj
+def ci_gitlab_cmd(app: App, per_runner: int | None, group_by: str) -> None:
+    """A GitLab CI pipeline: plan, build per parallel:matrix entry, merge, verify."""
+    from relbuild.ci import gitlab
+
+    click.echo(gitlab(app.config(), per_runner=per_runner, group_by=group_by), nl=False)  # type: ignore[arg-type]
+
+
+COMMANDS = [init_cmd, doctor_cmd, schema_cmd, plan_cmd, build_cmd, ci_cmd]

@@ -17,11 +17,16 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from relbuild.bounded import format_loc as format_loc  # noqa: PLC0414 - re-exported
 from relbuild.config.models import Config
 from relbuild.errors import ConfigError
 from relbuild.fsutil import read_text
 
 DEFAULT_NAME = "toolchains.toml"
+# A config is a few KiB; a larger file is a mistake (or hostile), and its
+# errors would be unbounded.
+MAX_CONFIG_BYTES = 1024 * 1024
+MAX_PROBLEMS = 20
 
 
 @dataclass(frozen=True)
@@ -67,15 +72,33 @@ def load_config(path: Path) -> LoadedConfig:
     missing = ConfigError(
         f"{path}: no such file", hint="Run `relbuild init` to write one, or pass --config PATH."
     )
-    text = read_text(path, ConfigError, missing)
+    try:
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(
+                f"{path}: more than {MAX_CONFIG_BYTES // 1024} KiB; that is not a toolchains.toml"
+            )
+    except OSError:
+        pass  # read_text says what is wrong
+    return parse_config(read_text(path, ConfigError, missing), path)
+
+
+def parse_config(text: str, path: Path) -> LoadedConfig:
+    """The config in ``text``, read from ``path`` (for messages, and the
+    folder relative paths start from): a ConfigError for any problem."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid TOML: arrays or tables nested too deeply") from None
+    except (ValueError, OverflowError) as exc:  # a date or number tomllib cannot hold
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_describe(path, exc)) from None
+    except (RecursionError, OverflowError, MemoryError) as exc:
+        raise ConfigError(f"{path}: cannot be read as a config ({type(exc).__name__})") from None
     problems = config.cross_check() or _path_problems(path.resolve().parent, config)
     if problems:
         lines = [f"{path}: {len(problems)} problem(s):"]
@@ -109,8 +132,10 @@ def _path_problems(base: Path, config: Config) -> list[tuple[str, str]]:
 
 
 def _describe(path: Path, exc: ValidationError) -> str:
-    errors = exc.errors(include_url=False)
-    lines = [f"{path}: {len(errors)} problem(s):"]
+    count = exc.error_count()
+    errors = exc.errors(include_url=False)[:MAX_PROBLEMS]
+    shown = f", the first {len(errors)} shown" if count > len(errors) else ""
+    lines = [f"{path}: {count} problem(s){shown}:"]
     for err in errors:
         loc = tuple(err["loc"])
         key = format_loc(loc)
@@ -129,22 +154,13 @@ def _describe(path: Path, exc: ValidationError) -> str:
             message = re.sub(r" or instance of \w+", "", str(err["msg"]))
             message = message.replace("valid dictionary", "table").removeprefix("Value error, ")
             got = err.get("input")
-            shown = (
-                "" if kind == "value_error" or isinstance(got, dict | list) else f" (got {got!r})"
+            value = repr(got)
+            value = value if len(value) <= 80 else value[:77] + "..."
+            got_text = (
+                "" if kind == "value_error" or isinstance(got, dict | list) else f" (got {value})"
             )
-            lines.append(f"  {key}: {message}{shown}")
+            lines.append(f"  {key}: {message}{got_text}")
     return "\n".join(lines)
-
-
-def format_loc(loc: tuple[int | str, ...]) -> str:
-    """('targets', 3, 'triple') -> 'targets[3].triple'."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out or "(top level)"
 
 
 def _known_keys(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:

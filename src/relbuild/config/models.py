@@ -23,6 +23,17 @@ SCHEMA_VERSION = 1
 _RELEASE = r"^\d+\.\d+\.\d+(-(nightly|beta(\.\d+)?))?$"
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
+# `allow-path-leaks` on a component: why its artifacts may hold this
+# machine's paths (the leak scan then skips them; the manifest keeps why).
+PathLeakWaiver = Annotated[
+    str | None,
+    Field(
+        min_length=1,
+        description="the reason this component's artifacts may hold paths or names of the "
+        "building machine; the leak scan skips them and the manifest records the reason",
+    ),
+]
+
 
 def _kebab(name: str) -> str:
     return name.replace("_", "-")
@@ -115,6 +126,10 @@ class SmokeTest(Model):
             re.compile(value, re.MULTILINE)
         except re.error as exc:
             raise ValueError(f"not a valid regular expression: {exc}") from None
+        except (OverflowError, RecursionError, MemoryError) as exc:
+            # `a{4294967295}` overflows, 500 nested groups exhaust the stack.
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            raise ValueError(f"not a usable regular expression: {reason}") from None
         return value
 
 
@@ -138,14 +153,7 @@ class RustComponent(Model):
     ] = None
     budget: Annotated[Budget | None, Field(description="firmware flash/RAM budget")] = None
     test: SmokeTest | None = None
-    allow_path_leaks: Annotated[
-        str | None,
-        Field(
-            min_length=1,
-            description="the reason this component's artifacts may hold paths or names of the "
-            "building machine; the leak scan skips them and the manifest records the reason",
-        ),
-    ] = None
+    allow_path_leaks: PathLeakWaiver = None
 
     @model_validator(mode="after")
     def _kind_specific(self) -> RustComponent:
@@ -174,14 +182,7 @@ class GoComponent(Model):
         Field(description="-X settings; '{version}' is replaced with the project version"),
     ] = {}
     test: SmokeTest | None = None
-    allow_path_leaks: Annotated[
-        str | None,
-        Field(
-            min_length=1,
-            description="the reason this component's artifacts may hold paths or names of the "
-            "building machine; the leak scan skips them and the manifest records the reason",
-        ),
-    ] = None
+    allow_path_leaks: PathLeakWaiver = None
 
     @property
     def uses_cgo(self) -> bool:

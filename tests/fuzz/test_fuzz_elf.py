@@ -1,0 +1,85 @@
+"""The ELF and firmware readers on mutated ELF files: the header checks,
+target inference and firmware sanity checks return problems and never
+raise; images, footprints and Intel HEX either come out or raise
+MalformedFileError. The offsets, sizes and counts pyelftools seeks and
+allocates by are set to extremes on purpose."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from relbuild import elfcheck, firmware
+from relbuild.errors import MalformedFileError
+from relbuild.manifest import infer_triple
+from relbuild.triples import TRIPLES
+from tests.elfgen import cortex_m_firmware, x86_64_program
+from tests.fuzz.conftest import examples
+from tests.fuzz.mutate import elf_fields, mutated_bytes
+
+X86 = x86_64_program()
+FW = cortex_m_firmware()
+TARGETS = [TRIPLES["x86_64-unknown-linux-gnu"], TRIPLES["thumbv7m-none-eabi"]]
+
+
+def elf_inputs() -> st.SearchStrategy[bytes]:
+    return st.one_of(
+        mutated_bytes(X86, fields=elf_fields(X86)), mutated_bytes(FW, fields=elf_fields(FW))
+    )
+
+
+def _top_byte_of_phoff() -> bytes:
+    data = bytearray(X86)
+    data[0x20 + 7] = 0x80  # the review's case: e_phoff past 2**63
+    return bytes(data)
+
+
+@settings(max_examples=examples(200))
+@given(elf_inputs())
+@example(_top_byte_of_phoff())
+def test_elf_readers(data: bytes) -> None:
+    for triple in TARGETS:
+        assert isinstance(elfcheck.header_problems(io.BytesIO(data), triple, "x"), list)
+        assert isinstance(elfcheck.check_stream(io.BytesIO(data), triple, "x"), list)
+    assert infer_triple(io.BytesIO(data)) in (None, *TRIPLES)
+
+
+def _truncated_segment() -> bytes:
+    """Found by the fuzz suite: a segment whose bytes start past the end of
+    the file made a raw image of zeros that the HEX image did not have."""
+    data = bytearray(X86)
+    data[0x40 + 8 + 1] = 0x02  # p_offset of the first segment, 0xb0 -> 0x2b0
+    return bytes(data)
+
+
+@settings(max_examples=examples(150))
+@given(elf_inputs())
+@example(_top_byte_of_phoff())
+@example(_truncated_segment())
+def test_firmware_readers(data: bytes) -> None:
+    for triple in TARGETS:
+        assert isinstance(firmware.sanity_problems(data, triple, "fw"), list)
+    results = {}
+    for name, fn in (
+        ("bin", firmware.to_bin),
+        ("hex", firmware.to_ihex),
+        ("fp", firmware.footprint),
+    ):
+        with contextlib.suppress(MalformedFileError):
+            results[name] = fn(data)
+    image, hexfile = results.get("bin"), results.get("hex")
+    if isinstance(image, bytes) and isinstance(hexfile, bytes) and 0 < len(image) <= 1 << 16:
+        # The two images agree: HEX records hold the raw image's bytes.
+        memory, _ = firmware.parse_ihex(hexfile.decode())
+        base = min(memory)
+        assert all(image[a - base] == b for a, b in memory.items())
+
+
+@settings(max_examples=examples(100))
+@given(mutated_bytes(firmware.to_ihex(FW)).map(lambda b: b.decode("ascii", "replace")) | st.text())
+def test_intel_hex_reader(text: str) -> None:
+    with contextlib.suppress(MalformedFileError):
+        firmware.parse_ihex(text)
