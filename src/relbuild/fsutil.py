@@ -88,6 +88,13 @@ def atomic_write_many(
         if not make_parents and not path.parent.is_dir():
             raise UsageError(f"{path.parent} is not a folder")
     pending: list[_Pending] = []
+    with signals.guarded():
+        _write_group(files, mode, pending)
+
+
+def _write_group(files: Sequence[tuple[Path, bytes]], mode: int, pending: list[_Pending]) -> None:
+    from relbuild.errors import UsageError
+
     try:
         for path, data in files:
             try:

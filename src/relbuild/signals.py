@@ -1,10 +1,13 @@
 """Termination signals as exceptions, and the short sections they wait for.
 
 By default SIGTERM and SIGHUP end the process at once, so no ``finally``
-runs and a temp file stays behind. :func:`install` makes them raise
-:class:`Terminated` (a ``KeyboardInterrupt``, so every cleanup written for
-Ctrl-C runs for them too). Inside :func:`deferred` a signal is held until the
-section ends: renaming three finished files into place is never cut in half.
+runs and a temp file stays behind. After :func:`install`, inside
+:func:`guarded` (while temp files exist) they raise :class:`Terminated` (a
+``KeyboardInterrupt``, so every cleanup written for Ctrl-C runs for them
+too); inside :func:`deferred` a signal is held until the section ends:
+renaming three finished files into place is never cut in half. Anywhere else
+they keep their default action, so a build still stops at once (its steps
+die with it) rather than waiting for the steps it is running.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ class Terminated(KeyboardInterrupt):
 
 _lock = threading.Lock()
 _depth = 0
+_guards = 0
 _pending: int | None = None
 
 
@@ -42,9 +46,29 @@ def _handler(signum: int, frame: FrameType | None) -> None:
         if _depth:
             _pending = signum
             return
+        guarded_now = _guards > 0
     if signum == signal.SIGINT:
         raise KeyboardInterrupt
+    if not guarded_now:
+        # Nothing to clean up: the default action, as if never installed.
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
     raise Terminated(signum)
+
+
+@contextmanager
+def guarded() -> Iterator[None]:
+    """While the block runs, a termination signal raises Terminated, so the
+    block's cleanup (removing its temp files) runs."""
+    global _guards  # noqa: PLW0603
+    with _lock:
+        _guards += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _guards -= 1
 
 
 def install() -> None:
