@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from pydantic import BaseModel, computed_field
 
@@ -48,6 +48,9 @@ from relbuild.dist import (
 from relbuild.errors import UsageError
 from relbuild.prefetch import Digests, Prefetched
 
+if TYPE_CHECKING:
+    from relbuild.attest.keys import Verifier
+
 FindingKind = Literal[
     "missing",
     "changed",
@@ -61,6 +64,9 @@ FindingKind = Literal[
     "firmware",
     "duplicate",
     "leak",
+    "signature",
+    "subject",
+    "attestation",
 ]
 
 MAX_FINDINGS = 100
@@ -338,7 +344,9 @@ class _Plan:
 
 
 def _plan(manifest: Manifest, own_manifest: bool) -> _Plan:
-    plan = _Plan({}, {}, set(SUMS.values()), set())
+    from relbuild.attest import ATTESTATION_FILES
+
+    plan = _Plan({}, {}, {*SUMS.values(), *ATTESTATION_FILES}, set())
     if own_manifest:
         plan.wanted.add(MANIFEST_NAME)
     first: dict[str, int] = {}
@@ -368,16 +376,23 @@ def verify(
     jobs: int | None = None,
     leaks: bool = False,
     prefetched: Prefetched | None = None,
+    key: Verifier | None = None,
 ) -> VerifyReport:
     """Check the dist folder (or the manifest) ``arg``. With ``leaks``, also
     scan every artifact (but archives, whose members are artifacts too) for
-    paths under the usual home and temp folders (see leaks.py).
+    paths under the usual home and temp folders (see leaks.py). With ``key``,
+    the signatures are checked first; the SBOM and the provenance (when
+    there) are always held against the manifest.
     ``prefetched``: a child already hashing the folder's small files
     (relbuild.prefetch); its digests are taken only for the paths and inodes
     this listing finds."""
     folder, manifest_path = locate(arg)
     manifest = load_manifest(manifest_path)
     sink = _Sink(MAX_FINDINGS)
+    from relbuild.attest.check import attestation_findings
+
+    for f in attestation_findings(folder, manifest, key):
+        sink.add(f.kind, f.path, f.detail)
     scanner = _leak_scanner(manifest) if leaks else None
     extras = None if allow_extra else _Extras(MAX_FINDINGS)
     plan = _plan(manifest, folder / MANIFEST_NAME == manifest_path)

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from relbuild import environ
+from relbuild.attest.record import attest_build
 from relbuild.backends import BACKENDS
 from relbuild.backends.base import BuildPaths, Probe
 from relbuild.build import checks, output, record, run, stage
@@ -120,7 +121,9 @@ def build(loaded: LoadedConfig, options: BuildOptions, reporter: Reporter) -> Bu
         artifacts = [
             record.artifact(staging, s, epoch, digests, footprints.get(s.rel)) for s in staged
         ]
-        write_manifest(staging, record.manifest(the_plan, artifacts))
+        manifest = record.manifest(the_plan, artifacts)
+        write_manifest(staging, manifest)
+        attest_build(staging, manifest, loaded, inputs.tools, options.offline, options.attest)
         output.settle_times(staging, epoch)
         output.swap_into_place(staging, out)
     result = BuildResult(

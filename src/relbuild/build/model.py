@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from relbuild.archive import ArchiveFormat
+from relbuild.attest.record import AttestOptions
 from relbuild.backends.base import Budget, Step
 from relbuild.deps import Dependencies
 from relbuild.dist import ArtifactKind, ArtifactRecord, SourceRecord, ToolRecord
@@ -33,6 +34,8 @@ class BuildOptions:
     # The release's version (--version), before an exact v* tag on HEAD,
     # project.version and the first crate's version.
     version: str | None = None
+    # Key and run metadata for the SBOM, provenance and signatures.
+    attest: AttestOptions | None = None
 
 
 class Plan(BaseModel):

@@ -33,6 +33,12 @@ from relbuild.cli.app import (
     help="Also scan every artifact, debug sections and members included, for paths under "
     "/home, /root, /tmp, /Users and C:\\ (a finding each).",
 )
+@click.option(
+    "--key",
+    metavar="PUB",
+    help="Public key (PEM file or env://VAR): check the signatures of the provenance and "
+    "the manifest first.",
+)
 @json_option("Print the report")
 @click.pass_obj
 def verify_cmd(
@@ -43,24 +49,36 @@ def verify_cmd(
     rebuild: bool,
     keep: bool,
     leaks: bool,
+    key: str | None,
     as_json: bool,
 ) -> None:
     """Check a dist folder (or a manifest) against the manifest.
 
     Recomputes SHA-256 and SHA-512 of every artifact; reports missing,
     changed, extra and re-moded files, SUMS files that disagree, unsafe paths
-    and ELF headers that do not match their target. Exit 0 when all is well,
-    1 on a finding, 2 when the input cannot be used.
+    and ELF headers that do not match their target. With --key, first checks
+    the signatures, then that every subject of the provenance matches the
+    dist; without, that the SBOM and provenance agree with the manifest.
+    Exit 0 when all is well, 1 on a finding, 2 when the input cannot be used.
     """
     from relbuild import prefetch
 
     # Small files are hashed in a child while the imports and the manifest take their time.
     pre = prefetch.start(location)
     try:
+        from relbuild.attest.keys import load_verifier
         from relbuild.render import render_rebuild, render_verify
         from relbuild.verify import verify
 
-        report = verify(location, allow_extra=allow_extra, jobs=jobs, leaks=leaks, prefetched=pre)
+        verifier = load_verifier(key) if key else None
+        report = verify(
+            location,
+            allow_extra=allow_extra,
+            jobs=jobs,
+            leaks=leaks,
+            prefetched=pre,
+            key=verifier,
+        )
     finally:
         if pre is not None:
             pre.close()

@@ -189,6 +189,19 @@ def plan_cmd(
     help="The release's version (default: an exact v* tag on HEAD, then project.version, "
     "then the first crate's version).",
 )
+@click.option(
+    "--sign",
+    "sign_key",
+    metavar="KEY",
+    help="Sign the provenance and the manifest with this private key: a PEM file, or "
+    "env://VAR for the PEM in a variable (password, if any: $RELBUILD_KEY_PASSWORD).",
+)
+@click.option(
+    "--provenance-run-metadata",
+    is_flag=True,
+    help="Add the invocation id and start/finish times to the provenance (it then differs "
+    "on every build).",
+)
 @json_option("Print a summary")
 @click.pass_obj
 def build_cmd(
@@ -204,13 +217,20 @@ def build_cmd(
     source_revision: str | None,
     source_dirty: bool | None,
     version: str | None,
+    sign_key: str | None,
+    provenance_run_metadata: bool,
     as_json: bool,
 ) -> None:
-    """Build every target: Rust first, then Go; normalize; write the manifest."""
+    """Build every target: Rust first, then Go; normalize; write the manifest,
+    the SBOM and the provenance (signed with --sign)."""
+    from relbuild.attest.keys import load_signer
+    from relbuild.attest.record import AttestOptions
     from relbuild.build import BuildOptions, build, default_jobs
     from relbuild.progress import reporting
     from relbuild.render import render_build
 
+    # A bad key fails here, before a long build.
+    signer = load_signer(sign_key) if sign_key else None
     loaded = app.config()
     fmt = archive or loaded.config.project.archive
     options = BuildOptions(
@@ -225,6 +245,7 @@ def build_cmd(
         source_revision=source_revision,
         source_dirty=source_dirty,
         version=version,
+        attest=AttestOptions(signer=signer, run_metadata=provenance_run_metadata),
     )
     with reporting() as reporter:
         result = build(loaded, options, reporter)

@@ -1,0 +1,31 @@
+"""Supply-chain files of a dist: a CycloneDX SBOM, an in-toto SLSA
+provenance statement, and offline signatures over it and the manifest.
+
+The data flows build -> dist -> attest:
+
+- ``contents``: what each artifact really contains (the crates cargo
+  resolved for its target and features, the Go modules in a binary's build
+  info, checked against go.sum);
+- ``sbom``: ``sbom.cdx.json``, CycloneDX 1.6;
+- ``provenance``: ``provenance.intoto.json``, in-toto Statement v1 with the
+  SLSA Provenance v1 predicate;
+- ``keys`` and ``dsse``: key pairs, signatures, the DSSE envelope
+  (``provenance.intoto.jsonl``) and the manifest's signature
+  (``manifest.json.sig``);
+- ``record``: what a build calls to write them; ``sign``: `relbuild sign`;
+- ``check``: what `relbuild verify` adds.
+
+All of them are deterministic: the same manifest and contents give the
+same bytes, and nothing holds a wall-clock time unless asked for.
+"""
+
+from __future__ import annotations
+
+SBOM_NAME = "sbom.cdx.json"
+PROVENANCE_NAME = "provenance.intoto.json"
+ENVELOPE_NAME = "provenance.intoto.jsonl"
+MANIFEST_SIGNATURE_NAME = "manifest.json.sig"
+
+# Files beside manifest.json that are not in it: statements about the
+# artifacts, written after them (the manifest lists what the build made).
+ATTESTATION_FILES = (SBOM_NAME, PROVENANCE_NAME, ENVELOPE_NAME, MANIFEST_SIGNATURE_NAME)

@@ -1,0 +1,76 @@
+"""Commands for signing a release: keygen, sign (`relbuild verify --key`
+checks what they make)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from relbuild.cli.app import jobs_option, location_argument
+
+
+@click.command("keygen")
+@click.option(
+    "--type",
+    "key_type",
+    type=click.Choice(["ecdsa-p256", "ed25519"]),
+    default="ecdsa-p256",
+    show_default=True,
+    help="Key algorithm.",
+)
+@click.option(
+    "-o",
+    "--output",
+    "prefix",
+    default="relbuild",
+    show_default=True,
+    metavar="PREFIX",
+    help="Writes PREFIX.key (private, mode 0600) and PREFIX.pub.",
+)
+@click.option("--force", is_flag=True, help="Replace existing key files.")
+def keygen_cmd(key_type: str, prefix: str, force: bool) -> None:
+    """Write a signing key pair (PEM). The private key is encrypted with
+    $RELBUILD_KEY_PASSWORD when that is set."""
+    import os
+
+    from relbuild import ui
+    from relbuild.attest.keys import PASSWORD_VARIABLE, keygen
+
+    private, public = Path(f"{prefix}.key"), Path(f"{prefix}.pub")
+    password = os.environ.get(PASSWORD_VARIABLE)
+    keygen(
+        key_type,  # type: ignore[arg-type]
+        private,
+        public,
+        password=password.encode() if password else None,
+        force=force,
+    )
+    how = f"encrypted with ${PASSWORD_VARIABLE}" if password else "not encrypted"
+    ui.err.print(f"wrote {private} ({key_type}, {how}, mode 0600) and {public}")
+
+
+@click.command("sign")
+@location_argument
+@click.option(
+    "--key",
+    required=True,
+    metavar="KEY",
+    help="Private key: a PEM file, or env://VAR for the PEM in a variable "
+    "(password, if any: $RELBUILD_KEY_PASSWORD).",
+)
+@jobs_option("Files hashed at once while checking the dist", "the number of CPUs")
+def sign_cmd(location: Path, key: str, jobs: int | None) -> None:
+    """Sign a dist: a DSSE envelope of its provenance (provenance.intoto.jsonl)
+    and a signature of its manifest (manifest.json.sig). The dist is checked
+    first; one that does not match its manifest is not signed (exit 1)."""
+    from relbuild import ui
+    from relbuild.attest.keys import load_signer
+    from relbuild.attest.sign import sign
+
+    signer = load_signer(key)
+    folder, written = sign(location, signer, jobs=jobs)
+    ui.err.print(f"signed {folder} ({signer.key_type}): wrote {', '.join(written)}")
+
+
+COMMANDS = [keygen_cmd, sign_cmd]
