@@ -12,6 +12,10 @@
 #    GOTOOLCHAIN (the module proxy).
 #  - A virtualenv in .venv with relbuild, its dev tools and the zig release
 #    pinned in toolchains.toml (the `ziglang` package).
+#  - cosign, which the supply-chain tests hold relbuild's signatures against:
+#    built once from the Go module proxy (a long compile) into a folder
+#    outside the clone, $RELBUILD_TOOLS (default ~/.cache/relbuild/tools),
+#    so fresh clones on the same machine reuse it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -59,4 +63,12 @@ if [ ! -x .tools/bin/actionlint ] || ! .tools/bin/actionlint -version 2>/dev/nul
   echo "setup: installing actionlint $ACTIONLINT into .tools/bin" >&2
   mkdir -p .tools/bin
   GOBIN="$PWD/.tools/bin" GOFLAGS=-mod=mod go install "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT"
+fi
+
+COSIGN_VERSION=v2.6.5
+tools=${RELBUILD_TOOLS:-$HOME/.cache/relbuild/tools}
+if ! go version -m "$tools/bin/cosign" 2>/dev/null | grep -q "mod[[:space:]]*github.com/sigstore/cosign/v2[[:space:]]*$COSIGN_VERSION"; then
+  echo "setup: building cosign $COSIGN_VERSION into $tools/bin (once; several minutes)" >&2
+  mkdir -p "$tools/bin"
+  (cd "$tools" && GOBIN="$tools/bin" GOFLAGS=-buildvcs=false go install "github.com/sigstore/cosign/v2/cmd/cosign@$COSIGN_VERSION")
 fi
