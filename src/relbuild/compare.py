@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from relbuild.attest import PROVENANCE_NAME, SBOM_NAME
 from relbuild.dist import MANIFEST_NAME, load_manifest
 from relbuild.explain import Explanation, explain
 
@@ -21,14 +22,17 @@ class Comparison(BaseModel):
     artifacts: list[Outcome]
     manifest_identical: bool
     manifest_explanation: Explanation | None = None
+    # The SBOM and the provenance, when the first dist has them: they
+    # reproduce too (signatures need not: ECDSA's are randomized).
+    documents: list[Outcome] = []
 
     @property
     def identical(self) -> bool:
-        return self.manifest_identical and all(o.identical for o in self.artifacts)
+        return self.manifest_identical and all(o.identical for o in self.artifacts + self.documents)
 
     @property
     def differing(self) -> list[Outcome]:
-        return [o for o in self.artifacts if not o.identical]
+        return [o for o in self.artifacts + self.documents if not o.identical]
 
 
 def compare_dists(
@@ -53,12 +57,24 @@ def compare_dists(
             continue
         exp = explain(rel, fa, fb, report_dir, hints) if explain_diffs else None
         outcomes.append(Outcome(path=rel, identical=False, explanation=exp))
+    documents = [
+        Outcome(
+            path=name,
+            identical=(b / name).is_file() and _same_bytes(a / name, b / name),
+            note="" if (b / name).is_file() else "missing in the second",
+        )
+        for name in (SBOM_NAME, PROVENANCE_NAME)
+        if (a / name).is_file()
+    ]
     same_manifest = (a / MANIFEST_NAME).read_bytes() == (b / MANIFEST_NAME).read_bytes()
     manifest_exp = None
     if not same_manifest and explain_diffs:
         manifest_exp = _manifest_diff(a / MANIFEST_NAME, b / MANIFEST_NAME)
     return Comparison(
-        artifacts=outcomes, manifest_identical=same_manifest, manifest_explanation=manifest_exp
+        artifacts=outcomes,
+        manifest_identical=same_manifest,
+        manifest_explanation=manifest_exp,
+        documents=documents,
     )
 
 
