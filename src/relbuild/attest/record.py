@@ -31,6 +31,7 @@ from relbuild.attest.dsse import detached, envelope
 from relbuild.attest.keys import Signer
 from relbuild.attest.provenance import ConfigRef, RunMetadata, make_statement
 from relbuild.attest.sbom import make_sbom
+from relbuild.backends import rustc
 from relbuild.config import LoadedConfig
 from relbuild.deps import CrateDep, read_cargo_lock, read_go_sum
 from relbuild.dist import MANIFEST_NAME, Manifest, hash_file
@@ -74,11 +75,8 @@ def collect_contents(
                 if workspace not in locks:
                     locks[workspace] = read_cargo_lock(workspace / "Cargo.lock")
                 rust = tools.require("rust")
-                env = {
-                    **environ.probe_env(),
-                    "RUSTC": rust.paths["rustc"],
-                    "RUSTDOC": rust.paths["rustdoc"],
-                }
+                # What the Rust backend reads `cargo metadata` with.
+                env = {**environ.probe_env(), **rustc.cargo_env(rust)}
                 argv = cargo_tree_argv(
                     rust.paths["cargo"],
                     comp.package or art.component,
