@@ -1,0 +1,241 @@
+"""The ABI check's pure parts: comparison of shapes, preamble extraction,
+declaration parsing and the archive index. Real DWARF from real builds is
+tested in tests/integration/test_abi.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from relbuild.abi import cgo
+from relbuild.abi.cdecl import parse_declarations, strip_bodies
+from relbuild.abi.compare import function_differences, layout_differences, value_difference
+from relbuild.abi.dwarf import _archive
+from relbuild.abi.model import (
+    Declared,
+    FuncType,
+    Member,
+    Param,
+    Place,
+    Pointer,
+    Record,
+    Scalar,
+    digest,
+    render,
+    render_layout,
+)
+
+U8 = Scalar("int", 1, False, "uint8_t")
+U32 = Scalar("int", 4, False, "uint32_t")
+I32 = Scalar("int", 4, True, "int32_t")
+U64 = Scalar("int", 8, False, "usize")
+F64 = Scalar("float", 8, True, "double")
+VOID = Scalar("void", 0, name="void")
+
+
+def c_decl(name: str, ret: Scalar, *params: tuple[str, object], origin: str = "header") -> Declared:
+    sig = FuncType(ret, tuple(Param("", s) for _, s in params))  # type: ignore[arg-type]
+    return Declared(
+        name,
+        sig,
+        Place(origin, "include/lab.h", 7),  # type: ignore[arg-type]
+        tuple(text for text, _ in params),
+        ret.name,
+    )
+
+
+def rust_decl(name: str, ret: Scalar, *params: tuple[str, object]) -> Declared:
+    sig = FuncType(ret, tuple(Param(n, s) for n, s in params))  # type: ignore[arg-type]
+    return Declared(name, sig, Place("rust", "src/lib.rs", 12))
+
+
+def test_usize_against_uint32_is_a_size_finding_naming_both_sides() -> None:
+    c = c_decl("lab_sum", U64, ("const uint32_t *xs", Pointer(U32, 8)), ("uint32_t n", U32))
+    r = rust_decl("lab_sum", U64, ("xs", Pointer(U32, 8, "*const u32")), ("n", U64))
+    (diff,) = function_differences(c, r)
+    assert diff.kind == "param-size"
+    assert diff.message == (
+        "parameter 2: `uint32_t n` in the header is 4 bytes against 8 bytes `n: usize` "
+        "in the Rust export"
+    )
+
+
+def test_the_same_on_a_32_bit_target_agrees() -> None:
+    usize32 = Scalar("int", 4, False, "usize")
+    c = c_decl("lab_sum", U64, ("uint32_t n", U32))
+    r = rust_decl("lab_sum", U64, ("n", usize32))
+    assert function_differences(c, r) == []
+
+
+def test_count_signedness_pointer_and_return() -> None:
+    c = c_decl("f", I32, ("int32_t a", I32))
+    r = rust_decl("f", I32, ("a", I32), ("b", U32))
+    (count,) = function_differences(c, r)
+    assert count.kind == "param-count"
+    assert "1 parameter(s) in the header, 2 in the Rust export" in count.message
+    assert "`b: uint32_t`" in count.message
+
+    assert value_difference(I32, U32) == ("param-signedness", "signed against unsigned")
+    assert value_difference(Pointer(U8, 8), U64)[0] == "param-pointer"  # type: ignore[index]
+    assert value_difference(F64, U64)[0] == "param-kind"  # type: ignore[index]
+    c2 = c_decl("g", U32)
+    r2 = rust_decl("g", VOID)
+    (ret,) = function_differences(c2, r2)
+    assert ret.kind == "return-type"
+
+
+def test_pointers_agree_whatever_the_pointee_sign_but_not_its_size() -> None:
+    char = Scalar("int", 1, True, "char")
+    assert value_difference(Pointer(char, 8), Pointer(U8, 8)) is None
+    assert value_difference(Pointer(VOID, 8), Pointer(U32, 8)) is None
+    found = value_difference(Pointer(U32, 8), Pointer(U64, 8))
+    assert found is not None and found[0] == "param-pointer"
+
+
+def test_a_one_member_record_is_its_member() -> None:
+    nonnull = Record("NonNull<u8>", 8, (Member("pointer", 0, Pointer(U8, 8)),))
+    assert value_difference(Pointer(U8, 8), nonnull) is None
+
+
+def test_struct_with_a_field_added_on_one_side() -> None:
+    c = Record("lab_stats", 8, (Member("count", 0, U32), Member("total", 4, U32)))
+    r = Record(
+        "LabStats",
+        12,
+        (Member("count", 0, U32), Member("total", 4, U32), Member("errors", 8, U32)),
+    )
+    problems = layout_differences(c, r, "the header", "the Rust export")
+    assert problems == [
+        "size is 8 bytes in the header, 12 in the Rust export",
+        "the Rust export has a field `errors` (uint32_t at offset 8) that the header lacks",
+    ]
+    assert layout_differences(c, c, "a", "b") == []
+
+
+def test_canonical_text_and_digest_are_stable() -> None:
+    sig = FuncType(U32, (Param("data", Pointer(U8, 8)), Param("len", U64)))
+    assert render(sig) == "fn(*u8, u64) -> u32"
+    assert digest(render(sig)) == digest("fn(*u8, u64) -> u32")
+    rec = Record("S", 16, (Member("a", 0, U32), Member("p", 8, Pointer(U8, 8))))
+    assert render_layout(rec) == "struct S {u32 @0, *u8 @8} size 16"
+
+
+GO = """package kernel
+
+// Not the preamble: a blank line follows.
+
+/*
+#cgo LDFLAGS: -llab
+#include "lab.h"
+uint64_t lab_sum(const uint32_t *xs, size_t n);
+*/
+import "C"
+
+var s = `import "C"`
+"""
+
+
+def test_preamble_is_the_comment_right_before_import_c(tmp_path: Path) -> None:
+    (pre,) = cgo.preambles(GO, tmp_path / "k.go")
+    assert pre.line == 5
+    lines = pre.text.split("\n")
+    assert lines[1] == ""  # the #cgo line is blanked, line numbers kept
+    assert lines[2] == '#include "lab.h"'
+    assert lines[3].startswith("uint64_t lab_sum")
+
+
+def test_line_comment_preamble() -> None:
+    src = 'package p\n\n// #include <stdint.h>\n// int32_t f(void);\nimport "C"\n'
+    (pre,) = cgo.preambles(src, Path("p.go"))
+    assert pre.line == 3
+    assert pre.text == " #include <stdint.h>\n int32_t f(void);"
+    assert cgo.preambles('package p\n\n/* x */\n\nimport "C"\n', Path("p.go")) == []
+
+
+PREPROCESSED = """# 1 "/sys/stdint.h" 1 3
+typedef unsigned int uint32_t;
+int sys_only(int);
+# 3 "/p/lab.h" 2
+uint32_t lab_version(void);
+static int hidden(int);
+struct lab_stats { uint32_t count; uint32_t total; };
+typedef struct { int x; } lab_point;
+# 20 "/p/k.go"
+static inline int helper(int x) { return ({ int y = x; y; }); }
+uint32_t lab_sum(const uint32_t *xs, uint32_t n, ...);
+"""
+
+
+def test_declarations_are_kept_from_the_wanted_files_only() -> None:
+    def keep(file: str) -> Place | None:
+        if file == "/p/lab.h":
+            return Place("header", "include/lab.h", None)
+        if file == "/p/k.go":
+            return Place("cgo", "k.go", None)
+        return None
+
+    functions, defined, records = parse_declarations(PREPROCESSED, "x.i", keep)
+    by_name = {f.name: f for f in functions}
+    assert set(by_name) == {"lab_version", "lab_sum"}
+    assert by_name["lab_version"].place == Place("header", "include/lab.h", 3)
+    assert by_name["lab_version"].spelled == ()
+    assert by_name["lab_sum"].place == Place("cgo", "k.go", 21)
+    assert by_name["lab_sum"].spelled == ("const uint32_t *xs", "uint32_t n", "...")
+    assert by_name["lab_sum"].spelled_ret == "uint32_t"
+    assert defined == {"helper"}
+    assert [(n, p.line) for n, p, _ in records] == [("struct lab_stats", 5), ("lab_point", 6)]
+
+
+def test_unparseable_c_is_a_usage_error_naming_the_file_and_line() -> None:
+    from relbuild.errors import UsageError
+
+    with pytest.raises(UsageError, match=r"k\.go:2"):
+        parse_declarations('# 1 "k.go"\nint ok;\nint broken(;\n', "x.i", lambda f: None)
+
+
+def test_strip_bodies_keeps_lines_and_structs() -> None:
+    text = "int f(int a) {\n  return a;\n}\nstruct s { int a; };\nint g[2] = {1, 2};\n"
+    out = strip_bodies(text)
+    assert out.count("\n") == text.count("\n")
+    assert "return" not in out
+    assert "struct s { int a; }" in out
+    assert "{1, 2}" in out
+
+
+def _ar(members: list[tuple[str, bytes]], index: dict[str, int]) -> bytes:
+    """A GNU archive whose symbol index maps names to member numbers."""
+
+    def header(name: str, size: int) -> bytes:
+        return f"{name:<16}{0:<12}{0:<6}{0:<6}{644:<8}{size:<10}`\n".encode()
+
+    names = list(index)
+    table_size = 4 + 4 * len(names) + sum(len(n) + 1 for n in names)
+    pos = 8 + 60 + table_size + (table_size & 1)
+    offsets = []
+    for _, body in members:
+        offsets.append(pos)
+        pos += 60 + len(body) + (len(body) & 1)
+    table = len(names).to_bytes(4, "big")
+    table += b"".join(offsets[index[n]].to_bytes(4, "big") for n in names)
+    table += b"".join(n.encode() + b"\0" for n in names)
+    out = b"!<arch>\n" + header("/", len(table)) + table + (b"\n" if len(table) & 1 else b"")
+    for name, body in members:
+        out += header(name + "/", len(body)) + body + (b"\n" if len(body) & 1 else b"")
+    return out
+
+
+def test_archive_index_says_which_member_defines_what() -> None:
+    data = _ar([("a.o", b"AAAA"), ("b.o", b"BBB")], {"lab_sum": 1, "lab_version": 0})
+    members, index = _archive(data)
+    assert index is not None
+    assert members[index["lab_sum"]] == ("b.o", b"BBB")
+    assert members[index["lab_version"]][0] == "a.o"
+
+
+def test_archive_index_pointing_nowhere_is_not_trusted() -> None:
+    data = bytearray(_ar([("a.o", b"AAAA")], {"f": 0}))
+    data[8 + 60 + 4 : 8 + 60 + 8] = (12345).to_bytes(4, "big")
+    members, index = _archive(bytes(data))
+    assert index is None
+    assert [m[0] for m in members.values()] == ["a.o"]
