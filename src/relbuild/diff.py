@@ -21,7 +21,7 @@ from relbuild.pairing import pair_renamed
 
 class Change(BaseModel):
     section: Literal[
-        "artifact", "toolchain", "rust-dependency", "go-dependency", "project", "source"
+        "artifact", "toolchain", "rust-dependency", "go-dependency", "project", "source", "abi"
     ]
     change: Literal["added", "removed", "changed"]
     name: str
@@ -116,7 +116,31 @@ def diff_manifests(old: Manifest, new: Manifest, old_name: str, new_name: str) -
         {m.path: f"{m.version} {m.sum or ''}".strip() for m in old.dependencies.go},
         {m.path: f"{m.version} {m.sum or ''}".strip() for m in new.dependencies.go},
     )
+    changes += _abi(old, new)
     return DiffReport(old=old_name, new=new_name, changes=changes)
+
+
+def _abi(old: Manifest, new: Manifest) -> list[Change]:
+    """Functions and structs at the C boundary that came, went or changed
+    signature, per staticlib and target (docs/abi.md). A release without
+    ABI records (an older relbuild, or no cgo) is not compared."""
+    if not old.abi or not new.abi:
+        return []
+
+    def table(m: Manifest) -> dict[str, str]:
+        return {f"{r.component} {r.target} {s.name}": s.signature for r in m.abi for s in r.symbols}
+
+    out: list[Change] = []
+    a, b = table(old), table(new)
+    for name in sorted(set(a) | set(b)):
+        if a.get(name) != b.get(name):
+            kind: Literal["added", "removed", "changed"] = (
+                "added" if name not in a else "removed" if name not in b else "changed"
+            )
+            out.append(
+                Change(section="abi", change=kind, name=name, old=a.get(name), new=b.get(name))
+            )
+    return out
 
 
 def _tool(t: ToolRecord | None) -> str | None:

@@ -117,6 +117,31 @@ class ArtifactRecord(Frozen):
     footprint: Footprint | None = None
 
 
+class AbiSymbol(Frozen):
+    name: str = Field(description="a function, or 'struct name'")
+    kind: Literal["function", "struct"]
+    signature: str = Field(
+        description="as the staticlib's DWARF has it for this target, e.g. 'fn(*u8, u64) -> u32'"
+    )
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the signature")
+
+
+class AbiWaiver(Frozen):
+    symbol: str
+    reason: str = Field(description="from `abi-allow` in toolchains.toml")
+    finding: str
+
+
+class AbiRecord(Frozen):
+    """The C boundary of one staticlib on one target, as `relbuild build`
+    checked it (docs/abi.md)."""
+
+    target: str
+    component: str
+    symbols: list[AbiSymbol]
+    waived: list[AbiWaiver] = []
+
+
 class Manifest(Frozen):
     schema_version: Literal[1] = 1
     generator: str
@@ -141,6 +166,7 @@ class Manifest(Frozen):
     steps: list[StepRecord] = []
     artifacts: list[ArtifactRecord]
     dependencies: Dependencies = Dependencies()
+    abi: list[AbiRecord] = []
 
     def to_bytes(self) -> bytes:
         data = self.model_dump(mode="json")

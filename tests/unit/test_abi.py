@@ -13,14 +13,19 @@ from relbuild.abi.cdecl import parse_declarations, strip_bodies
 from relbuild.abi.compare import function_differences, layout_differences, value_difference
 from relbuild.abi.dwarf import _archive
 from relbuild.abi.model import (
+    AbiReport,
+    CheckedSymbol,
     Declared,
+    Finding,
     FuncType,
+    LibraryResult,
     Member,
     Param,
     Place,
     Pointer,
     Record,
     Scalar,
+    SideRecord,
     digest,
     render,
     render_layout,
@@ -239,3 +244,123 @@ def test_archive_index_pointing_nowhere_is_not_trusted() -> None:
     members, index = _archive(bytes(data))
     assert index is None
     assert [m[0] for m in members.values()] == ["a.o"]
+
+
+# --- config, manifest, diff ------------------------------------------------------
+
+
+def _config_with(tmp_path: Path, extra: str) -> Path:
+    from tests.conftest import CONFIG
+
+    text = CONFIG.read_text().replace(
+        'header = "crates/beacon-ffi/include/beacon.h"',
+        'header = "crates/beacon-ffi/include/beacon.h"\n' + extra,
+    )
+    text = text.replace('root = "examples/beacon"', f'root = "{CONFIG.parent / "examples/beacon"}"')
+    path = tmp_path / "toolchains.toml"
+    path.write_text(text)
+    return path
+
+
+def test_an_opt_out_needs_a_reason_and_the_error_names_the_key(tmp_path: Path) -> None:
+    from relbuild.config import load_config
+    from relbuild.errors import ConfigError
+
+    ok = load_config(_config_with(tmp_path, 'abi-allow = { beacon_fib = "Go never calls it" }'))
+    assert ok.config.rust["beacon-ffi"].abi_allow == {"beacon_fib": "Go never calls it"}
+    with pytest.raises(ConfigError) as info:
+        load_config(_config_with(tmp_path, 'abi-allow = { beacon_fib = "  " }'))
+    assert info.value.exit_code == 2
+    assert "rust.beacon-ffi.abi-allow.beacon_fib" in str(info.value)
+
+
+def _finding(waived: str | None = None) -> Finding:
+    return Finding(
+        target="x86_64-unknown-linux-gnu",
+        kind="param-size",
+        symbol="lab_sum",
+        library="lab",
+        program="labtool",
+        message="parameter 2: `uint32_t n` in the cgo preamble is 4 bytes against 8 bytes "
+        "`n: usize` in the Rust export",
+        sides=[
+            SideRecord(
+                origin="cgo",
+                file="cmd/labtool/main.go",
+                line=9,
+                declaration="uint64_t lab_sum(const uint32_t *xs, uint32_t n)",
+            ),
+            SideRecord(
+                origin="rust",
+                file="src/lib.rs",
+                line=30,
+                declaration="fn lab_sum(xs: *const u32, n: usize) -> u64",
+            ),
+        ],
+        waived=waived,
+    )
+
+
+def test_findings_fail_the_build_unless_waived_and_waivers_are_recorded() -> None:
+    from relbuild.abi.stage import fail_on_findings, records
+    from relbuild.errors import BuildError
+
+    checked = CheckedSymbol(
+        name="lab_sum", kind="function", signature="fn(*u32, u64) -> u64", sha256="0" * 64
+    )
+    lib = LibraryResult(target="x86_64-unknown-linux-gnu", library="lab", checked=[checked])
+    report = AbiReport(targets=[lib.target], libraries=[lib], findings=[_finding()])
+    with pytest.raises(BuildError) as info:
+        fail_on_findings(report)
+    text = str(info.value)
+    assert "x86_64-unknown-linux-gnu: lab_sum [param-size, lab / labtool]" in text
+    assert "cgo    cmd/labtool/main.go:9: uint64_t lab_sum(const uint32_t *xs, uint32_t n)" in text
+    assert "rust   src/lib.rs:30: fn lab_sum(xs: *const u32, n: usize) -> u64" in text
+
+    waived = report.model_copy(update={"findings": [_finding("only called with small n")]})
+    fail_on_findings(waived)
+    (rec,) = records(waived)
+    assert rec.symbols[0].signature == "fn(*u32, u64) -> u64"
+    assert rec.waived[0].reason == "only called with small n"
+
+
+def test_diff_reports_added_and_changed_signatures() -> None:
+    from relbuild.diff import diff_manifests
+    from relbuild.dist import AbiRecord, AbiSymbol, Manifest, ProjectRecord
+
+    def manifest(version: str, symbols: dict[str, str]) -> Manifest:
+        return Manifest(
+            generator="relbuild test",
+            project=ProjectRecord(name="lab", version=version),
+            artifacts=[],
+            abi=[
+                AbiRecord(
+                    target="x86_64-unknown-linux-gnu",
+                    component="lab",
+                    symbols=[
+                        AbiSymbol(name=n, kind="function", signature=s, sha256=digest(s))
+                        for n, s in symbols.items()
+                    ],
+                )
+            ],
+        )
+
+    old = manifest("0.1.0", {"lab_sum": "fn(*u32, u64) -> u64", "lab_version": "fn() -> u32"})
+    new = manifest(
+        "0.2.0",
+        {
+            "lab_sum": "fn(*u32, u64, u32) -> u64",
+            "lab_version": "fn() -> u32",
+            "lab_reset": "fn() -> void",
+        },
+    )
+    abi = [c for c in diff_manifests(old, new, "a", "b").changes if c.section == "abi"]
+    assert [(c.change, c.name, c.old, c.new) for c in abi] == [
+        ("added", "lab x86_64-unknown-linux-gnu lab_reset", None, "fn() -> void"),
+        (
+            "changed",
+            "lab x86_64-unknown-linux-gnu lab_sum",
+            "fn(*u32, u64) -> u64",
+            "fn(*u32, u64, u32) -> u64",
+        ),
+    ]

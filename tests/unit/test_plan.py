@@ -190,6 +190,9 @@ def test_cargo_staticlib_step() -> None:
         "beacon-ffi",
         "--lib",
         "--release",
+        # The ABI check reads parameter types from the crate's DWARF (docs/abi.md).
+        "--config",
+        "profile.release.package.beacon-ffi.debug=2",
     ]
     assert step["env"] == cargo_env("aarch64-unknown-linux-gnu", target_dir)
     assert step["cwd"] == ROOT

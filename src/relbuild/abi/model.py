@@ -15,7 +15,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, computed_field
 
 ScalarKind = Literal["int", "float", "bool", "enum", "void"]
 
@@ -276,6 +276,7 @@ class AbiReport(Frozen):
     def failed(self) -> list[Finding]:
         return [f for f in self.findings if f.waived is None]
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def ok(self) -> bool:
         return not self.failed

@@ -189,6 +189,10 @@ class RustBackend:
         ]
         argv += ["--lib"] if comp.kind == "staticlib" else ["--bin", comp.bin or info.name]
         argv += ["--release"] if comp.profile == "release" else ["--profile", comp.profile]
+        if comp.kind == "staticlib":
+            from relbuild.abi.stage import cargo_debug_args
+
+            argv += cargo_debug_args(comp.profile, info.name)
         if comp.features:
             argv += ["--features", ",".join(comp.features)]
         if not comp.default_features:

@@ -107,6 +107,7 @@ def build(loaded: LoadedConfig, options: BuildOptions, reporter: Reporter) -> Bu
         checks.check_leaks(the_plan, staged, paths.cache / "leak-ok", digests)
         checks.check_defines(the_plan, staged, paths.cache / "defines-ok", digests)
         footprints = checks.check_firmware(staged)
+        abi = checks.check_abi(the_plan, staged, paths)
         if options.archive:
             staged += record.archives(
                 the_plan,
@@ -121,7 +122,7 @@ def build(loaded: LoadedConfig, options: BuildOptions, reporter: Reporter) -> Bu
         artifacts = [
             record.artifact(staging, s, epoch, digests, footprints.get(s.rel)) for s in staged
         ]
-        manifest = record.manifest(the_plan, artifacts)
+        manifest = record.manifest(the_plan, artifacts, abi)
         write_manifest(staging, manifest)
         attest_build(staging, manifest, loaded, inputs.tools, options.offline, options.attest)
         output.settle_times(staging, epoch)

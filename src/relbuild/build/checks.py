@@ -11,8 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from relbuild import elfcheck, firmware, leaks
+from relbuild.backends.base import BuildPaths
 from relbuild.build.model import Plan, Staged
-from relbuild.dist import Footprint, hash_file
+from relbuild.dist import AbiRecord, Footprint, hash_file
 from relbuild.errors import BuildError
 from relbuild.triples import TRIPLES
 
@@ -164,3 +165,22 @@ def check_defines(plan: Plan, staged: list[Staged], memo: Path, digests: Digests
             )
     if problems:
         raise BuildError("ldflags-x set variables that do not exist:\n  " + "\n  ".join(problems))
+
+
+def check_abi(plan: Plan, staged: list[Staged], paths: BuildPaths) -> list[AbiRecord]:
+    """The C boundary of every staticlib that a Go program links through cgo,
+    per target (docs/abi.md): a finding not accepted in the config fails the
+    build; the records go into the manifest."""
+    from relbuild.abi import stage as abi_stage
+
+    targets = abi_stage.checked_targets(plan)
+    if not targets:
+        return []
+    archives = {
+        (s.target, s.component): s.src
+        for s in staged
+        if s.kind == "staticlib" and s.target and s.component
+    }
+    report = abi_stage.run(plan, paths, archives, targets)
+    abi_stage.fail_on_findings(report)
+    return abi_stage.records(report)

@@ -68,6 +68,8 @@ class Plan(BaseModel):
     machine: dict[str, str] = {}
     # Components whose artifacts skip the leak scan, with the reason.
     leak_waivers: dict[str, str] = {}
+    # ABI check findings accepted on purpose: component -> symbol -> reason.
+    abi_allow: dict[str, dict[str, str]] = {}
 
     def steps_for(self, triple: str) -> list[Step]:
         return [s for s in self.steps if s.target == triple]

@@ -170,6 +170,12 @@ def plan(inputs: PlanInputs, targets: Sequence[str] = (), components: Sequence[s
             for c in sorted(built)
             if (reason := _component(config, c).allow_path_leaks) is not None
         },
+        abi_allow={
+            name: dict(comp.abi_allow)
+            for table in (config.rust, config.go)
+            for name, comp in table.items()
+            if comp.abi_allow and name in built
+        },
     )
 
 

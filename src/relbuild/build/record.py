@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from relbuild.archive import ArchiveFormat, Member, make_archive
 from relbuild.build.checks import Digests
 from relbuild.build.model import Plan, Staged
 from relbuild.dist import (
+    AbiRecord,
     ArtifactRecord,
     Footprint,
     Manifest,
@@ -90,7 +92,9 @@ def artifact(
     )
 
 
-def manifest(plan: Plan, artifacts: list[ArtifactRecord]) -> Manifest:
+def manifest(
+    plan: Plan, artifacts: list[ArtifactRecord], abi: Sequence[AbiRecord] = ()
+) -> Manifest:
     return Manifest(
         generator=f"relbuild {__version__}",
         project=ProjectRecord(name=plan.project, version=plan.version),
@@ -114,6 +118,7 @@ def manifest(plan: Plan, artifacts: list[ArtifactRecord]) -> Manifest:
         steps=_steps(plan),
         artifacts=artifacts,
         dependencies=plan.dependencies,
+        abi=list(abi),
     )
 
 

@@ -1,4 +1,4 @@
-"""Commands on a release: verify, manifest, diff, test, size, repro."""
+"""Commands on a release: verify, manifest, diff, test, size, repro, abi."""
 
 from __future__ import annotations
 
@@ -286,4 +286,25 @@ def merge_cmd(
     finish(report, as_json, render_merge)
 
 
-COMMANDS = [verify_cmd, merge_cmd, manifest_cmd, diff_cmd, test_cmd, size_cmd, repro_cmd]
+@click.command("abi")
+@target_option
+@cache_option
+@click.option("--offline", is_flag=True, help="Build the staticlibs without network access.")
+@json_option("Print the report")
+@click.pass_obj
+def abi_cmd(
+    app: App, targets: tuple[str, ...], cache_dir: Path | None, offline: bool, as_json: bool
+) -> None:
+    """Check the C boundary: each staticlib's header, its exports and the cgo
+    declarations of the Go programs that link it, per target.
+
+    Builds the staticlibs (not the Go programs) first. Exit 0 when they
+    agree, 1 on a finding, 2 on input that cannot be read. See docs/abi.md.
+    """
+    from relbuild.abi import abi
+    from relbuild.abi.report import render_abi
+
+    finish(abi(app.config(), targets, cache=cache_dir, offline=offline), as_json, render_abi)
+
+
+COMMANDS = [verify_cmd, merge_cmd, manifest_cmd, diff_cmd, test_cmd, size_cmd, repro_cmd, abi_cmd]

@@ -135,6 +135,15 @@ class SmokeTest(Model):
 
 RustKind = Literal["staticlib", "executable", "firmware"]
 
+# `relbuild abi` findings that are accepted on purpose: symbol -> why.
+AbiAllow = Annotated[
+    dict[str, Annotated[str, Field(min_length=1, pattern=r"\S")]],
+    Field(
+        description="ABI check findings accepted on purpose: a function or struct "
+        "('struct name') and the reason, recorded in the manifest (docs/abi.md)"
+    ),
+]
+
 
 class RustComponent(Model):
     """A crate built with cargo."""
@@ -154,11 +163,14 @@ class RustComponent(Model):
     budget: Annotated[Budget | None, Field(description="firmware flash/RAM budget")] = None
     test: SmokeTest | None = None
     allow_path_leaks: PathLeakWaiver = None
+    abi_allow: AbiAllow = {}
 
     @model_validator(mode="after")
     def _kind_specific(self) -> RustComponent:
         if self.header is not None and self.kind != "staticlib":
             raise ValueError("`header` only applies to kind = 'staticlib'")
+        if self.abi_allow and self.kind != "staticlib":
+            raise ValueError("`abi-allow` only applies to kind = 'staticlib'")
         if self.budget is not None and self.kind != "firmware":
             raise ValueError("`budget` only applies to kind = 'firmware'")
         if self.test is not None and self.kind == "staticlib":
@@ -183,6 +195,7 @@ class GoComponent(Model):
     ] = {}
     test: SmokeTest | None = None
     allow_path_leaks: PathLeakWaiver = None
+    abi_allow: AbiAllow = {}
 
     @property
     def uses_cgo(self) -> bool:
