@@ -241,6 +241,13 @@ def _function(ext: Any, where: Place, gen: Any) -> _Found:
     return _Found(ext.name, where, tuple(params), ret)
 
 
+def probe_flags(flags: Sequence[str]) -> list[str]:
+    """The program's C flags without those that would keep the probe from
+    being an object with DWARF: zig honours a -g0 even before a later -g,
+    and -flto makes bitcode."""
+    return [f for f in flags if not f.startswith(("-g", "-O", "-flto")) and f != "-s"]
+
+
 def read_view(
     cc: CCompiler,
     source: Path,
@@ -269,7 +276,7 @@ def read_view(
     obj = probe.with_suffix(".o")
     probe.write_text("\n".join(probe_lines) + "\n")
     try:
-        cc.run(["-c", "-g", "-O0", "-w", *flags, "-o", str(obj), str(probe)], label)
+        cc.run(["-c", *probe_flags(flags), "-g", "-O0", "-w", "-o", str(obj), str(probe)], label)
         shapes = dwarf.read_probe(obj.read_bytes(), PROBE, display)
     finally:
         probe.unlink(missing_ok=True)

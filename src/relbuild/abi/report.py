@@ -40,7 +40,7 @@ def report_lines(report: AbiReport) -> list[str]:
             )
             if lib.unchecked:
                 lines.append(
-                    f"  not checked (no signature in the staticlib's DWARF): "
+                    f"  not checked (a side has no signature in its debug info): "
                     f"{', '.join(lib.unchecked)}"
                 )
         if not libs:
