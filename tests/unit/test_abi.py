@@ -364,3 +364,10 @@ def test_diff_reports_added_and_changed_signatures() -> None:
             "fn(*u32, u64, u32) -> u64",
         ),
     ]
+
+
+def test_probe_drops_flags_that_would_leave_it_without_dwarf() -> None:
+    from relbuild.abi.cdecl import probe_flags
+
+    flags = ["-O2", "-g0", "-I/x", "-std=c11", "-flto=thin", "-s", "-DX=1", "-gdwarf-4"]
+    assert probe_flags(flags) == ["-I/x", "-std=c11", "-DX=1"]
