@@ -216,6 +216,7 @@ def merged_manifest(parts: Sequence[tuple[Path, Manifest]]) -> tuple[Manifest, l
         steps=steps,
         artifacts=files + archives,
         dependencies=_dependencies(parts),
+        abi=[r for triple in covered for r in part_of(triple).abi if r.target == triple],
     )
     return manifest, missing
 
@@ -278,6 +279,7 @@ def merge(
                 )
             dest.chmod(int(art.mode, 8))
         write_manifest(staging, manifest)
+        _attest(staging, manifest, loaded)
         output.settle_times(staging, epoch)
         output.swap_into_place(staging, out)
     return MergeReport(
@@ -288,6 +290,34 @@ def merge(
         missing=missing,
         artifacts=len(manifest.artifacts),
     )
+
+
+def _attest(staging: Path, manifest: Manifest, parts: Sequence[tuple[Path, Manifest]]) -> None:
+    """The merged release's SBOM and provenance, from the parts' own (each
+    was held against its manifest by verify): the contents of each artifact
+    from its part's SBOM, the config from the first part's provenance.
+    Written by the functions a build uses, so the bytes are the same. A
+    part's signatures sign that part only: sign the merged release again."""
+    from relbuild.attest import PROVENANCE_NAME, SBOM_NAME
+    from relbuild.attest.readback import ReadbackError, config_from_statement, contents_from_sbom
+    from relbuild.attest.record import write_documents
+
+    have = [(folder / SBOM_NAME).is_file() for folder, _ in parts]
+    if not any(have):
+        return  # parts from a relbuild that wrote none
+    contents = {}
+    config = None
+    for (folder, m), present in zip(parts, have, strict=True):
+        if not present:
+            raise UsageError(f"part {folder}: {SBOM_NAME} is missing while other parts have one")
+        try:
+            theirs = contents_from_sbom((folder / SBOM_NAME).read_bytes())
+            ref = config_from_statement((folder / PROVENANCE_NAME).read_bytes())
+        except (ReadbackError, OSError) as exc:
+            raise UsageError(f"part {folder}: {exc}") from None
+        config = config or ref
+        contents.update({a.path: theirs[a.path] for a in m.artifacts if a.path in theirs})
+    write_documents(staging, manifest, contents, config)
 
 
 def _copy_regular(src: Path, dest: Path) -> None:

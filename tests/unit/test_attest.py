@@ -31,6 +31,7 @@ from relbuild.attest.record import write_documents, write_signatures
 from relbuild.attest.sbom import make_sbom
 from relbuild.deps import CrateDep, Dependencies, GoModuleDep
 from relbuild.dist import (
+    MANIFEST_NAME,
     ArtifactRecord,
     Manifest,
     ProjectRecord,
@@ -494,3 +495,22 @@ def test_signing_key_never_reaches_a_build_step(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("RELBUILD_SIGNING_KEY", "secret")
     monkeypatch.setenv("RELBUILD_KEY_PASSWORD", "secret")
     assert "secret" not in json.dumps([environ.probe_env(), environ.inherited()])
+
+
+def test_sbom_and_config_read_back_give_the_same_documents(dist: Path) -> None:
+    """`relbuild merge` rebuilds a release's SBOM and provenance from the
+    parts' own: read back and written again, they are the same bytes."""
+    from relbuild.attest.readback import config_from_statement, contents_from_sbom
+
+    manifest = load_manifest(dist / MANIFEST_NAME)
+    sbom = (dist / SBOM_NAME).read_bytes()
+    back = contents_from_sbom(sbom)
+    assert back[EXE].links == (LIB,)
+    assert make_sbom(manifest, back) == sbom
+    config = config_from_statement((dist / PROVENANCE_NAME).read_bytes())
+    assert config == ConfigRef("toolchains.toml", "ef" * 32)
+    again = dist.parent / "again"
+    again.mkdir()
+    write_manifest(again, manifest)
+    write_documents(again, manifest, back, config)
+    assert (again / PROVENANCE_NAME).read_bytes() == (dist / PROVENANCE_NAME).read_bytes()
