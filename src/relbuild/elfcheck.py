@@ -10,7 +10,7 @@ import io
 import struct
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
@@ -156,13 +156,25 @@ def _ar_index(stream: BinaryIO, length: int) -> Iterator[tuple[str, int, int]]:
         yield name.rstrip("/"), body_at, size
 
 
-def check_file(path: Path, triple: Triple) -> list[str]:
-    """Problems with ``path``'s ELF header(s) for ``triple``; [] when it matches."""
+class Passes(Protocol):
+    """Objects known to match (a check depends only on the bytes and the
+    triple, and a static library has hundreds of members to parse)."""
+
+    def known(self, body: bytes) -> bool: ...
+    def add(self, body: bytes) -> None: ...
+
+
+def check_file(path: Path, triple: Triple, passes: Passes | None = None) -> list[str]:
+    """Problems with ``path``'s ELF header(s) for ``triple``; [] when it
+    matches. A static library is checked member by member, each member
+    ``passes`` knows being skipped."""
     with path.open("rb") as fh:
-        return check_stream(fh, triple, path.name)
+        return check_stream(fh, triple, path.name, passes)
 
 
-def check_stream(fh: BinaryIO, triple: Triple, name: str) -> list[str]:
+def check_stream(
+    fh: BinaryIO, triple: Triple, name: str, passes: Passes | None = None
+) -> list[str]:
     """Problems with the ELF header(s) in an open file for ``triple``: the
     file itself, or each object of a static library (read one at a time)."""
     fh.seek(0)
@@ -176,9 +188,15 @@ def check_stream(fh: BinaryIO, triple: Triple, name: str) -> list[str]:
         objects = 0
         for member, _, size in _ar_index(fh, length):
             body = fh.read(size)
-            if body[:4] == b"\x7fELF":
-                objects += 1
-                problems += header_problems(io.BytesIO(body), triple, f"{name}({member})")
+            if body[:4] != b"\x7fELF":
+                continue
+            objects += 1
+            if passes is not None and passes.known(body):
+                continue
+            found = header_problems(io.BytesIO(body), triple, f"{name}({member})")
+            if passes is not None and not found:
+                passes.add(body)
+            problems += found
         return problems if objects else [f"{name}: archive holds no ELF object"]
     return []
 

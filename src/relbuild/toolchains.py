@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -57,20 +58,24 @@ def _digest(executable: str) -> str | None:
 
 
 def resolve_all(config: Config, env: Mapping[str, str]) -> ResolvedToolchains:
-    """Every pinned tool, or one ToolchainError naming all that failed."""
-    found: dict[str, ResolvedTool] = {}
-    failures: list[ToolchainError] = []
-    for name in needed_tools(config):
+    """Every pinned tool, or one ToolchainError naming all that failed. The
+    tools are asked side by side (each answer takes a few processes)."""
+
+    def resolve(name: str) -> ResolvedTool | ToolchainError:
         pin = getattr(config.toolchains, name)
         if pin is None:
-            failures.append(ToolchainError(f"toolchains.{name}: no pin, but a component needs it"))
-            continue
+            return ToolchainError(f"toolchains.{name}: no pin, but a component needs it")
         try:
             tool = RESOLVERS[name](pin, env)
         except ToolchainError as exc:
-            failures.append(exc)
-            continue
-        found[name] = tool.model_copy(update={"digest": _digest(tool.executable)})
+            return exc
+        return tool.model_copy(update={"digest": _digest(tool.executable)})
+
+    names = needed_tools(config)
+    with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:
+        answers = dict(zip(names, pool.map(resolve, names), strict=True))
+    found = {n: a for n, a in answers.items() if isinstance(a, ResolvedTool)}
+    failures = [a for a in answers.values() if isinstance(a, ToolchainError)]
     if failures:
         if len(failures) == 1:
             raise failures[0]

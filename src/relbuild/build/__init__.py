@@ -15,6 +15,7 @@ import os
 import socket
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from relbuild import environ
@@ -22,7 +23,7 @@ from relbuild.attest.record import attest_build
 from relbuild.backends import BACKENDS
 from relbuild.backends.base import BuildPaths, Probe
 from relbuild.build import checks, output, record, run, stage
-from relbuild.build.model import BuildOptions, BuildResult, Plan
+from relbuild.build.model import BuildOptions, BuildResult, Plan, Staged
 from relbuild.build.plan import PlanInputs, fact_components, select
 from relbuild.build.plan import plan as make_plan
 from relbuild.config import LoadedConfig
@@ -57,19 +58,24 @@ def gather(loaded: LoadedConfig, options: BuildOptions) -> PlanInputs:
     toolchains that match the pins, the source's revision and epoch, and
     each backend's facts about the components to build."""
     env = environ.probe_env()
-    tools = resolve_all(loaded.config, env)
     paths = BuildPaths(root=loaded.root, cache=(options.cache or default_cache(loaded)).resolve())
-    source = read_source(
-        loaded.root,
-        env,
-        options.source_date_epoch,
-        os.environ,
-        options.source_revision,
-        options.source_dirty,
-        also=(loaded.path,),
-        # relbuild's own cache and output are not the user's changes.
-        ignore=(paths.cache, options.out, loaded.base / "dist"),
-    )
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # git and the toolchains answer side by side; a toolchain error
+        # still comes first.
+        reading = pool.submit(
+            read_source,
+            loaded.root,
+            env,
+            options.source_date_epoch,
+            os.environ,
+            options.source_revision,
+            options.source_dirty,
+            also=(loaded.path,),
+            # relbuild's own cache and output are not the user's changes.
+            ignore=(paths.cache, options.out, loaded.base / "dist"),
+        )
+        tools = resolve_all(loaded.config, env)
+        source = reading.result()
     selection = select(loaded, options.targets, options.components)
     targets = [t for t, _ in selection]
     probe = Probe(loaded=loaded, tools=tools, env=env, offline=options.offline)
@@ -98,26 +104,28 @@ def build(loaded: LoadedConfig, options: BuildOptions, reporter: Reporter) -> Bu
     _log_toolchains(inputs, paths.logs / "toolchains.log")
     out = options.out.resolve()
     output.check_out(out)
+    digests = checks.Digests(options.jobs)
+    checker = checks.Checker(the_plan, paths.cache, digests)
+    findings: dict[str, checks.Findings] = {}
+    archives: dict[str, Staged] = {}
+    archive_cache = paths.cache / "archives"
     with output.staging_for(out) as staging:
+
+        def finish(triple: str, staged: list[Staged]) -> None:
+            # In the target's own thread, beside the targets still building.
+            findings[triple] = checker.target(staged)
+            if options.archive and findings[triple].clean:
+                archived = record.archive(
+                    the_plan, triple, staged, staging, options.archive, archive_cache, digests
+                )
+                if archived is not None:
+                    archives[triple] = archived
+
         collect = functools.partial(stage.collect, the_plan, staging)
-        staged, timings = run.run_plan(the_plan, paths, options.jobs, reporter, collect)
-        digests = checks.Digests(options.jobs)
-        digests.prefetch([s.src for s in staged])
-        checks.check_elf(staged, paths.cache / "elf-ok", digests)
-        checks.check_leaks(the_plan, staged, paths.cache / "leak-ok", digests)
-        checks.check_defines(the_plan, staged, paths.cache / "defines-ok", digests)
-        footprints = checks.check_firmware(staged)
+        staged, timings = run.run_plan(the_plan, paths, options.jobs, reporter, collect, finish)
+        footprints = checks.verdict(findings[t] for t in the_plan.targets if t in findings)
         abi = checks.check_abi(the_plan, staged, paths)
-        if options.archive:
-            staged += record.archives(
-                the_plan,
-                staged,
-                staging,
-                options.archive,
-                paths.cache / "archives",
-                options.jobs,
-                digests,
-            )
+        staged += [archives[t] for t in the_plan.targets if t in archives]
         epoch = the_plan.source_date_epoch
         artifacts = [
             record.artifact(staging, s, epoch, digests, footprints.get(s.rel)) for s in staged

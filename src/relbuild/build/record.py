@@ -8,11 +8,10 @@ import hashlib
 import os
 import shutil
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from relbuild import __version__, environ
-from relbuild.archive import ArchiveFormat, Member, make_archive
+from relbuild.archive import LEVEL, ArchiveFormat, Member, make_archive
 from relbuild.build.checks import Digests
 from relbuild.build.model import Plan, Staged
 from relbuild.dist import (
@@ -29,47 +28,39 @@ from relbuild.fsutil import atomic_write
 from relbuild.redact import Redactor
 
 
-def archives(
+def archive(
     plan: Plan,
+    triple: str,
     staged: list[Staged],
     staging: Path,
     fmt: ArchiveFormat,
     cache: Path,
-    jobs: int,
     digests: Digests,
-) -> list[Staged]:
-    """One archive per target, made side by side (zlib releases the GIL).
+) -> Staged | None:
+    """The archive of one target: its artifacts and the license files.
 
     An archive is a pure function of its members' names, modes and bytes,
     the epoch and the format; that is its cache key, so a cache hit gives the
     very bytes packing would have.
     """
-    todo: list[tuple[str, list[Member]]] = []
-    for triple in plan.targets:
-        top = f"{plan.project}-{plan.version}-{triple}"
-        members = [
-            Member(f"{top}/{Path(s.rel).name}", s.src, s.mode) for s in staged if s.target == triple
-        ]
-        if members:
-            members += [
-                Member(f"{top}/{Path(name).name}", Path(name), 0o644) for name in plan.license_files
-            ]
-            todo.append((triple, members))
-
-    def pack(item: tuple[str, list[Member]]) -> Staged:
-        triple, members = item
-        key = hashlib.sha256(f"{fmt}\0{plan.source_date_epoch}\0".encode())
-        for m in sorted(members, key=lambda m: m.name):
-            key.update(f"{m.name}\0{m.mode:o}\0{digests(m.source)[0]}\0".encode())
-        cached = cache / f"{key.hexdigest()}.{fmt}"
-        dest = staging / f"{plan.project}-{plan.version}-{triple}.{fmt}"
-        if not cached.is_file():
-            atomic_write(cached, make_archive(fmt, members, plan.source_date_epoch))
-        shutil.copyfile(cached, dest)
-        return Staged(dest, dest.name, "archive", triple, None, 0o644)
-
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        return list(pool.map(pack, todo))
+    top = f"{plan.project}-{plan.version}-{triple}"
+    members = [
+        Member(f"{top}/{Path(s.rel).name}", s.src, s.mode) for s in staged if s.target == triple
+    ]
+    if not members:
+        return None
+    members += [
+        Member(f"{top}/{Path(name).name}", Path(name), 0o644) for name in plan.license_files
+    ]
+    key = hashlib.sha256(f"{fmt}\0{LEVEL}\0{plan.source_date_epoch}\0".encode())
+    for m in sorted(members, key=lambda m: m.name):
+        key.update(f"{m.name}\0{m.mode:o}\0{digests(m.source)[0]}\0".encode())
+    cached = cache / f"{key.hexdigest()}.{fmt}"
+    dest = staging / f"{top}.{fmt}"
+    if not cached.is_file():
+        atomic_write(cached, make_archive(fmt, members, plan.source_date_epoch))
+    shutil.copyfile(cached, dest)
+    return Staged(dest, dest.name, "archive", triple, None, 0o644)
 
 
 def artifact(

@@ -26,6 +26,9 @@ from relbuild.progress import Reporter
 # What becomes of a finished step's outputs (staging them); called in the
 # step's own thread, before the next step of its target starts.
 Collect = Callable[[Step, list[Path]], list[Staged]]
+# What is done with a target's staged files once all its steps are done
+# (checks, its archive); called in the target's thread too.
+Finish = Callable[[str, list[Staged]], None]
 
 
 class _CancelledError(Exception):
@@ -33,7 +36,12 @@ class _CancelledError(Exception):
 
 
 def run_plan(
-    plan: Plan, paths: BuildPaths, jobs: int, reporter: Reporter, collect: Collect
+    plan: Plan,
+    paths: BuildPaths,
+    jobs: int,
+    reporter: Reporter,
+    collect: Collect,
+    finish: Finish,
 ) -> tuple[list[Staged], list[StepTiming]]:
     releases = {name: tool.release for name, tool in plan.toolchains.items()}
     runner = Runner(plan, paths)
@@ -50,6 +58,7 @@ def run_plan(
             produced, seconds = runner.step(step, releases, reporter)
             times[(step.target, step.component)] = _timing(step, seconds)
             staged += collect(step, produced)
+        finish(triple, staged)
         return staged
 
     def work(triple: str) -> None:
