@@ -230,6 +230,7 @@ def _build_variant(
         shutil.rmtree(stale, ignore_errors=True)
     saved = ws.saved_cache(name)
     if saved.exists():
+        cache.parent.mkdir(parents=True, exist_ok=True)
         saved.rename(cache)
     result = ws.result(name)
     shutil.rmtree(result, ignore_errors=True)
