@@ -81,6 +81,8 @@ class WaiverRecord(Frozen):
 class TargetRecord(Frozen):
     triple: str
     components: list[str]
+    # -gnu: the oldest glibc the programs run on (what zig linked against).
+    glibc: str | None = None
 
 
 class StepRecord(Frozen):

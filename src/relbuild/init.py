@@ -124,7 +124,28 @@ def init(project: Path, out: Path, env: Mapping[str, str], force: bool) -> str:
         raise ConfigError(f"{out} exists already", hint="Pass --force to replace it.")
     text = HEADER + tomli_w.dumps(scaffold(project, env))
     atomic_write(out, text.encode(), make_parents=False)
+    ignore_outputs(out.parent)
     return text
+
+
+# relbuild's own outputs: never the user's changes, never committed.
+IGNORED = (".relbuild/", "dist/")
+
+
+def ignore_outputs(folder: Path) -> list[str]:
+    """Add relbuild's cache and dist folders to ``folder/.gitignore`` (kept
+    as it is otherwise); the lines added."""
+    path = folder / ".gitignore"
+    try:
+        text = path.read_text() if path.is_file() else ""
+    except OSError:
+        return []
+    have = {line.strip().lstrip("/") for line in text.splitlines()}
+    missing = [p for p in IGNORED if p not in have and p.rstrip("/") not in have]
+    if missing:
+        sep = "" if not text or text.endswith("\n") else "\n"
+        atomic_write(path, (text + sep + "\n".join(missing) + "\n").encode(), make_parents=False)
+    return missing
 
 
 def _with_package(comp: dict[str, Any], package: str, key: str) -> dict[str, Any]:
@@ -146,7 +167,10 @@ def _pin_rust(env: Mapping[str, str]) -> tuple[dict[str, Any], str]:
     if info.commit:
         pin["commit"] = info.commit
     sysroot = proc.run([exe, "--print", "sysroot"], env=env).stdout.strip()
-    if "/toolchains/" not in sysroot:  # not rustup's: pin the folder itself
+    if "/toolchains/" in sysroot:
+        # rustup's: the toolchain by name, so a proxy on PATH cannot pick another.
+        pin["rustup-toolchain"] = Path(sysroot).name
+    else:  # not rustup's: pin the folder itself
         pin["path"] = str(Path(sysroot) / "bin")
     return pin, info.host
 

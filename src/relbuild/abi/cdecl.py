@@ -51,6 +51,9 @@ _DEFINES = [
     "-D_Float16=float",
     "-D__fp16=float",
     "-D__bf16=float",
+    # glibc's bits/floatn.h: `typedef __float128 _Float128;` and friends.
+    "-D__float128=long double",
+    "-D__ibm128=long double",
     "-D_Nonnull=",
     "-D_Nullable=",
     "-D_Null_unspecified=",

@@ -189,7 +189,7 @@ class GoBackend:
             return []
         if probe.tools.zig is None:
             return [unresolved(target.triple, "zig", "cgo C compiler")]
-        zig_target = target.info.zig_target
+        zig_target = target.zig_target
         detail = f"zig cc -target {zig_target}"
         fix = f"zig has no C target for {target.triple}"
         return [need(target.triple, "cgo C compiler", zig_target is not None, detail, fix)]
@@ -241,14 +241,21 @@ class GoBackend:
         handoffs = [ctx.paths.cgo_dir(target.triple, lib) for lib in comp.links]
         if comp.uses_cgo:
             zig = ctx.tools.require("zig")  # cgo needs the pinned zig: fail here if unpinned
-            zig_target = triple.zig_target or ""
+            zig_target = target.zig_target or ""
             cc = CcWrapper(
-                path=str(ctx.paths.tools / f"cc-{zig_target}"),
+                path=str(ctx.paths.tools / f"cc-{zig_target}-{component}"),
                 zig=zig.executable,
                 zig_target=zig_target,
                 link_cwd=str(ctx.paths.zig_link_cwd),
+                # What each staticlib needs of the C library (rustc's
+                # native-static-libs), appended to every link.
+                native_libs=[str(folder / "lib") for folder in handoffs],
             )
-            ldflags += ["-linkmode=external", "-extldflags=-static"]
+            # -musl: static, runs anywhere. -gnu: against glibc (the target's
+            # floor) and dynamic, as users of -gnu programs expect.
+            ldflags.append("-linkmode=external")
+            if triple.libc == "musl":
+                ldflags.append("-extldflags=-static")
             root_map = f"-ffile-prefix-map={ctx.paths.root}=/build/{ctx.project}"
             includes = [f"-I{folder / 'include'}" for folder in handoffs]
             env.update(
@@ -285,6 +292,9 @@ class GoBackend:
     def outputs(self, step: Step, output: str) -> list[Path]:
         assert step.output is not None
         return [Path(step.output)]
+
+    def handoff_notes(self, step: Step, output: str) -> dict[str, str]:
+        return {}
 
     def fingerprint(self, step: Step, releases: Mapping[str, str]) -> str | None:
         extra = [json.dumps([step.argv, sorted(step.env.items())])]
