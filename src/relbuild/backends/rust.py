@@ -301,6 +301,17 @@ class RustBackend:
             )
             env[f"CARGO_TARGET_{triple.env_suffix}_LINKER"] = cc.path
             env.update(ctx.paths.zig_env)
+        elif (
+            not triple.bare_metal
+            and comp.kind != "staticlib"
+            and target.triple != rust.details.get("host")
+        ):
+            raise ConfigError(
+                f"{ctx.loaded.path}: rust.{component} is a program for {target.triple}, and "
+                "nothing can link it: no `linker` on the target and no zig pinned",
+                hint="Pin zig in toolchains.zig (it links Rust programs for hosted Linux), or "
+                "set `linker` on the target. `relbuild doctor` checks this.",
+            )
         budget = None
         if comp.kind == "firmware":
             budgets = [b for b in (comp.budget, target.budget) if b]
