@@ -12,7 +12,7 @@ import tomli_w
 
 from relbuild import proc
 from relbuild.backends import go, rustc, zig
-from relbuild.backends.rust import Crate, read_workspace
+from relbuild.backends.cargo_meta import Crate, read_workspace
 from relbuild.errors import CommandError, ConfigError, ToolchainError
 from relbuild.fsutil import atomic_write
 

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from relbuild.backends.base import BuildPaths, ResolvedTool
+from relbuild.backends.cargo_meta import Crate, CrateTarget, Workspace
 from relbuild.backends.go import GoFacts
-from relbuild.backends.rust import Crate, CrateTarget, RustFacts, Workspace
+from relbuild.backends.rust import RustFacts
 from relbuild.build.model import Plan
 from relbuild.build.plan import PlanInputs, plan
 from relbuild.config import LoadedConfig
@@ -471,7 +472,7 @@ def test_manifest_says_partial_and_a_merge_of_parts_records_what_one_build_does(
 def test_std_use_is_read_from_the_crate_root(
     tmp_path: Path, text: str, expected: tuple[bool, bool]
 ) -> None:
-    from relbuild.backends.rust import std_use
+    from relbuild.backends.cargo_meta import std_use
 
     root = tmp_path / "lib.rs"
     root.write_text(text)
