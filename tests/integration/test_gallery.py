@@ -73,13 +73,20 @@ def user_env() -> dict[str, str]:
     return env
 
 
+GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+
+
+def commit(project: Path, message: str) -> None:
+    for argv in (["add", "-A"], ["commit", "-q", "-m", message]):
+        subprocess.run([*GIT, *argv], cwd=project, check=True, capture_output=True)
+
+
 def checkout(root: Path, name: str) -> Path:
     """The gallery project as a repository of its own."""
     project = root / name
     shutil.copytree(GALLERY / name, project)
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
-    for argv in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "import"]):
-        subprocess.run([*git, *argv], cwd=project, check=True, capture_output=True)
+    subprocess.run([*GIT, "init", "-q"], cwd=project, check=True, capture_output=True)
+    commit(project, "import")
     return project
 
 
@@ -113,6 +120,10 @@ def gallery(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         res = run(project, "init")
         assert res.returncode == 0, res.stderr[-3000:]
         hand_edit(project / "toolchains.toml", targets, tests)
+        commit(project, "relbuild init, with targets and smoke tests")
+        if name == "pure-go":
+            # A Go module has no version of its own: a release is a v* tag.
+            subprocess.run([*GIT, "tag", "v1.4.0"], cwd=project, check=True)
         built[name] = project
     return built
 

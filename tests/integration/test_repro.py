@@ -250,3 +250,15 @@ def test_build_fails_on_a_leaked_machine_path(fixture_copy: Path, tmp_path: Path
         "x86_64-unknown-linux-gnu/leak-0.1.0-x86_64-unknown-linux-gnu"
     ]
     assert "section .rodata" in leaks[0]["detail"] and leaked in leaks[0]["detail"]
+
+
+def test_a_leak_held_in_zigs_cache_is_caught_and_blamed(fixture_copy: Path) -> None:
+    """A cgo program whose only machine path sits in the C runtime objects
+    zig built and cached (no sandbox): each build has its own zig caches, so
+    the difference shows, and it is blamed on the build path."""
+    code, report, err = repro(fixture_copy, "zig-leak.toml", "--vary", "build-path,umask")
+    assert code == 1, err[-3000:]
+    assert report["blame"] == ["build-path"]
+    [outcome] = [o for o in report["comparison"]["artifacts"] if not o["identical"]]
+    assert outcome["path"].endswith("zigleak-0.1.0-x86_64-unknown-linux-gnu")
+    assert any("debug" in s for s in outcome["explanation"]["sections"]), outcome
