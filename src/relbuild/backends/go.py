@@ -14,7 +14,7 @@ import hashlib
 import json
 import re
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -110,6 +110,26 @@ def resolve(pin: GoPin, env: Mapping[str, str]) -> ResolvedTool:
     )
 
 
+def list_deps(
+    go: str, package: str, env: Mapping[str, str], cwd: str | Path, tags: Sequence[str] = ()
+) -> Iterator[dict[str, Any]]:
+    """The packages `go list -deps -json` names for ``package``: every package
+    and file the build reads with this env (GOOS, GOARCH, CGO_ENABLED, tags)."""
+    argv = [go, "list", "-deps", "-json", "-mod=readonly"]
+    if tags:
+        argv += ["-tags", ",".join(tags)]
+    res = proc.run([*argv, package], env=env, cwd=cwd)
+    decoder = json.JSONDecoder()
+    text, pos = res.stdout, 0
+    while pos < len(text):
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+        if pos >= len(text):
+            break
+        pkg, pos = decoder.raw_decode(text, pos)
+        yield pkg
+
+
 def input_digest(
     go: str,
     package: str,
@@ -127,21 +147,10 @@ def input_digest(
     locally replaced module's are hashed by content. ``extra`` adds the
     caller's other inputs (argv, env, cgo libraries).
     """
-    argv = [go, "list", "-deps", "-json", "-mod=readonly"]
-    if tags:
-        argv += ["-tags", ",".join(tags)]
-    res = proc.run([*argv, package], env=env, cwd=cwd)
     h = hashlib.sha256()
     for line in extra:
         h.update(line.encode() + b"\n")
-    decoder = json.JSONDecoder()
-    text, pos = res.stdout, 0
-    while pos < len(text):
-        while pos < len(text) and text[pos].isspace():
-            pos += 1
-        if pos >= len(text):
-            break
-        pkg, pos = decoder.raw_decode(text, pos)
+    for pkg in list_deps(go, package, env, cwd, tags):
         h.update(f"pkg {pkg['ImportPath']}\n".encode())
         if pkg.get("Standard"):
             continue
