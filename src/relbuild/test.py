@@ -21,8 +21,9 @@ from pydantic import BaseModel, computed_field
 from relbuild import environ, proc
 from relbuild.config import LoadedConfig
 from relbuild.config.models import QemuConfig, SmokeTest
-from relbuild.dist import load_manifest, locate, safe_relpath
+from relbuild.dist import load_manifest, locate
 from relbuild.errors import ToolchainError, UsageError
+from relbuild.safefs import safe_relpath
 from relbuild.triples import TRIPLES, Triple
 
 _HOST_ARCH = {
