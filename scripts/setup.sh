@@ -6,6 +6,8 @@
 #    rust-web-src) for -Zbuild-std on triples with no prebuilt std, lld-19 as
 #    the bare-metal linker, and QEMU (user mode and system) to run the results.
 #  - bubblewrap: every build step runs in its sandbox at canonical paths.
+#  - libc6-{arm64,armhf,riscv64}-cross: the glibc QEMU loads (-L) to run
+#    the dynamically linked -gnu programs of other architectures.
 #  - disorderfs, so `relbuild repro` can shuffle directory order for real;
 #    binutils-multiarch, whose objcopy the tests hold firmware images against.
 #  - Go: any Go >= 1.21 on PATH; it fetches the pinned release itself through
@@ -19,7 +21,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(rustc-web cargo-web rust-web-src lld-19 qemu-user qemu-system-arm qemu-system-misc disorderfs binutils-multiarch bubblewrap)
+APT_PACKAGES=(rustc-web cargo-web rust-web-src lld-19 qemu-user qemu-system-arm qemu-system-misc disorderfs binutils-multiarch bubblewrap libc6-arm64-cross libc6-armhf-cross libc6-riscv64-cross)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -1,26 +1,24 @@
 """A dist folder: its manifest (the one pydantic model of what a build
-made), the SUMS files beside it, and safe access to what it holds.
+made), read and written; the SUMS files beside it are :mod:`relbuild.sums`,
+safe access to what it holds :mod:`relbuild.safefs`.
 
 manifest.json holds no wall-clock time, no absolute path, no host or user
 name, and lists everything in a fixed order, so two builds of the same
 sources and pins give the same bytes. SHA256SUMS and SHA512SUMS beside it
-use the coreutils format (`sha256sum -c SHA256SUMS` works in the folder).
+use the coreutils format (`sha256sum -c SHA256SUMS` works in the folder);
+:mod:`relbuild.sums` writes and reads them.
 
 A dist may be hostile: the manifest is read with bounds, a listed path is
 checked before it is opened (absolute paths, `..` and symbolic links are
-never followed), and :func:`hash_file` / :func:`hash_fd` (from
+never followed: :mod:`relbuild.safefs`), and :func:`hash_file` / :func:`hash_fd` (from
 :mod:`relbuild.digest`, re-exported here) are the one routine that computes
 SHA-256 and SHA-512, reading each file once.
 """
 
 from __future__ import annotations
 
-import errno
 import json
-import os
-import re
 import stat
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -35,11 +33,11 @@ from relbuild.digest import hash_fd as hash_fd  # noqa: PLC0414
 from relbuild.digest import hash_file as hash_file  # noqa: PLC0414
 from relbuild.errors import UsageError
 from relbuild.fsutil import atomic_write_many, remove_orphans, temp_name_pattern
+from relbuild.safefs import read_regular
+from relbuild.sums import MAX_PROBLEMS, SUMS, sums_text
 
 SCHEMA_VERSION = 1
 MANIFEST_NAME = "manifest.json"
-Algo = Literal["sha256", "sha512"]
-SUMS: dict[Algo, str] = {"sha256": "SHA256SUMS", "sha512": "SHA512SUMS"}
 
 ArtifactKind = Literal["executable", "staticlib", "header", "firmware", "image", "archive", "file"]
 
@@ -81,6 +79,8 @@ class WaiverRecord(Frozen):
 class TargetRecord(Frozen):
     triple: str
     components: list[str]
+    # -gnu: the oldest glibc the programs run on (what zig linked against).
+    glibc: str | None = None
 
 
 class StepRecord(Frozen):
@@ -173,11 +173,6 @@ class Manifest(Frozen):
         return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
 
-def sums_text(artifacts: list[ArtifactRecord], algo: Algo) -> str:
-    # Binary-mode marker '*' is what coreutils writes for non-text files.
-    return "".join(f"{getattr(a, algo)} *{a.path}\n" for a in artifacts)
-
-
 # Temp names of the files below while they are written (relbuild.fsutil):
 # a writer killed by SIGKILL may leave one; it is never an artifact.
 ORPHAN = temp_name_pattern([MANIFEST_NAME, *SUMS.values()])
@@ -213,7 +208,7 @@ def write_manifest(folder: Path, manifest: Manifest) -> None:
 # some 50,000 artifacts.
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 MAX_JSON_VALUES = 2_000_000
-MAX_PROBLEMS = 20
+# Validation reports the first MAX_PROBLEMS (from relbuild.sums) problems.
 
 
 def load_manifest(path: Path) -> Manifest:
@@ -292,37 +287,7 @@ def duplicates(artifacts: list[ArtifactRecord]) -> list[tuple[int, int, str]]:
     return out
 
 
-def read_regular(path: Path, limit: int) -> bytes:
-    """The bytes of a regular file, never following a final symbolic link
-    and never opening a FIFO or device; OSError when it is none, or larger
-    than ``limit``."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise OSError(errno.EINVAL, "not a regular file")
-        data = _read_all(fd, st.st_size, limit)
-    finally:
-        os.close(fd)
-    return data
-
-
-def _read_all(fd: int, size: int, limit: int) -> bytes:
-    if size > limit:
-        raise OSError(errno.EFBIG, f"larger than {limit} bytes")
-    first = os.read(fd, size + 1)
-    if len(first) <= size:  # a short read of a regular file is its end
-        return first
-    parts, total = [first], len(first)
-    while chunk := os.read(fd, CHUNK):  # it grew while we read
-        total += len(chunk)
-        if total > limit:
-            raise OSError(errno.EFBIG, f"larger than {limit} bytes")
-        parts.append(chunk)
-    return b"".join(parts)
-
-
-# --- finding and reading what a dist holds --------------------------------------
+# --- finding a dist -------------------------------------------------------------
 
 
 def locate(arg: Path) -> tuple[Path, Path]:
@@ -332,128 +297,3 @@ def locate(arg: Path) -> tuple[Path, Path]:
     if arg.exists() or arg.name.endswith(".json"):
         return arg.parent, arg
     raise UsageError(f"{arg}: no such folder or manifest")
-
-
-# Names of the usual shape, checked by one match: no empty part, none that
-# is "." or "..", no part over 255 bytes (ASCII here, so characters).
-_PLAIN = re.compile(
-    r"(?!\.\.?(?:/|$))[A-Za-z0-9._+~-]{1,255}(?:/(?!\.\.?(?:/|$))[A-Za-z0-9._+~-]{1,255})*"
-)
-
-
-def safe_relpath(rel: str) -> str | None:
-    """Why ``rel`` may not be opened inside the folder, or None if it may."""
-    if len(rel) <= 1024 and _PLAIN.fullmatch(rel):
-        return None
-    if not rel or "\0" in rel or "\\" in rel or not rel.isprintable():
-        return "not a plain relative path"
-    try:
-        rel.encode("utf-8")
-    except UnicodeEncodeError:
-        return "not valid UTF-8"
-    if len(rel) > 1024 or any(len(part) > 255 for part in rel.split("/")):
-        return "path too long"
-    if rel.startswith("/"):
-        return "absolute path"
-    parts = rel.split("/")
-    if any(p in ("", ".", "..") for p in parts):
-        return "path with '..', '.' or an empty part"
-    return None
-
-
-def walk_to(folder: Path, rel: str) -> tuple[Path | None, str | None]:
-    """Follow ``rel`` from ``folder`` without following any symbolic link."""
-    current = folder
-    for part in rel.split("/"):
-        current = current / part
-        try:
-            st = current.lstat()
-        except (FileNotFoundError, NotADirectoryError):
-            return None, None
-        if stat.S_ISLNK(st.st_mode):
-            target = os.readlink(current)
-            inside = os.path.realpath(current).startswith(os.path.realpath(folder) + os.sep)
-            where = "inside" if inside else "outside"
-            return None, f"symbolic link to {target!r} ({where} the folder); not followed"
-    return current, None
-
-
-# --- SUMS files ------------------------------------------------------------------
-
-DIGEST_HEX: dict[Algo, int] = {"sha256": 64, "sha512": 128}
-_SUMS_LINE = re.compile(r"([0-9A-Fa-f]+) ([ *])(.*)", re.DOTALL)
-# A whole SUMS file of well-formed lines, in one pass: the usual case.
-_SUMS_FAST = {
-    algo: re.compile(rf"^([0-9a-f]{{{n}}}) [ *]([^\n\r\0]+)$", re.MULTILINE)
-    for algo, n in DIGEST_HEX.items()
-}
-
-
-@dataclass
-class Sums:
-    """A SUMS file read strictly: ``entries`` maps each path to its digest
-    (lower case; the first line where a path is listed twice);
-    ``problems`` holds the first ``MAX_PROBLEMS`` problems and
-    ``problem_count`` all of them."""
-
-    entries: dict[str, str] = field(default_factory=dict)
-    problems: list[str] = field(default_factory=list)
-    problem_count: int = 0
-
-    def problem(self, text: str) -> None:
-        self.problem_count += 1
-        if len(self.problems) < MAX_PROBLEMS:
-            self.problems.append(text)
-
-
-def parse_sums(text: str, algo: Algo) -> Sums:
-    """coreutils checksum lines, read as ``sha256sum -c --strict`` would and
-    stricter: a blank line, a line not of the form ``DIGEST  PATH`` or
-    ``DIGEST *PATH`` with a digest of the algorithm's length, and a path
-    listed twice (coreutils checks both lines: one with the wrong digest
-    fails) are problems. The BSD ``SHA256 (PATH) = DIGEST`` form and
-    backslash-escaped names are not what relbuild writes, so they are
-    problems too. Memory: one entry per line, problems bounded."""
-    lines = text.count("\n") + (1 if text and not text.endswith("\n") else 0)
-    found = _SUMS_FAST[algo].findall(text)
-    if len(found) == lines:
-        entries = {path: digest for digest, path in found}
-        if len(entries) == lines:
-            return Sums(entries)
-    return _parse_sums_slowly(text, algo)
-
-
-def _parse_sums_slowly(text: str, algo: Algo) -> Sums:
-    out = Sums()
-    want = DIGEST_HEX[algo]
-    first_line: dict[str, int] = {}
-    lines = text.split("\n")
-    if lines[-1] == "":
-        lines.pop()  # the newline that ends the last line
-    for lineno, line in enumerate(lines, 1):
-        if not line.strip():
-            out.problem(f"line {lineno}: blank line")
-            continue
-        match = _SUMS_LINE.fullmatch(line)
-        if match is None or not match.group(3):
-            out.problem(f"line {lineno}: not a checksum line: {_clip(line)!r}")
-            continue
-        digest, path = match.group(1), match.group(3)
-        if len(digest) != want:
-            out.problem(
-                f"line {lineno}: a {len(digest)}-digit digest, {algo} has {want}: {_clip(line)!r}"
-            )
-            continue
-        if "\r" in path or "\0" in path:
-            out.problem(f"line {lineno}: carriage return or NUL in the name: {_clip(line)!r}")
-            continue
-        seen = first_line.setdefault(path, lineno)
-        if seen != lineno:
-            out.problem(f"line {lineno}: {path!r} is listed again (first on line {seen})")
-            continue
-        out.entries[path] = digest.lower()
-    return out
-
-
-def _clip(line: str, width: int = 120) -> str:
-    return line if len(line) <= width else line[:width] + "..."

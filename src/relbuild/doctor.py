@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, computed_field
@@ -12,6 +13,7 @@ from relbuild.backends import BACKENDS
 from relbuild.backends.base import Check, Probe, ResolvedTool, need
 from relbuild.config import LoadedConfig, TargetConfig
 from relbuild.errors import ToolchainError
+from relbuild.test import runs_natively
 from relbuild.toolchains import RESOLVERS, ResolvedToolchains, needed_tools
 
 
@@ -126,4 +128,18 @@ def _target_checks(probe: Probe, target: TargetConfig) -> list[Check]:
         detail = found or f"{runner} not found"
         fix = f"install {runner} (Debian: {package})"
         checks.append(need(target.triple, "qemu runner", found is not None, detail, fix))
+        sysroot = info.gnu_sysroot
+        if sysroot and not runs_natively(info):
+            arch = {"aarch64": "arm64", "arm": "armhf"}.get(info.arch, info.arch)
+            ok = Path(sysroot, "lib").is_dir()
+            checks.append(
+                need(
+                    target.triple,
+                    "glibc for qemu",
+                    ok,
+                    f"{sysroot} (qemu -L)" if ok else f"{sysroot} is missing",
+                    f"install libc6-{arch}-cross (Debian): -gnu programs are linked "
+                    "dynamically and qemu loads their glibc from there",
+                )
+            )
     return checks

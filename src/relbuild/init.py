@@ -12,12 +12,13 @@ import tomli_w
 
 from relbuild import proc
 from relbuild.backends import go, rustc, zig
-from relbuild.backends.rust import Crate, read_workspace
+from relbuild.backends.cargo_meta import Crate, read_workspace
 from relbuild.errors import CommandError, ConfigError, ToolchainError
 from relbuild.fsutil import atomic_write
 
 _SKIP_DIRS = {"target", "vendor", "testdata", "node_modules", ".git", "dist"}
-_LDFLAG_LIB = re.compile(r"#cgo\s+(?:[^:]*\s)?LDFLAGS:.*?-l(\w+)")
+_LDFLAGS_LINE = re.compile(r"#cgo\s+(?:[^:]*\s)?LDFLAGS:(.*)")
+_LIB_FLAG = re.compile(r"(?:^|\s)-l(\w+)")
 
 HEADER = """\
 # toolchains.toml, written by `relbuild init`: the pinned toolchains, the
@@ -28,11 +29,11 @@ HEADER = """\
 
 def scaffold(project: Path, env: Mapping[str, str]) -> dict[str, Any]:
     """The config `init` would write for ``project``, as a TOML-ready dict."""
-    cargo_toml = project / "Cargo.toml"
+    cargo_tomls = _workspace_roots(project)
     go_mods = sorted(
         p for p in project.rglob("go.mod") if not (_SKIP_DIRS & set(p.relative_to(project).parts))
     )
-    if not cargo_toml.is_file() and not go_mods:
+    if not cargo_tomls and not go_mods:
         raise ConfigError(
             f"{project}: no Cargo.toml and no go.mod found",
             hint="Run `relbuild init` in the folder that holds your Cargo.toml or go.mod.",
@@ -42,14 +43,21 @@ def scaffold(project: Path, env: Mapping[str, str]) -> dict[str, Any]:
     libs: dict[str, str] = {}  # library name (-l<name>) -> component
     version: str | None = None
     host = "x86_64-unknown-linux-gnu"
-    if cargo_toml.is_file():
-        toolchains["rust"], host = _pin_rust(env)
-        rust, libs, version = _rust_components(project, cargo_toml, env)
+    for cargo_toml in cargo_tomls:
+        if "rust" not in toolchains:
+            toolchains["rust"], host = _pin_rust(env)
+        more, more_libs, first = _rust_components(project, cargo_toml, env)
+        rust.update({k: v for k, v in more.items() if k not in rust})
+        libs.update({k: v for k, v in more_libs.items() if k not in libs})
+        version = version or first
     go = _go_components(project, go_mods, rust, libs)
     if go:
         toolchains["go"] = _pin_go(env)
-        if any("links" in c for c in go.values()):
-            toolchains["zig"] = _pin_zig(env)
+    # zig is the C compiler of cgo and the linker of Rust programs on hosted Linux.
+    if any("links" in c for c in go.values()) or any(
+        c["kind"] == "executable" for c in rust.values()
+    ):
+        toolchains["zig"] = _pin_zig(env)
     runnable = [n for n, c in rust.items() if c["kind"] != "firmware"] + list(go)
     if not runnable:
         raise ConfigError(
@@ -59,7 +67,10 @@ def scaffold(project: Path, env: Mapping[str, str]) -> dict[str, Any]:
         )
     data: dict[str, Any] = {
         "schema-version": 1,
-        "project": {"name": _safe_name(project.name), **({"version": version} if version else {})},
+        "project": {
+            "name": _safe_name(_repository_name(project)),
+            **({"version": version} if version else {}),
+        },
         "toolchains": toolchains,
     }
     if rust:
@@ -70,12 +81,43 @@ def scaffold(project: Path, env: Mapping[str, str]) -> dict[str, Any]:
     return data
 
 
+def _workspace_roots(project: Path) -> list[Path]:
+    """Every Cargo.toml under ``project`` that is not inside another one's
+    folder (a workspace, or a lone package), skipping build and vendor
+    folders: `rust/Cargo.toml` as well as `./Cargo.toml`."""
+    found = sorted(
+        (
+            p
+            for p in project.rglob("Cargo.toml")
+            if not (_SKIP_DIRS & set(p.relative_to(project).parts))
+            and not any(part.startswith(".") for part in p.relative_to(project).parts[:-1])
+        ),
+        key=lambda p: (len(p.parts), p),
+    )
+    roots: list[Path] = []
+    for p in found:
+        if not any(p.parent.is_relative_to(r.parent) for r in roots):
+            roots.append(p)
+    return sorted(roots)
+
+
+def _repository_name(project: Path) -> str:
+    """The repository's folder name (run inside `rust/`, not "rust")."""
+    from relbuild import vcs
+
+    top = vcs.toplevel(project)
+    return top.name if top is not None else project.name
+
+
 def _rust_components(
     project: Path, cargo_toml: Path, env: Mapping[str, str]
 ) -> tuple[dict[str, Any], dict[str, str], str | None]:
-    """(components, library name -> component, first package version)."""
+    """(components, library name -> component, first package version) of
+    the workspace at ``cargo_toml``; components outside the project's root
+    folder say `path`."""
+    rel_dir = cargo_toml.parent.relative_to(project).as_posix()
     try:
-        packages = _cargo_packages(project, env)
+        packages = _cargo_packages(cargo_toml.parent, env)
     except CommandError as exc:
         raise ConfigError(
             f"{cargo_toml}: cargo cannot read the workspace:\n{exc.output_tail}"
@@ -90,11 +132,13 @@ def _rust_components(
                 comp: dict[str, Any] = {"kind": "staticlib"}
                 header = _find_header(Path(pkg.manifest_path).parent)
                 if header is not None:
-                    comp["header"] = header.relative_to(project).as_posix()
-                rust[pkg.name] = _with_package(comp, pkg.name, pkg.name)
+                    # relative to the component's `path`, as the build reads it
+                    comp["header"] = header.relative_to(cargo_toml.parent).as_posix()
+                rust[pkg.name] = _in(rel_dir, _with_package(comp, pkg.name, pkg.name))
                 libs[target.name.replace("-", "_")] = pkg.name
             elif "bin" in target.kinds:
-                rust[target.name] = _with_package({"kind": "executable"}, pkg.name, target.name)
+                exe = _with_package({"kind": "executable"}, pkg.name, target.name)
+                rust[target.name] = _in(rel_dir, exe)
     return rust, libs, version
 
 
@@ -124,7 +168,34 @@ def init(project: Path, out: Path, env: Mapping[str, str], force: bool) -> str:
         raise ConfigError(f"{out} exists already", hint="Pass --force to replace it.")
     text = HEADER + tomli_w.dumps(scaffold(project, env))
     atomic_write(out, text.encode(), make_parents=False)
+    ignore_outputs(out.parent)
     return text
+
+
+# relbuild's own outputs: never the user's changes, never committed.
+IGNORED = (".relbuild/", "dist/")
+
+
+def ignore_outputs(folder: Path) -> list[str]:
+    """Add relbuild's cache and dist folders to ``folder/.gitignore`` (kept
+    as it is otherwise); the lines added."""
+    path = folder / ".gitignore"
+    try:
+        text = path.read_text() if path.is_file() else ""
+    except OSError:
+        return []
+    have = {line.strip().lstrip("/") for line in text.splitlines()}
+    missing = [p for p in IGNORED if p not in have and p.rstrip("/") not in have]
+    if missing:
+        sep = "" if not text or text.endswith("\n") else "\n"
+        atomic_write(path, (text + sep + "\n".join(missing) + "\n").encode(), make_parents=False)
+    return missing
+
+
+def _in(rel_dir: str, comp: dict[str, Any]) -> dict[str, Any]:
+    if rel_dir != ".":
+        comp["path"] = rel_dir
+    return comp
 
 
 def _with_package(comp: dict[str, Any], package: str, key: str) -> dict[str, Any]:
@@ -146,7 +217,10 @@ def _pin_rust(env: Mapping[str, str]) -> tuple[dict[str, Any], str]:
     if info.commit:
         pin["commit"] = info.commit
     sysroot = proc.run([exe, "--print", "sysroot"], env=env).stdout.strip()
-    if "/toolchains/" not in sysroot:  # not rustup's: pin the folder itself
+    if "/toolchains/" in sysroot:
+        # rustup's: the toolchain by name, so a proxy on PATH cannot pick another.
+        pin["rustup-toolchain"] = Path(sysroot).name
+    else:  # not rustup's: pin the folder itself
         pin["path"] = str(Path(sysroot) / "bin")
     return pin, info.host
 
@@ -165,7 +239,7 @@ def _pin_zig(env: Mapping[str, str]) -> dict[str, Any]:
     exe, version = zig.package_zig()
     if exe is None or version is None:
         raise ToolchainError(
-            "a Go program uses cgo, but the `ziglang` package is not installed to pin",
+            "zig links cgo and Rust programs, but the `ziglang` package is not installed to pin",
             hint="Fix: pip install ziglang",
         )
     return {"release": proc.run([exe, "version"], env=env).stdout.strip()}
@@ -198,12 +272,42 @@ def _go_mains(module_dir: Path) -> list[tuple[Path, list[str]]]:
             text = (here / fname).read_text(errors="replace")
             if re.search(r"^package main\b", text, re.M):
                 mains.setdefault(here, [])
-    # cgo libraries are usually declared in an internal package: look module-wide.
+    # A main links the libraries that its own package and the packages of the
+    # module it imports (usually an internal one) declare with #cgo LDFLAGS.
+    module = _module_path(module_dir / "go.mod")
+    return [(d, _cgo_libs(module_dir, module, d)) for d in sorted(mains)]
+
+
+_IMPORT_BLOCK = re.compile(r"^import\s*\((.*?)\)", re.M | re.S)
+_IMPORT_LINE = re.compile(r'^import\s+(?:\w+\s+)?"([^"]+)"', re.M)
+_QUOTED = re.compile(r'"([^"]+)"')
+
+
+def _module_path(go_mod: Path) -> str:
+    m = re.search(r"^module\s+(\S+)", go_mod.read_text(errors="replace"), re.M)
+    return m.group(1) if m else ""
+
+
+def _cgo_libs(module_dir: Path, module: str, package: Path) -> list[str]:
     libs: list[str] = []
-    for f in sorted(module_dir.rglob("*.go")):
-        if _SKIP_DIRS & set(f.relative_to(module_dir).parts):
+    seen: set[Path] = set()
+    todo = [package]
+    while todo:
+        here = todo.pop()
+        if here in seen or not here.is_dir():
             continue
-        text = f.read_text(errors="replace")
-        if 'import "C"' in text:
-            libs += [m.group(1) for m in _LDFLAG_LIB.finditer(text) if m.group(1) not in libs]
-    return [(d, libs) for d in sorted(mains)]
+        seen.add(here)
+        for f in sorted(here.glob("*.go")):
+            if f.name.endswith("_test.go"):
+                continue
+            text = f.read_text(errors="replace")
+            if 'import "C"' in text:
+                for line in _LDFLAGS_LINE.findall(text):
+                    libs += [lib for lib in _LIB_FLAG.findall(line) if lib not in libs]
+            imports = _IMPORT_LINE.findall(text)
+            for block in _IMPORT_BLOCK.findall(text):
+                imports += _QUOTED.findall(block)
+            for imp in imports:
+                if module and imp.startswith(module + "/"):
+                    todo.append(module_dir / imp.removeprefix(module + "/"))
+    return libs

@@ -19,7 +19,6 @@ from elftools.elf.elffile import ELFFile
 from relbuild import __version__, elfcheck
 from relbuild.dist import (
     MANIFEST_NAME,
-    SUMS,
     ArtifactKind,
     ArtifactRecord,
     Manifest,
@@ -30,6 +29,7 @@ from relbuild.dist import (
 )
 from relbuild.elfcheck import ELF_ERRORS
 from relbuild.errors import UsageError
+from relbuild.sums import SUMS
 from relbuild.triples import TRIPLES
 
 # Tag_CPU_arch values (ARM ABI addenda) of the M profiles.

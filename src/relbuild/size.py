@@ -8,8 +8,9 @@ from pathlib import Path
 from pydantic import BaseModel, RootModel
 
 from relbuild import firmware
-from relbuild.dist import Manifest, load_manifest, locate, safe_relpath
+from relbuild.dist import Manifest, load_manifest, locate
 from relbuild.elfcheck import ELF_ERRORS
+from relbuild.safefs import safe_relpath
 
 
 class SectionRow(BaseModel):

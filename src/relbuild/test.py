@@ -21,8 +21,9 @@ from pydantic import BaseModel, computed_field
 from relbuild import environ, proc
 from relbuild.config import LoadedConfig
 from relbuild.config.models import QemuConfig, SmokeTest
-from relbuild.dist import load_manifest, locate, safe_relpath
+from relbuild.dist import load_manifest, locate
 from relbuild.errors import ToolchainError, UsageError
+from relbuild.safefs import safe_relpath
 from relbuild.triples import TRIPLES, Triple
 
 _HOST_ARCH = {
@@ -58,6 +59,11 @@ class SmokeReport(BaseModel):
         return bool(ran) and all(r.status == "passed" for r in ran)
 
 
+def runs_natively(triple: Triple) -> bool:
+    """Whether this machine runs the triple's programs without QEMU."""
+    return _HOST_ARCH.get(platform.machine().lower()) == triple.arch
+
+
 def runner_argv(triple: Triple, exe: Path, test: SmokeTest, qemu: QemuConfig | None) -> list[str]:
     """How to start ``exe``: natively, under qemu-user, or in qemu-system."""
     if triple.bare_metal:
@@ -82,10 +88,13 @@ def runner_argv(triple: Triple, exe: Path, test: SmokeTest, qemu: QemuConfig | N
             argv += ["-append", " ".join(test.args)]
         return argv
     host = _HOST_ARCH.get(platform.machine().lower())
-    if host == triple.arch and qemu is None:
+    if runs_natively(triple) and qemu is None:
         return [str(exe), *test.args]
     assert triple.qemu_user is not None
-    return [triple.qemu_user, *(qemu.args if qemu else []), str(exe), *test.args]
+    # A dynamically linked -gnu program of another architecture loads its
+    # glibc from Debian's cross sysroot (libc6-<arch>-cross).
+    sysroot = ["-L", triple.gnu_sysroot] if triple.gnu_sysroot and host != triple.arch else []
+    return [triple.qemu_user, *sysroot, *(qemu.args if qemu else []), str(exe), *test.args]
 
 
 def test(loaded: LoadedConfig, arg: Path, jobs: int | None = None) -> SmokeReport:

@@ -45,8 +45,14 @@ def needed_tools(config: Config) -> list[str]:
         names.append("rust")
     if config.go:
         names.append("go")
-        if any(g.uses_cgo for g in config.go.values()):
-            names.append("zig")
+    cgo = any(g.uses_cgo for g in config.go.values())
+    # A pinned zig also links the Rust programs of hosted targets.
+    rust_hosted = config.toolchains.zig is not None and any(
+        not t.info.bare_metal and any(c in config.rust for c in t.components)
+        for t in config.targets
+    )
+    if cgo or rust_hosted:
+        names.append("zig")
     return names
 
 

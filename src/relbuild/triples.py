@@ -29,8 +29,16 @@ class Triple:
     goos: str | None = None
     goarch: str | None = None
     go_env: dict[str, str] = field(default_factory=dict)
-    # zig's C target for cgo (static musl, so the programs run anywhere).
+    # The C library of a hosted triple: "gnu" (glibc, linked dynamically
+    # against a floor version, as users of -gnu binaries expect) or "musl"
+    # (linked statically).
+    libc: Literal["gnu", "musl"] | None = None
+    # zig's C target for cgo and for linking Rust executables, without the
+    # glibc floor (see :func:`zig_target`).
     zig_target: str | None = None
+    # Where Debian's libc6-<arch>-cross puts the glibc that QEMU needs to
+    # run a dynamically linked -gnu program of another architecture.
+    gnu_sysroot: str | None = None
     # QEMU: the user-mode emulator for hosted triples, the system emulator
     # and its default machine for bare-metal ones.
     qemu_user: str | None = None
@@ -46,8 +54,8 @@ class Triple:
 
 # Hosted Linux, one row per architecture: the triple's first part and the
 # ABIs it is built for, Rust's target_arch, e_machine, ELF class, GOARCH and
-# Go's environment for it. qemu-user and zig's (static musl) C target follow
-# from the arch; an ABI ending in "hf" is hard-float.
+# Go's environment for it. qemu-user and zig's C target follow from the arch
+# and the ABI; an ABI ending in "hf" is hard-float.
 _HOSTED: list[tuple[str, tuple[str, ...], str, str, Literal[32, 64], str, str]] = [
     ("x86_64", ("gnu", "musl"), "x86_64", "EM_X86_64", 64, "amd64", "GOAMD64=v1"),
     ("aarch64", ("gnu", "musl"), "aarch64", "EM_AARCH64", 64, "arm64", ""),
@@ -76,6 +84,8 @@ def _hosted() -> list[Triple]:
     for prefix, abis, arch, machine, cls, goarch, go_env in _HOSTED:
         for abi in abis:
             hard = abi.endswith("hf")
+            libc: Literal["gnu", "musl"] = "gnu" if abi.startswith("gnu") else "musl"
+            eabi = "eabihf" if hard else ""
             out.append(
                 Triple(
                     name=f"{prefix}-unknown-linux-{abi}",
@@ -87,7 +97,9 @@ def _hosted() -> list[Triple]:
                     goos="linux",
                     goarch=goarch,
                     go_env=dict([go_env.split("=")]) if go_env else {},
-                    zig_target=f"{arch}-linux-musl{'eabihf' if hard else ''}",
+                    libc=libc,
+                    zig_target=f"{arch}-linux-{libc}{eabi}",
+                    gnu_sysroot=f"/usr/{arch}-linux-gnu{eabi}" if libc == "gnu" else None,
                     qemu_user=f"qemu-{arch}",
                 )
             )
@@ -119,6 +131,20 @@ def _bare() -> list[Triple]:
 TRIPLES: dict[str, Triple] = {t.name: t for t in [*_hosted(), *_bare()]}
 
 HOST_TRIPLE = "x86_64-unknown-linux-gnu"
+
+# The glibc a -gnu binary needs at least, unless the target sets `glibc`:
+# 2.28 (2018) runs on every supported Debian, Ubuntu and RHEL 8.
+DEFAULT_GLIBC = "2.28"
+
+
+def zig_target(triple: Triple, glibc: str | None = None) -> str | None:
+    """zig's -target for ``triple``: with the glibc floor on -gnu triples
+    (``aarch64-linux-gnu.2.28``)."""
+    if triple.zig_target is None:
+        return None
+    if triple.libc == "gnu":
+        return f"{triple.zig_target}.{glibc or DEFAULT_GLIBC}"
+    return triple.zig_target
 
 
 def lookup(name: str) -> Triple | None:

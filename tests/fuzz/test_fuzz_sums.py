@@ -7,10 +7,10 @@ from __future__ import annotations
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from relbuild.dist import (
+from relbuild.dist import ArtifactRecord
+from relbuild.sums import (
     DIGEST_HEX,
     Algo,
-    ArtifactRecord,
     _parse_sums_slowly,
     parse_sums,
     sums_text,

@@ -118,8 +118,9 @@ def fw_copy(dist: Path, tmp_path: Path) -> Path:
 
 def refresh_manifest(folder: Path, rel: str) -> None:
     """Re-record a patched file, as a tampering release manager would."""
-    from relbuild.dist import SUMS, Manifest, hash_file, sums_text
+    from relbuild.dist import Manifest, hash_file
     from relbuild.fsutil import atomic_write
+    from relbuild.sums import SUMS, sums_text
 
     manifest = Manifest.model_validate_json((folder / "manifest.json").read_text())
     sha256, sha512, _, _ = hash_file(folder / rel)

@@ -153,9 +153,14 @@ def test_verify_rebuild_refuses_a_dirty_build(fixture_repo: Path) -> None:
     assert "uncommitted changes" in res.stderr and "Traceback" not in res.stderr
 
 
-def test_verify_rebuild_of_the_example(dist: Path) -> None:
-    """The whole example, all seven targets, rebuilt from the recorded commit
-    in a fresh folder with fresh build caches."""
+def test_verify_rebuild_of_the_example(tmp_path: Path) -> None:
+    """The example on a hosted cgo target and a firmware target (the two
+    shapes; the any-machine test covers a cross cgo target), rebuilt from
+    the recorded commit in a fresh folder with fresh build caches."""
+    dist = tmp_path / "dist"
+    targets = ["--target", "x86_64-unknown-linux-gnu", "--target", "thumbv7m-none-eabi"]
+    built = relbuild_cmd("--config", CONFIG, "build", *targets, "--out", dist)
+    assert built.returncode == 0, built.stderr[-4000:]
     manifest = json.loads((dist / "manifest.json").read_text())
     res = relbuild_cmd("--config", CONFIG, "verify", dist, "--rebuild", "--json")
     if manifest["source"]["dirty"]:
@@ -165,7 +170,7 @@ def test_verify_rebuild_of_the_example(dist: Path) -> None:
     assert res.returncode == 0, res.stderr[-4000:]
     report = json.loads(res.stdout)
     assert report["rebuild"]["reproduced"] is True
-    assert len(report["rebuild"]["comparison"]["artifacts"]) == 28
+    assert len(report["rebuild"]["comparison"]["artifacts"]) == len(manifest["artifacts"])
 
 
 def test_an_edited_config_outside_the_project_root_counts_as_dirty(tmp_path: Path) -> None:
@@ -245,3 +250,15 @@ def test_build_fails_on_a_leaked_machine_path(fixture_copy: Path, tmp_path: Path
         "x86_64-unknown-linux-gnu/leak-0.1.0-x86_64-unknown-linux-gnu"
     ]
     assert "section .rodata" in leaks[0]["detail"] and leaked in leaks[0]["detail"]
+
+
+def test_a_leak_held_in_zigs_cache_is_caught_and_blamed(fixture_copy: Path) -> None:
+    """A cgo program whose only machine path sits in the C runtime objects
+    zig built and cached (no sandbox): each build has its own zig caches, so
+    the difference shows, and it is blamed on the build path."""
+    code, report, err = repro(fixture_copy, "zig-leak.toml", "--vary", "build-path,umask")
+    assert code == 1, err[-3000:]
+    assert report["blame"] == ["build-path"]
+    [outcome] = [o for o in report["comparison"]["artifacts"] if not o["identical"]]
+    assert outcome["path"].endswith("zigleak-0.1.0-x86_64-unknown-linux-gnu")
+    assert any("debug" in s for s in outcome["explanation"]["sections"]), outcome

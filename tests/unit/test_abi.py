@@ -11,7 +11,6 @@ import pytest
 from relbuild.abi import cgo
 from relbuild.abi.cdecl import parse_declarations, strip_bodies
 from relbuild.abi.compare import function_differences, layout_differences, value_difference
-from relbuild.abi.dwarf import _archive
 from relbuild.abi.model import (
     AbiReport,
     CheckedSymbol,
@@ -30,6 +29,7 @@ from relbuild.abi.model import (
     render,
     render_layout,
 )
+from relbuild.abi.objects import _archive
 
 U8 = Scalar("int", 1, False, "uint8_t")
 U32 = Scalar("int", 4, False, "uint32_t")

@@ -23,8 +23,9 @@ from typing import Any
 
 import pytest
 
-from relbuild.dist import MANIFEST_NAME, SUMS, is_orphan
+from relbuild.dist import MANIFEST_NAME, is_orphan
 from relbuild.manifest import generate, write_inventory
+from relbuild.sums import SUMS
 from relbuild.verify import verify
 from tests.conftest import CliResult
 from tests.forked import run_cli

@@ -10,11 +10,12 @@ import pytest
 from relbuild.backends.base import Step
 from relbuild.backends.go import ldflags_x
 from relbuild.backends.rust import RustBackend
-from relbuild.dist import ArtifactRecord, sums_text
+from relbuild.dist import ArtifactRecord
 from relbuild.elfcheck import ar_members
 from relbuild.errors import ConfigError
 from relbuild.redact import Redactor
 from relbuild.sourceinfo import parse_epoch
+from relbuild.sums import sums_text
 
 
 def test_redactor_prefers_the_longest_path() -> None:

@@ -52,7 +52,8 @@ def test_runner_for_firmware_uses_the_machine_and_semihosting() -> None:
 def test_runner_for_linux_programs() -> None:
     test = SmokeTest(expect="ok", args=["-V"])
     cross = runner_argv(TRIPLES["aarch64-unknown-linux-gnu"], Path("/d/tool"), test, None)
-    assert cross == ["qemu-aarch64", "/d/tool", "-V"]
+    # A dynamic -gnu program loads its glibc from Debian's cross sysroot.
+    assert cross == ["qemu-aarch64", "-L", "/usr/aarch64-linux-gnu", "/d/tool", "-V"]
 
 
 def test_smoke_test_regex_is_checked() -> None:

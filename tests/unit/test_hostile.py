@@ -16,9 +16,10 @@ import pytest
 from relbuild import diff as diffing
 from relbuild import dist
 from relbuild.config.loader import load_config
-from relbuild.dist import load_manifest, parse_sums
+from relbuild.dist import load_manifest
 from relbuild.errors import ConfigError, UsageError
 from relbuild.manifest import generate, write_inventory
+from relbuild.sums import parse_sums
 from relbuild.verify import MAX_FINDINGS, verify
 from tests.conftest import CONFIG, CliResult
 from tests.elfgen import x86_64_program

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from relbuild.backends.base import BuildPaths, ResolvedTool
+from relbuild.backends.cargo_meta import Crate, CrateTarget, Workspace
 from relbuild.backends.go import GoFacts
-from relbuild.backends.rust import Crate, CrateTarget, RustFacts, Workspace
+from relbuild.backends.rust import RustFacts
 from relbuild.build.model import Plan
 from relbuild.build.plan import PlanInputs, plan
 from relbuild.config import LoadedConfig
@@ -150,6 +151,7 @@ def test_steps_come_in_target_order_rust_first() -> None:
 
 
 def cargo_env(triple: str, target_dir: str) -> dict[str, str]:
+    hosted = "-linux-" in triple
     prefix_map = f"-ffile-prefix-map={ROOT}=/build/beacon -ffile-prefix-map=/home/u/.cargo=/cargo"
     return {
         **BASE_ENV,
@@ -165,6 +167,8 @@ def cargo_env(triple: str, target_dir: str) -> dict[str, str]:
                 "--remap-path-prefix=/home/u/.cargo=/cargo",
                 "--remap-path-prefix=/opt/rust/lib/rustlib/src/rust=/rustc/1.96.0",
                 f"--remap-path-prefix={target_dir}=/target",
+                # What a staticlib needs of the C library, for the cgo link.
+                *(["--print=native-static-libs"] if hosted else []),
             ]
         ),
         "CARGO_INCREMENTAL": "0",
@@ -174,6 +178,14 @@ def cargo_env(triple: str, target_dir: str) -> dict[str, str]:
         "CFLAGS": prefix_map,
         "CXXFLAGS": prefix_map,
     }
+
+
+# The pinned zig links Rust programs for hosted Linux, against the glibc floor.
+ZIG_LINKER = {
+    "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER": f"{CACHE}/tools/ld-aarch64-linux-gnu.2.28",
+    "ZIG_GLOBAL_CACHE_DIR": f"{CACHE}/zig-global",
+    "ZIG_LOCAL_CACHE_DIR": f"{CACHE}/zig-local",
+}
 
 
 def test_cargo_staticlib_step() -> None:
@@ -194,13 +206,22 @@ def test_cargo_staticlib_step() -> None:
         "--config",
         "profile.release.package.beacon-ffi.debug=2",
     ]
-    assert step["env"] == cargo_env("aarch64-unknown-linux-gnu", target_dir)
+    assert step["env"] == {**cargo_env("aarch64-unknown-linux-gnu", target_dir), **ZIG_LINKER}
     assert step["cwd"] == ROOT
     assert step["log"] == f"{CACHE}/logs/aarch64-unknown-linux-gnu/beacon-ffi.log"
     assert (step["package"], step["artifact_name"]) == ("beacon-ffi", "beacon")
     assert step["header"] == f"{ROOT}/include/beacon.h"
     assert step["handoff"] == f"{CACHE}/cgo/aarch64-unknown-linux-gnu/beacon-ffi"
-    assert step["cc"] is None and step["budget"] is None
+    # Set on every Rust step of the target (cargo's fingerprints agree), so
+    # a staticlib step carries it too, though no link happens there.
+    assert step["cc"] == {
+        "path": f"{CACHE}/tools/ld-aarch64-linux-gnu.2.28",
+        "zig": "/opt/zig/zig",
+        "zig_target": "aarch64-linux-gnu.2.28",
+        "link_cwd": f"{CACHE}/zig-link",
+        "native_libs": [],
+    }
+    assert step["toolchains"] == ["rust", "zig"] and step["budget"] is None
 
 
 def test_cargo_firmware_step_with_build_std() -> None:
@@ -280,14 +301,15 @@ def test_go_cgo_step() -> None:
         "-trimpath",
         "-buildvcs=false",
         "-mod=readonly",
-        "-ldflags=-buildid= -X main.version=0.3.1 -linkmode=external -extldflags=-static",
+        # -gnu: dynamic, against glibc 2.28 (the default floor); -musl is static.
+        "-ldflags=-buildid= -X main.version=0.3.1 -linkmode=external",
         "-o",
         out,
         "./cmd/beacon",
     ]
     assert step["env"] == {
         **go_env(cgo=True),
-        "CC": f"{CACHE}/tools/cc-aarch64-linux-musl",
+        "CC": f"{CACHE}/tools/cc-aarch64-linux-gnu.2.28-beacon",
         "CGO_CFLAGS": f"-O2 -g0 -ffile-prefix-map={ROOT}=/build/beacon -I{cgo}/include",
         "CGO_LDFLAGS": f"-L{cgo}/lib",
         # relbuild's own zig cache, never the user's: zig writes the folder
@@ -296,10 +318,12 @@ def test_go_cgo_step() -> None:
         "ZIG_LOCAL_CACHE_DIR": f"{CACHE}/zig-local",
     }
     assert step["cc"] == {
-        "path": f"{CACHE}/tools/cc-aarch64-linux-musl",
+        "path": f"{CACHE}/tools/cc-aarch64-linux-gnu.2.28-beacon",
         "zig": "/opt/zig/zig",
-        "zig_target": "aarch64-linux-musl",
+        "zig_target": "aarch64-linux-gnu.2.28",
         "link_cwd": f"{CACHE}/zig-link",
+        # rustc's native-static-libs of each linked staticlib, appended to links.
+        "native_libs": [f"{cgo}/lib"],
     }
     assert step["inputs"] == [cgo] and step["toolchains"] == ["go", "zig"]
 
@@ -384,7 +408,11 @@ def test_cgo_compiler_links_in_a_fixed_folder() -> None:
     assert script.startswith("#!/bin/sh\n")
     assert f"cd {CACHE}/zig-link || exit 1" in script
     assert '*" -c "* | *" -E "* | *" -S "*) ;;' in script
-    assert script.endswith('exec /opt/zig/zig cc -target aarch64-linux-musl "$@"\n')
+    assert script.endswith('exec /opt/zig/zig cc -target aarch64-linux-gnu.2.28 "$@"\n')
+    cgo = f"{CACHE}/cgo/aarch64-unknown-linux-gnu/beacon-ffi/lib"
+    assert (
+        f'for f in {cgo}/*.native-libs; do [ -f "$f" ] && set -- "$@" $(cat "$f"); done' in script
+    )
 
 
 def test_first_errors_pick_the_cause_out_of_a_long_log() -> None:
@@ -431,3 +459,78 @@ def test_manifest_says_partial_and_a_merge_of_parts_records_what_one_build_does(
     merged, missing = merged_manifest(parts)
     assert missing == []
     assert merged.to_bytes() == full.to_bytes()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("fn main() {}", (True, True)),
+        ("#![no_std]\npub fn f() {}", (False, False)),
+        ("#![cfg_attr(not(test), no_std)]\nextern crate alloc;", (False, True)),
+    ],
+)
+def test_std_use_is_read_from_the_crate_root(
+    tmp_path: Path, text: str, expected: tuple[bool, bool]
+) -> None:
+    from relbuild.backends.cargo_meta import std_use
+
+    root = tmp_path / "lib.rs"
+    root.write_text(text)
+    assert std_use(str(root)) == expected
+    assert std_use(str(tmp_path / "missing.rs")) == (True, False)
+
+
+@pytest.mark.parametrize(
+    ("triple", "std", "alloc", "crates"),
+    [
+        ("aarch64-unknown-linux-gnu", True, True, ["std", "panic_abort"]),
+        ("aarch64-unknown-linux-gnu", False, False, ["core"]),
+        ("riscv64gc-unknown-linux-gnu", False, True, ["core", "alloc"]),
+        ("thumbv7m-none-eabi", True, False, ["core"]),
+    ],
+)
+def test_build_std_follows_what_the_crates_use(
+    triple: str, std: bool, alloc: bool, crates: list[str]
+) -> None:
+    from relbuild.backends.rustc import build_std_crates
+    from relbuild.config.models import TargetConfig
+
+    target = TargetConfig(triple=triple, components=["x"])
+    assert build_std_crates(target, False, std, alloc) == crates
+    assert build_std_crates(target, True, std, alloc) == []
+    override = TargetConfig.model_validate(
+        {"triple": triple, "components": ["x"], "build-std": ["core"]}
+    )
+    assert build_std_crates(override, False, std, alloc) == ["core"]
+
+
+def test_glibc_floor_and_zig_targets() -> None:
+    from pydantic import ValidationError
+
+    from relbuild.config.models import TargetConfig
+
+    gnu = TargetConfig(triple="armv7-unknown-linux-gnueabihf", components=["x"], glibc="2.31")
+    assert gnu.zig_target == "arm-linux-gnueabihf.2.31" and gnu.glibc_floor == "2.31"
+    assert TargetConfig(triple="x86_64-unknown-linux-gnu", components=["x"]).zig_target == (
+        "x86_64-linux-gnu.2.28"
+    )
+    musl = TargetConfig(triple="aarch64-unknown-linux-musl", components=["x"])
+    assert musl.zig_target == "aarch64-linux-musl" and musl.glibc_floor is None
+    with pytest.raises(ValidationError, match="-gnu triples only"):
+        TargetConfig(triple="aarch64-unknown-linux-musl", components=["x"], glibc="2.28")
+    with pytest.raises(ValidationError):
+        TargetConfig(triple="x86_64-unknown-linux-gnu", components=["x"], glibc="2.28.1")
+
+
+def test_native_static_libs_are_handed_to_the_cgo_link() -> None:
+    from relbuild.backends.go import GoBackend
+    from relbuild.backends.rust import RustBackend
+
+    steps = {s.component: s for s in make_plan().steps}
+    out = "   Compiling beacon-ffi\nnote: native-static-libs: -lgcc_s -lutil -lc\n\n"
+    assert RustBackend().handoff_notes(steps["beacon-ffi"], out) == {
+        "libbeacon.native-libs": "-lgcc_s -lutil -lc\n"
+    }
+    # Nothing compiled, no note: the file of the build that compiled it stays.
+    assert RustBackend().handoff_notes(steps["beacon-ffi"], "   Fresh beacon-ffi\n") == {}
+    assert GoBackend().handoff_notes(steps["beacon"], out) == {}

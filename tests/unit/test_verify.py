@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 
 from relbuild.diff import diff
-from relbuild.dist import load_manifest, parse_sums, safe_relpath
+from relbuild.dist import load_manifest
 from relbuild.errors import UsageError
 from relbuild.manifest import generate, write_inventory
+from relbuild.safefs import safe_relpath
+from relbuild.sums import parse_sums
 from relbuild.verify import verify
 from tests.conftest import CliResult
 

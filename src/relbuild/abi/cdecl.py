@@ -7,7 +7,7 @@ and line (from the line markers), so declarations of system headers can be
 told from the file's own. Their types are then asked of the compiler itself:
 a probe file includes the same source and declares one variable per
 function (``__typeof__(f) *``) and per struct, and zig compiles it with
-``-g`` for the target; dwarf.py reads the variables' types. So typedef
+``-g`` for the target; objects.py reads the variables' types. So typedef
 chains, ``char``'s signedness, ``long``'s size, enum sizes, bit-fields and
 ``packed``/``aligned`` attributes are what the target's C compiler says,
 not a model of it.
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from relbuild import proc
-from relbuild.abi import dwarf
+from relbuild.abi import objects
 from relbuild.abi.model import CView, Declared, FuncType, Place, Pointer, Record
 from relbuild.errors import UsageError
 
@@ -51,6 +51,9 @@ _DEFINES = [
     "-D_Float16=float",
     "-D__fp16=float",
     "-D__bf16=float",
+    # glibc's bits/floatn.h: `typedef __float128 _Float128;` and friends.
+    "-D__float128=long double",
+    "-D__ibm128=long double",
     "-D_Nonnull=",
     "-D_Nullable=",
     "-D_Null_unspecified=",
@@ -277,7 +280,7 @@ def read_view(
     probe.write_text("\n".join(probe_lines) + "\n")
     try:
         cc.run(["-c", *probe_flags(flags), "-g", "-O0", "-w", "-o", str(obj), str(probe)], label)
-        shapes = dwarf.read_probe(obj.read_bytes(), PROBE, display)
+        shapes = objects.read_probe(obj.read_bytes(), PROBE, display)
     finally:
         probe.unlink(missing_ok=True)
         obj.unlink(missing_ok=True)

@@ -12,13 +12,11 @@ directive keeps the Go file's line numbers in every message.
 
 from __future__ import annotations
 
-import json
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from relbuild import proc
 from relbuild.errors import CommandError, UsageError
 
 
@@ -42,22 +40,14 @@ def go_list(
     go: str, package: str, env: Mapping[str, str], cwd: Path, tags: Sequence[str] = ()
 ) -> list[CgoPackage]:
     """The main module's packages with cgo files that ``package`` is built from."""
-    argv = [go, "list", "-deps", "-json", "-mod=readonly"]
-    if tags:
-        argv += ["-tags", ",".join(tags)]
+    from relbuild.backends.go import list_deps
+
     try:
-        res = proc.run([*argv, package], env=env, cwd=cwd)
+        packages = list(list_deps(go, package, env, cwd, tags))
     except CommandError as exc:
         raise UsageError(f"go list {package} failed:\n{exc.output_tail}") from None
     out: list[CgoPackage] = []
-    decoder = json.JSONDecoder()
-    text, pos = res.stdout, 0
-    while pos < len(text):
-        while pos < len(text) and text[pos].isspace():
-            pos += 1
-        if pos >= len(text):
-            break
-        pkg, pos = decoder.raw_decode(text, pos)
+    for pkg in packages:
         if pkg.get("Standard") or not pkg.get("CgoFiles"):
             continue
         if not (pkg.get("Module") or {}).get("Main"):

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from relbuild.abi import cgo, dwarf
+from relbuild.abi import cgo, objects
 from relbuild.abi.cdecl import CCompiler, read_view
 from relbuild.abi.compare import (
     WHO,
@@ -144,7 +144,7 @@ class _TargetCheck:
         for view in preambles.values():
             wanted |= set(view.functions)
         self.exports = {
-            lib.name: dwarf.read_exports(lib.archive, wanted, self.paths) for lib in t.libraries
+            lib.name: objects.read_exports(lib.archive, wanted, self.paths) for lib in t.libraries
         }
         for lib in t.libraries:
             self._header_against_exports(lib)

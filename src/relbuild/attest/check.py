@@ -29,7 +29,8 @@ from relbuild.attest import (
 from relbuild.attest.dsse import IN_TOTO_PAYLOAD_TYPE, EnvelopeError, check_detached, parse_envelope
 from relbuild.attest.keys import Verifier
 from relbuild.attest.provenance import PREDICATE_TYPE, StatementError, read_subjects
-from relbuild.dist import MANIFEST_NAME, Manifest, hash_file, walk_to
+from relbuild.dist import MANIFEST_NAME, Manifest, hash_file
+from relbuild.safefs import walk_to
 from relbuild.verify import Finding, FindingKind
 
 MAX_BYTES = 64 * 1024 * 1024

@@ -103,13 +103,23 @@ class CcWrapper(Frozen):
     zig: str
     zig_target: str
     link_cwd: str
+    # Folders whose ``*.native-libs`` files (what rustc printed as the
+    # native-static-libs of a staticlib) a link appends, in this order.
+    native_libs: list[str] = []
 
     def script(self) -> str:
+        extra = "".join(
+            f'  for f in {shlex.quote(folder)}/*.native-libs; do [ -f "$f" ] && '
+            'set -- "$@" $(cat "$f"); done\n'
+            for folder in self.native_libs
+        )
         return (
             "#!/bin/sh\n"
             'case " $* " in\n'
             '  *" -c "* | *" -E "* | *" -S "*) ;;\n'
-            f"  *) cd {shlex.quote(self.link_cwd)} || exit 1 ;;\n"
+            f"  *) cd {shlex.quote(self.link_cwd)} || exit 1\n"
+            f"{extra}"
+            "  ;;\n"
             "esac\n"
             f'exec {shlex.quote(self.zig)} cc -target {self.zig_target} "$@"\n'
         )
@@ -284,6 +294,11 @@ class Backend(Protocol[F]):
 
     def outputs(self, step: Step, output: str) -> list[Path]:
         """What a finished step made, from its output (merged stdout/stderr)."""
+        ...
+
+    def handoff_notes(self, step: Step, output: str) -> dict[str, str]:
+        """Files (name -> text) to put beside a staticlib handed to the cgo
+        steps, read from the step's output (rustc's native-static-libs)."""
         ...
 
     def fingerprint(self, step: Step, releases: Mapping[str, str]) -> str | None:

@@ -14,7 +14,7 @@ import hashlib
 import json
 import re
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -110,6 +110,26 @@ def resolve(pin: GoPin, env: Mapping[str, str]) -> ResolvedTool:
     )
 
 
+def list_deps(
+    go: str, package: str, env: Mapping[str, str], cwd: str | Path, tags: Sequence[str] = ()
+) -> Iterator[dict[str, Any]]:
+    """The packages `go list -deps -json` names for ``package``: every package
+    and file the build reads with this env (GOOS, GOARCH, CGO_ENABLED, tags)."""
+    argv = [go, "list", "-deps", "-json", "-mod=readonly"]
+    if tags:
+        argv += ["-tags", ",".join(tags)]
+    res = proc.run([*argv, package], env=env, cwd=cwd)
+    decoder = json.JSONDecoder()
+    text, pos = res.stdout, 0
+    while pos < len(text):
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+        if pos >= len(text):
+            break
+        pkg, pos = decoder.raw_decode(text, pos)
+        yield pkg
+
+
 def input_digest(
     go: str,
     package: str,
@@ -127,21 +147,10 @@ def input_digest(
     locally replaced module's are hashed by content. ``extra`` adds the
     caller's other inputs (argv, env, cgo libraries).
     """
-    argv = [go, "list", "-deps", "-json", "-mod=readonly"]
-    if tags:
-        argv += ["-tags", ",".join(tags)]
-    res = proc.run([*argv, package], env=env, cwd=cwd)
     h = hashlib.sha256()
     for line in extra:
         h.update(line.encode() + b"\n")
-    decoder = json.JSONDecoder()
-    text, pos = res.stdout, 0
-    while pos < len(text):
-        while pos < len(text) and text[pos].isspace():
-            pos += 1
-        if pos >= len(text):
-            break
-        pkg, pos = decoder.raw_decode(text, pos)
+    for pkg in list_deps(go, package, env, cwd, tags):
         h.update(f"pkg {pkg['ImportPath']}\n".encode())
         if pkg.get("Standard"):
             continue
@@ -189,7 +198,7 @@ class GoBackend:
             return []
         if probe.tools.zig is None:
             return [unresolved(target.triple, "zig", "cgo C compiler")]
-        zig_target = target.info.zig_target
+        zig_target = target.zig_target
         detail = f"zig cc -target {zig_target}"
         fix = f"zig has no C target for {target.triple}"
         return [need(target.triple, "cgo C compiler", zig_target is not None, detail, fix)]
@@ -241,14 +250,21 @@ class GoBackend:
         handoffs = [ctx.paths.cgo_dir(target.triple, lib) for lib in comp.links]
         if comp.uses_cgo:
             zig = ctx.tools.require("zig")  # cgo needs the pinned zig: fail here if unpinned
-            zig_target = triple.zig_target or ""
+            zig_target = target.zig_target or ""
             cc = CcWrapper(
-                path=str(ctx.paths.tools / f"cc-{zig_target}"),
+                path=str(ctx.paths.tools / f"cc-{zig_target}-{component}"),
                 zig=zig.executable,
                 zig_target=zig_target,
                 link_cwd=str(ctx.paths.zig_link_cwd),
+                # What each staticlib needs of the C library (rustc's
+                # native-static-libs), appended to every link.
+                native_libs=[str(folder / "lib") for folder in handoffs],
             )
-            ldflags += ["-linkmode=external", "-extldflags=-static"]
+            # -musl: static, runs anywhere. -gnu: against glibc (the target's
+            # floor) and dynamic, as users of -gnu programs expect.
+            ldflags.append("-linkmode=external")
+            if triple.libc == "musl":
+                ldflags.append("-extldflags=-static")
             root_map = f"-ffile-prefix-map={ctx.paths.root}=/build/{ctx.project}"
             includes = [f"-I{folder / 'include'}" for folder in handoffs]
             env.update(
@@ -285,6 +301,9 @@ class GoBackend:
     def outputs(self, step: Step, output: str) -> list[Path]:
         assert step.output is not None
         return [Path(step.output)]
+
+    def handoff_notes(self, step: Step, output: str) -> dict[str, str]:
+        return {}
 
     def fingerprint(self, step: Step, releases: Mapping[str, str]) -> str | None:
         extra = [json.dumps([step.argv, sorted(step.env.items())])]

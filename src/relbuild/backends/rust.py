@@ -10,6 +10,7 @@ messages. cargo keeps its own fingerprints, so no step is ever skipped here.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,96 +20,19 @@ from relbuild import environ, proc
 from relbuild.backends import rustc
 from relbuild.backends.base import (
     Budget,
+    CcWrapper,
     Check,
     Probe,
     ResolvedTool,
     Step,
     StepContext,
+    need,
     unresolved,
 )
+from relbuild.backends.cargo_meta import Crate, Workspace, read_workspace, std_use
 from relbuild.config import LoadedConfig, TargetConfig
-from relbuild.deps import CrateDep, Dependencies, read_cargo_lock
-from relbuild.errors import ConfigError
-
-
-@dataclass(frozen=True)
-class CrateTarget:
-    name: str
-    kinds: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Crate:
-    """A package of the workspace, as `cargo metadata` describes it."""
-
-    name: str
-    version: str
-    manifest_path: str
-    targets: tuple[CrateTarget, ...]
-
-    @property
-    def lib_name(self) -> str | None:
-        """The library's name, as in lib<name>.a."""
-        lib = next((t for t in self.targets if {"staticlib", "lib", "rlib"} & set(t.kinds)), None)
-        return lib.name.replace("-", "_") if lib else None
-
-    @property
-    def staticlib(self) -> bool:
-        return any("staticlib" in t.kinds for t in self.targets)
-
-    @property
-    def bins(self) -> tuple[str, ...]:
-        return tuple(t.name for t in self.targets if "bin" in t.kinds)
-
-
-@dataclass(frozen=True)
-class Workspace:
-    """One cargo workspace: its member packages, and the locked dependencies
-    with the features cargo resolved for them."""
-
-    members: Mapping[str, Crate]
-    dependencies: Sequence[CrateDep] = ()
-
-
-def parse_metadata(text: str) -> tuple[dict[str, Crate], dict[tuple[str, str], list[str]]]:
-    """``cargo metadata`` output -> (members by name, features by (name, version))."""
-    meta = json.loads(text)
-    members = set(meta.get("workspace_members", []))
-    crates: dict[str, Crate] = {}
-    by_id: dict[str, tuple[str, str]] = {}
-    for pkg in meta["packages"]:
-        by_id[pkg["id"]] = (pkg["name"], pkg["version"])
-        if pkg["id"] in members:
-            crates[pkg["name"]] = Crate(
-                name=pkg["name"],
-                version=pkg["version"],
-                manifest_path=pkg["manifest_path"],
-                targets=tuple(CrateTarget(t["name"], tuple(t["kind"])) for t in pkg["targets"]),
-            )
-    features: dict[tuple[str, str], list[str]] = {}
-    for node in (meta.get("resolve") or {}).get("nodes", []):
-        key = by_id.get(node["id"])
-        if key is not None:
-            features[key] = sorted(node.get("features", []))
-    return crates, features
-
-
-def read_workspace(
-    cargo: str, folder: Path, env: Mapping[str, str], *, offline: bool, locked: bool = True
-) -> Workspace:
-    """The workspace at ``folder``; with ``locked``, its Cargo.lock and the
-    resolved features too (else only the members, as `init` needs)."""
-    if not locked:
-        argv = [cargo, "metadata", "--no-deps", "--format-version", "1"]
-        members, _ = parse_metadata(proc.run(argv, env=env, cwd=folder).stdout)
-        return Workspace(members=members)
-    lock = read_cargo_lock(folder / "Cargo.lock")
-    argv = [cargo, "metadata", "--format-version", "1", "--locked"]
-    if offline:
-        argv.append("--offline")
-    members, features = parse_metadata(proc.run(argv, env=env, cwd=folder).stdout)
-    deps = [d.model_copy(update={"features": features.get((d.name, d.version), [])}) for d in lock]
-    return Workspace(members=members, dependencies=deps)
+from relbuild.deps import CrateDep, Dependencies
+from relbuild.errors import CommandError, ConfigError
 
 
 @dataclass(frozen=True)
@@ -133,7 +57,13 @@ class RustBackend:
         links = any(
             config.rust[c].kind != "staticlib" for c in target.components if c in config.rust
         )
-        return rustc.target_checks(target, rust, probe.env, links)
+        try:
+            std_use = _probe_std_use(probe, target)
+        except (ConfigError, CommandError) as exc:
+            return [
+                need(target.triple, "rust crates", False, str(exc).splitlines()[0], "see above")
+            ]
+        return rustc.target_checks(target, rust, probe.env, links, std_use, probe.tools.zig)
 
     def read_facts(
         self, probe: Probe, components: Sequence[str], targets: Sequence[TargetConfig]
@@ -197,7 +127,9 @@ class RustBackend:
             argv += ["--features", ",".join(comp.features)]
         if not comp.default_features:
             argv.append("--no-default-features")
-        crates = rustc.build_std_crates(target, facts.std_prebuilt[target.triple])
+        crates = rustc.build_std_crates(
+            target, facts.std_prebuilt[target.triple], *_std_use(ctx.loaded, facts, target)
+        )
         if crates:
             argv.append(f"-Zbuild-std={','.join(crates)}")
             features = target.build_std_features
@@ -218,6 +150,7 @@ class RustBackend:
             f"--remap-path-prefix={cargo_home}=/cargo",
             f"--remap-path-prefix={src}=/rustc/{rust.commit or rust.release}",
             f"--remap-path-prefix={target_dir}=/target",
+            *_hosted_flags(target),
             *target.rustflags,
         ]
         profile = comp.profile.upper().replace("-", "_")
@@ -242,8 +175,7 @@ class RustBackend:
         )
         if crates and rustc.needs_bootstrap(rust):
             env["RUSTC_BOOTSTRAP"] = "1"
-        if target.linker:
-            env[f"CARGO_TARGET_{triple.env_suffix}_LINKER"] = facts.linkers[target.linker]
+        cc = _linker(ctx, facts, target, component, env)
         budget = None
         if comp.kind == "firmware":
             budgets = [b for b in (comp.budget, target.budget) if b]
@@ -267,7 +199,8 @@ class RustBackend:
             header=str(cwd / comp.header) if comp.header else None,
             handoff=str(ctx.paths.cgo_dir(target.triple, component)) if staticlib else None,
             budget=budget,
-            toolchains=[self.pin],
+            cc=cc,
+            toolchains=[self.pin, "zig"] if cc else [self.pin],
         )
 
     def outputs(self, step: Step, output: str) -> list[Path]:
@@ -295,8 +228,110 @@ class RustBackend:
                 out.append(Path(msg["executable"]))
         return out
 
+    def handoff_notes(self, step: Step, output: str) -> dict[str, str]:
+        """``lib<name>.native-libs``: what rustc printed as the staticlib's
+        native-static-libs (what it needs of the C library), for the cgo
+        link. Empty when cargo replayed no note (nothing was compiled): the
+        file of the build that compiled it then stays."""
+        found = _NATIVE.findall(output)
+        if step.kind != "staticlib" or not found or not step.artifact_name:
+            return {}
+        return {f"lib{step.artifact_name}.native-libs": found[-1].strip() + "\n"}
+
     def fingerprint(self, step: Step, releases: Mapping[str, str]) -> str | None:
         return None  # cargo's own fingerprints decide
+
+
+def _linker(
+    ctx: StepContext, facts: RustFacts, target: TargetConfig, component: str, env: dict[str, str]
+) -> CcWrapper | None:
+    """The linker of the target's Rust steps, set in ``env``: the target's
+    own, rust-lld on bare metal, else the pinned zig (the wrapper returned)."""
+    comp = ctx.loaded.config.rust[component]
+    rust = ctx.tools.require("rust")
+    triple = target.info
+    if target.linker:
+        env[f"CARGO_TARGET_{triple.env_suffix}_LINKER"] = facts.linkers[target.linker]
+        return None
+    if not triple.bare_metal and ctx.tools.zig is not None:
+        # The pinned zig links Rust programs for hosted Linux (as
+        # cargo-zigbuild does): no host cross compiler is needed, and
+        # every machine links with the same one. Every step of the
+        # target sets it, so cargo's fingerprints agree across steps.
+        zig_target = target.zig_target or ""
+        cc = CcWrapper(
+            path=str(ctx.paths.tools / f"ld-{zig_target}"),
+            zig=ctx.tools.zig.executable,
+            zig_target=zig_target,
+            link_cwd=str(ctx.paths.zig_link_cwd),
+        )
+        env[f"CARGO_TARGET_{triple.env_suffix}_LINKER"] = cc.path
+        env.update(ctx.paths.zig_env)
+        return cc
+    if (
+        not triple.bare_metal
+        and comp.kind != "staticlib"
+        and target.triple != rust.details.get("host")
+    ):
+        raise ConfigError(
+            f"{ctx.loaded.path}: rust.{component} is a program for {target.triple}, and "
+            "nothing can link it: no `linker` on the target and no zig pinned",
+            hint="Pin zig in toolchains.zig (it links Rust programs for hosted Linux), or "
+            "set `linker` on the target. `relbuild doctor` checks this.",
+        )
+    return None
+
+
+def _hosted_flags(target: TargetConfig) -> list[str]:
+    """rustflags every Rust step of a hosted target gets: rustc prints what a
+    staticlib needs of the C library (handed to the cgo link), and on musl
+    the C runtime objects come from zig, the linker, not from rustc."""
+    info = target.info
+    if info.bare_metal:
+        return []
+    flags = ["--print=native-static-libs"]
+    if info.libc == "musl":
+        flags.append("-Clink-self-contained=no")
+    return flags
+
+
+_NATIVE = re.compile(r"native-static-libs: ?([^\n\"]*)")
+
+
+_MEMBERS: dict[tuple[str, str], Mapping[str, Crate]] = {}
+
+
+def _probe_std_use(probe: Probe, target: TargetConfig) -> tuple[bool, bool]:
+    """What `_std_use` says, for doctor (from `cargo metadata --no-deps`)."""
+    rust = probe.tools.require("rust")
+    loaded = probe.loaded
+    workspaces = {}
+    for name in target.components:
+        comp = loaded.config.rust.get(name)
+        if comp is None or comp.path in workspaces:
+            continue
+        key = (rust.paths["cargo"], str(loaded.root / comp.path))
+        if key not in _MEMBERS:
+            env = {**probe.env, **rustc.cargo_env(rust)}
+            ws = read_workspace(key[0], Path(key[1]), env, offline=True, locked=False)
+            _MEMBERS[key] = ws.members
+        workspaces[comp.path] = Workspace(members=_MEMBERS[key])
+    facts = RustFacts(workspaces=workspaces, std_prebuilt={}, linkers={})
+    return _std_use(loaded, facts, target)
+
+
+def _std_use(loaded: LoadedConfig, facts: RustFacts, target: TargetConfig) -> tuple[bool, bool]:
+    """(any component of the target uses std, any uses alloc): one answer per
+    target, since its steps share one cargo target folder and one std."""
+    std = alloc = False
+    for name in target.components:
+        comp = loaded.config.rust.get(name)
+        if comp is None:
+            continue
+        info = _crate(loaded, facts, name)
+        uses_std, uses_alloc = std_use(info.root_file(comp.kind, comp.bin))
+        std, alloc = std or uses_std, alloc or uses_alloc
+    return std, alloc
 
 
 def _crate(loaded: LoadedConfig, facts: RustFacts, name: str) -> Crate:

@@ -180,12 +180,20 @@ def _std_source(sysroot: Path) -> Path:
     return sysroot / "lib" / "rustlib" / "src" / "rust" / "library"
 
 
-def build_std_crates(target: TargetConfig, std_prebuilt: bool) -> list[str]:
-    """The crates to build with -Zbuild-std: the config's, else ['core'] where
-    the toolchain has no std for the triple."""
+def build_std_crates(
+    target: TargetConfig, std_prebuilt: bool, uses_std: bool = False, uses_alloc: bool = False
+) -> list[str]:
+    """The crates to build with -Zbuild-std where the toolchain has no std
+    for the triple: the config's if set, else what the target's crates use:
+    ``std,panic_abort`` for a crate with std, ``core`` (and ``alloc``) for a
+    ``no_std`` one. Bare metal has no std to build."""
     if target.build_std is not None:
         return list(target.build_std)
-    return [] if std_prebuilt else ["core"]
+    if std_prebuilt:
+        return []
+    if uses_std and not target.info.bare_metal:
+        return ["std", "panic_abort"]
+    return ["core", "alloc"] if uses_alloc else ["core"]
 
 
 def needs_bootstrap(tool: ResolvedTool) -> bool:
@@ -206,13 +214,19 @@ def default_linker_ok(tool: ResolvedTool) -> Path | None:
 
 
 def target_checks(
-    target: TargetConfig, tool: ResolvedTool, env: Mapping[str, str], links: bool = True
+    target: TargetConfig,
+    tool: ResolvedTool,
+    env: Mapping[str, str],
+    links: bool = True,
+    std_use: tuple[bool, bool] = (False, False),
+    zig: ResolvedTool | None = None,
 ) -> list[Check]:
-    """What a target needs of Rust: std (or its source), and a linker only
+    """What a target needs of Rust: std (or its source, for the crates the
+    target's components use: ``std_use`` is (std, alloc)), and a linker only
     where something links (a staticlib is an archive: no link happens)."""
     triple = target.triple
     checks: list[Check] = []
-    crates = build_std_crates(target, std_installed(tool, target.triple))
+    crates = build_std_crates(target, std_installed(tool, target.triple), *std_use)
     if not crates:
         checks.append(Check(subject=triple, need="rust std", ok=True, detail="prebuilt"))
     else:
@@ -240,4 +254,14 @@ def target_checks(
         detail = str(lld) if lld else "rust-lld is missing or a dangling link"
         fix = 'set `linker = "ld.lld-19"` on this target (Debian package lld-19)'
         checks.append(need(triple, "linker", lld is not None, detail, fix))
+    elif zig is not None:
+        checks.append(need(triple, "linker", True, f"zig cc -target {target.zig_target}", ""))
+    elif triple == tool.details.get("host"):
+        found = proc.which("cc", env)
+        detail = f"{found} (the host's; pin zig so every machine links alike)" if found else ""
+        fix = "pin zig in toolchains.zig (the linker of hosted targets), or install cc"
+        checks.append(need(triple, "linker", found is not None, detail or "cc not found", fix))
+    else:
+        fix = "pin zig in toolchains.zig: it links Rust programs for hosted cross targets"
+        checks.append(need(triple, "linker", False, "no linker for a cross target", fix))
     return checks

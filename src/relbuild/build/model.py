@@ -47,6 +47,8 @@ class Plan(BaseModel):
     cache: str
     steps: list[Step]
     targets: list[str]
+    # The glibc floor of each -gnu target (the oldest glibc its programs need).
+    glibc: dict[str, str] = {}
     # What a merge of parts checks: the config's digest and all its targets.
     config_digest: str = ""
     targets_of_config: list[str] = []

@@ -141,6 +141,7 @@ def plan(inputs: PlanInputs, targets: Sequence[str] = (), components: Sequence[s
         cache=str(inputs.paths.cache),
         steps=steps,
         targets=[t.triple for t, _ in selection],
+        glibc={t.triple: t.glibc_floor for t, _ in selection if t.glibc_floor},
         config_digest=_config_digest(loaded.path),
         targets_of_config=[t.triple for t in config.targets],
         components_selected=sorted(set(components)),

@@ -102,7 +102,9 @@ def manifest(
         components_selected=plan.components_selected,
         targets=[
             TargetRecord(
-                triple=t, components=list(dict.fromkeys(s.component for s in plan.steps_for(t)))
+                triple=t,
+                components=list(dict.fromkeys(s.component for s in plan.steps_for(t))),
+                glibc=plan.glibc.get(t),
             )
             for t in plan.targets
         ],

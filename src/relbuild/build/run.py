@@ -168,6 +168,11 @@ def run_step(
         ) from None
     if digest is not None:
         atomic_write(stamp, digest.encode())
+    if step.handoff is not None:
+        for name, text in backend.handoff_notes(step, res.output).items():
+            note = Path(step.handoff) / "lib" / name
+            if not note.is_file() or note.read_text() != text:
+                atomic_write(note, text.encode())
     seconds = time.monotonic() - t0
     reporter.finish(label, seconds, ok=True)
     return backend.outputs(step, res.output), seconds

@@ -60,7 +60,9 @@ def collect(plan: Plan, staging: Path, step: Step, produced: list[Path]) -> list
 
 
 def _hand_over(folder: Path, lib: Path, header: Path | None) -> None:
-    """The library (and its header) where the cgo steps of its target look."""
+    """The library (and its header) where the cgo steps of its target look;
+    beside it, what rustc said it needs of the C library (written when the
+    step ran: ``lib<name>.native-libs``)."""
     (folder / "lib").mkdir(parents=True, exist_ok=True)
     shutil.copyfile(lib, folder / "lib" / lib.name)
     if header is not None:

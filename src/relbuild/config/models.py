@@ -225,7 +225,21 @@ class TargetConfig(Model):
         Field(description="crates for -Zbuild-std; default: ['core'] where no std is installed"),
     ] = None
     build_std_features: list[str] | None = None
-    linker: Annotated[str | None, Field(description="linker for cargo, name or path")] = None
+    linker: Annotated[
+        str | None,
+        Field(
+            description="linker for cargo, name or path; default: rust-lld on bare metal, "
+            "the pinned zig on hosted Linux"
+        ),
+    ] = None
+    glibc: Annotated[
+        str | None,
+        Field(
+            pattern=r"^2\.[0-9]{1,2}$",
+            description="-gnu triples: the oldest glibc the programs run on (default 2.28); "
+            "they are linked against it through the pinned zig, and the manifest records it",
+        ),
+    ] = None
     rustflags: list[str] = []
     qemu: QemuConfig | None = None
     budget: Annotated[
@@ -241,11 +255,26 @@ class TargetConfig(Model):
             raise ValueError(f"unknown target triple '{value}'{hint}")
         return value
 
+    @model_validator(mode="after")
+    def _glibc_on_gnu(self) -> TargetConfig:
+        if self.glibc is not None and self.info.libc != "gnu":
+            raise ValueError(f"`glibc` applies to -gnu triples only, not {self.triple}")
+        return self
+
     @property
     def info(self) -> triples.Triple:
         info = triples.lookup(self.triple)
         assert info is not None  # checked by the validator
         return info
+
+    @property
+    def zig_target(self) -> str | None:
+        """zig's -target for this target, with the glibc floor on -gnu."""
+        return triples.zig_target(self.info, self.glibc)
+
+    @property
+    def glibc_floor(self) -> str | None:
+        return (self.glibc or triples.DEFAULT_GLIBC) if self.info.libc == "gnu" else None
 
 
 class Project(Model):

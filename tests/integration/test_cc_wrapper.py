@@ -1,0 +1,41 @@
+"""The script relbuild writes as the C compiler and linker (a zig wrapper):
+compiles stay where they are called, links run in the fixed folder and get
+the staticlibs' native-static-libs appended. A shell script, so it is run."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from relbuild.backends.base import CcWrapper
+
+
+def test_the_cgo_wrapper_appends_native_libs_to_links_only(tmp_path: Path) -> None:
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "libx.native-libs").write_text("-lgcc_s -lc\n")
+    fake = tmp_path / "zig"
+    fake.write_text('#!/bin/sh\necho "$PWD|$*"\n')
+    fake.chmod(0o755)
+    link = tmp_path / "link"
+    link.mkdir()
+    wrapper = CcWrapper(
+        path=str(tmp_path / "cc"),
+        zig=str(fake),
+        zig_target="x86_64-linux-gnu.2.28",
+        link_cwd=str(link),
+        native_libs=[str(lib)],
+    )
+    script = tmp_path / "cc"
+    script.write_text(wrapper.script())
+    script.chmod(0o755)
+
+    def run(*args: str) -> str:
+        res = subprocess.run(
+            [str(script), *args], cwd=tmp_path, check=False, capture_output=True, text=True
+        )
+        return res.stdout
+
+    zig = "cc -target x86_64-linux-gnu.2.28"
+    assert run("-c", "a.c", "-o", "a.o") == f"{tmp_path}|{zig} -c a.c -o a.o\n"
+    assert run("a.o", "-o", "prog") == f"{link}|{zig} a.o -o prog -lgcc_s -lc\n"

@@ -1,0 +1,202 @@
+"""The gallery of project shapes (examples/gallery), each built the way a new
+user would: a copy of the project as its own git repository, `relbuild init`
+writes toolchains.toml, the only hand edits add targets and smoke tests, then
+doctor, build, test (natively and under QEMU) and verify.
+
+Each project is built once per session, on the fewest targets that show its
+shape: a cross -gnu target is one that has no prebuilt std here, so std is
+built from source and zig links against the glibc floor.
+
+- std-cgo: a std staticlib linked into Go through cgo on x86_64 and aarch64
+  -gnu (dynamic, glibc 2.28), with rustc's native-static-libs on the link;
+- std-exe: a std executable with a build.rs and a proc macro (host builds
+  while cross-compiling), for x86_64 and riscv64 -gnu, linked by zig;
+- nested: the Cargo workspace in rust/, the Go module in go/meterd/, one Go
+  program linking two staticlibs (no_std and std), one pure Go;
+- pure-go: cgo off, one module from the proxy, x86_64 and aarch64.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+from tests.integration.conftest import relbuild_cmd
+
+GALLERY = REPO / "examples" / "gallery"
+
+# What each project adds to the config `init` wrote: targets, and a smoke
+# test per program (component -> expected output).
+SHAPES: dict[str, tuple[list[str], dict[str, str]]] = {
+    "std-cgo": (
+        ["aarch64-unknown-linux-gnu"],
+        {
+            "wordstat-go": r"^wordstat: abi=1 words=15 distinct=10 top=the:4,dog:2,fox:2 "
+            r"lengths=3:8,4:3,5:3,6:1 \[rust std via cgo\]$"
+        },
+    ),
+    "std-exe": (
+        ["riscv64gc-unknown-linux-gnu"],
+        {
+            "tabulate": r"^tabulate: crc8\(123456789\)=0xf4 fnv1a\(relbuild\)=0x34a344d2db3354c4 "
+            r"table-sum=32640 nibbles=uniform fields=sensor,value,tags arch=(x86_64|riscv64)$"
+        },
+    ),
+    "nested": (
+        [],
+        {
+            "meterd": r"^meterd: ledger=cpu=150/3,io=20/2,mem=900/1 cpu-ewma=47 cpu-peak=60 "
+            r"abi=1/1 \[rust gauge\+ledger via cgo\]$",
+            "meterctl": r"^meterctl: ledger=cpu=150/3,io=20/2,mem=900/1 cpu-ewma=47 "
+            r"cpu-peak=60 \[pure go\]$",
+        },
+    ),
+    "pure-go": (
+        ["aarch64-unknown-linux-gnu"],
+        {"digest": r"^digest: combined=bfbc74e5d1ea194e n=3 \[pure go, linux/(amd64|arm64)\]$"},
+    ),
+}
+
+
+def user_env() -> dict[str, str]:
+    """The user's environment, with Debian's Rust (the one with the std
+    source) first on PATH, as the README's setup leaves it."""
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join(["/usr/bin", env.get("PATH", "")])
+    return env
+
+
+GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+
+
+def commit(project: Path, message: str) -> None:
+    for argv in (["add", "-A"], ["commit", "-q", "-m", message]):
+        subprocess.run([*GIT, *argv], cwd=project, check=True, capture_output=True)
+
+
+def checkout(root: Path, name: str) -> Path:
+    """The gallery project as a repository of its own."""
+    project = root / name
+    shutil.copytree(GALLERY / name, project)
+    subprocess.run([*GIT, "init", "-q"], cwd=project, check=True, capture_output=True)
+    commit(project, "import")
+    return project
+
+
+def run(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return relbuild_cmd(*args, env=user_env(), cwd=project)
+
+
+def hand_edit(config: Path, targets: list[str], tests: dict[str, str]) -> None:
+    """The edits a user makes to what init wrote: smoke tests, more targets."""
+    text = config.read_text()
+    for component, expect in tests.items():
+        for table in (f"[rust.{component}]\n", f"[go.{component}]\n"):
+            if table in text:
+                text = text.replace(table, f"{table}test = {{ expect = {json.dumps(expect)} }}\n")
+                break
+        else:
+            raise AssertionError(f"init wrote no component {component}:\n{text}")
+    first = text[text.index("[[targets]]") :]
+    components = first[first.index("components") :].split("]")[0] + "]"
+    for triple in targets:
+        text += f'\n[[targets]]\ntriple = "{triple}"\n{components}\nqemu = {{}}\n'
+    config.write_text(text)
+
+
+@pytest.fixture(scope="session")
+def gallery(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("gallery")
+    built: dict[str, Path] = {}
+    for name, (targets, tests) in SHAPES.items():
+        project = checkout(root, name)
+        res = run(project, "init")
+        assert res.returncode == 0, res.stderr[-3000:]
+        hand_edit(project / "toolchains.toml", targets, tests)
+        commit(project, "relbuild init, with targets and smoke tests")
+        if name == "pure-go":
+            # A Go module has no version of its own: a release is a v* tag.
+            subprocess.run([*GIT, "tag", "v1.4.0"], cwd=project, check=True)
+        built[name] = project
+    return built
+
+
+@pytest.fixture(scope="session")
+def built(gallery: dict[str, Path]) -> dict[str, Path]:
+    for name, project in gallery.items():
+        doctor = run(project, "doctor")
+        assert doctor.returncode == 0, f"{name}: doctor\n{doctor.stderr[-3000:]}"
+        res = run(project, "build")
+        assert res.returncode == 0, f"{name}: build\n{res.stderr[-4000:]}"
+    return gallery
+
+
+@pytest.mark.parametrize("name", list(SHAPES))
+def test_init_writes_a_config_that_builds_and_runs(name: str, built: dict[str, Path]) -> None:
+    project = built[name]
+    res = run(project, "test", "dist")
+    assert res.returncode == 0, res.stderr[-3000:]
+    verify = run(project, "verify", "dist", "--leaks")
+    assert verify.returncode == 0, verify.stderr[-3000:]
+    manifest = json.loads((project / "dist" / "manifest.json").read_text())
+    assert manifest["source"]["dirty"] is False  # .relbuild/ and dist/ are relbuild's own
+    for target in manifest["targets"]:
+        gnu = "-gnu" in target["triple"]
+        assert target["glibc"] == ("2.28" if gnu else None)
+
+
+def test_init_finds_nested_workspaces_and_the_libraries_each_program_links(
+    gallery: dict[str, Path],
+) -> None:
+    import tomllib
+
+    config = tomllib.loads((gallery["nested"] / "toolchains.toml").read_text())
+    assert config["project"]["name"] == "nested"
+    assert config["rust"]["gauge"]["path"] == "rust"
+    assert config["rust"]["ledger"]["header"] == "crates/ledger/include/ledger.h"
+    assert config["go"]["meterd"]["links"] == ["gauge", "ledger"]
+    assert "links" not in config["go"]["meterctl"]
+    assert {".relbuild/", "dist/"} <= set((gallery["nested"] / ".gitignore").read_text().split())
+
+
+def test_std_staticlib_links_dynamically_against_the_glibc_floor(built: dict[str, Path]) -> None:
+    from elftools.elf.elffile import ELFFile
+
+    dist = built["std-cgo"] / "dist"
+    for triple in ("x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"):
+        exe = dist / triple / f"wordstat-go-0.1.0-{triple}"
+        with exe.open("rb") as fh:
+            elf = ELFFile(fh)
+            assert elf.get_section_by_name(".interp") is not None  # dynamic
+            dynstr = elf.get_section_by_name(".dynstr")
+            assert dynstr is not None
+            versions = set(re.findall(rb"GLIBC_(2\.[0-9]+)", dynstr.data()))
+        glibc = sorted(tuple(int(x) for x in v.decode().split(".")) for v in versions)
+        assert glibc and glibc[-1] <= (2, 28), versions
+
+
+def test_doctor_and_build_agree_on_a_missing_linker(
+    gallery: dict[str, Path], tmp_path: Path
+) -> None:
+    """Without zig, nothing links a Rust program for riscv64: doctor says so,
+    and the build refuses before it starts, naming the component."""
+    project = tmp_path / "no-zig"
+    shutil.copytree(gallery["std-exe"], project, ignore=shutil.ignore_patterns(".relbuild", "dist"))
+    config = project / "toolchains.toml"
+    text = config.read_text()
+    start = text.index("[toolchains.zig]")
+    end = text.index("\n\n", start)
+    config.write_text(text[:start] + text[end + 2 :])
+    doctor = run(project, "doctor")
+    assert doctor.returncode == 3, doctor.stderr[-2000:]
+    assert "riscv64gc-unknown-linux-gnu" in doctor.stderr and "pin zig" in doctor.stderr
+    build = run(project, "build", "--target", "riscv64gc-unknown-linux-gnu")
+    assert build.returncode == 2, build.stderr[-2000:]
+    assert "rust.tabulate" in build.stderr and "Traceback" not in build.stderr
