@@ -24,6 +24,7 @@ import stat
 import struct
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -125,11 +126,12 @@ def start(location: Path, *, busy_too: bool = False) -> Prefetch | None:
     return Prefetch(pid, fd)
 
 
-def _count_upto(root: int, limit: int) -> int:
-    """Files below the open folder ``root``, counted up to ``limit``."""
-    seen = 0
+def _folders(root: int) -> Iterator[tuple[str, list[os.DirEntry[str]]]]:
+    """Each folder below the open folder ``root`` (its path, its entries),
+    depth first, never following a link; a folder that cannot be read, or
+    deeper than MAX_DEPTH, is left out. The caller stops when it has enough."""
     stack = [""]
-    while stack and seen < limit:
+    while stack:
         rel = stack.pop()
         try:
             fd = (
@@ -140,54 +142,45 @@ def _count_upto(root: int, limit: int) -> int:
         except OSError:
             continue
         try:
-            with os.scandir(fd) as entries:
-                for entry in entries:
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append(f"{rel}/{entry.name}" if rel else entry.name)
-                    else:
-                        seen += 1
-                        if seen >= limit:
-                            break
+            with os.scandir(fd) as it:
+                entries = list(it)
+        except OSError:
+            entries = []
         finally:
             os.close(fd)
+        for entry in entries:
+            child = f"{rel}/{entry.name}" if rel else entry.name
+            if entry.is_dir(follow_symlinks=False) and child.count("/") < MAX_DEPTH:
+                stack.append(child)
+        yield rel, entries
+
+
+def _count_upto(root: int, limit: int) -> int:
+    """Files below the open folder ``root``, counted up to ``limit``."""
+    seen = 0
+    for _, entries in _folders(root):
+        seen += sum(1 for e in entries if not e.is_dir(follow_symlinks=False))
+        if seen >= limit:
+            return limit
     return seen
 
 
 def _child(root: int, out: int, parent: int) -> None:
     buf = bytearray()
     files = size = 0
-    stack = [""]
-    while stack and files < MAX_FILES and size < MAX_BYTES:
+    for rel, entries in _folders(root):
+        if files >= MAX_FILES or size >= MAX_BYTES:
+            break
         if os.getppid() != parent:
             return  # the parent is gone: nobody will read this
-        rel = stack.pop()
-        try:
-            fd = (
-                os.open(rel, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=root)
-                if rel
-                else os.dup(root)
-            )
-        except OSError:
-            continue
-        try:
-            with os.scandir(fd) as entries:
-                for entry in entries:
-                    child = f"{rel}/{entry.name}" if rel else entry.name
-                    if entry.is_dir(follow_symlinks=False):
-                        if child.count("/") < MAX_DEPTH:
-                            stack.append(child)
-                    elif entry.is_file(follow_symlinks=False) and not (
-                        not rel and entry.name in SKIP
-                    ):
-                        record = _hash(root, child, entry.inode())
-                        if record:
-                            buf += record
-                            files += 1
-                            size += _RECORD.unpack_from(record)[1]
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
+        for entry in entries:
+            if not entry.is_file(follow_symlinks=False) or (not rel and entry.name in SKIP):
+                continue
+            record = _hash(root, f"{rel}/{entry.name}" if rel else entry.name, entry.inode())
+            if record:
+                buf += record
+                files += 1
+                size += _RECORD.unpack_from(record)[1]
         if len(buf) > 1 << 20:
             _write(out, buf)
             buf.clear()
