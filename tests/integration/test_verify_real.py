@@ -92,8 +92,10 @@ def test_elf_header_that_does_not_match_the_target(copy: Path) -> None:
             art["target"] = "riscv64gc-unknown-linux-gnu"
     path.write_text(json.dumps(data))
     code, report, _ = verify(copy)
-    assert code == 1 and findings(report) == [("elf", TOOL)]
-    assert "EM_AARCH64" in report["findings"][0]["detail"]  # type: ignore[index]
+    # The provenance names the manifest as a subject: an edited manifest no
+    # longer matches it, and the ELF check finds the wrong machine.
+    assert code == 1 and findings(report) == [("subject", "manifest.json"), ("elf", TOOL)]
+    assert "EM_AARCH64" in report["findings"][1]["detail"]  # type: ignore[index]
 
 
 def test_manifest_command_infers_every_target(dist: Path, tmp_path: Path) -> None:
