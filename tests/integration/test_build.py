@@ -109,12 +109,19 @@ def test_sums_files_pass_coreutils_check(dist: Path) -> None:
     ],
 )
 def test_go_programs_run_under_qemu_user(dist: Path, triple: str, qemu: str) -> None:
+    from relbuild.triples import TRIPLES as TABLE
+
     exe = dist / triple / f"beacon-0.3.1-{triple}"
-    res = subprocess.run([qemu, str(exe)], capture_output=True, text=True, timeout=60, check=False)
+    # A -gnu program is linked against glibc, dynamically: QEMU loads the
+    # target's glibc from Debian's cross sysroot (libc6-<arch>-cross).
+    sysroot = TABLE[triple].gnu_sysroot
+    assert sysroot is not None
+    runner = [qemu, "-L", sysroot, str(exe)]
+    res = subprocess.run(runner, capture_output=True, text=True, timeout=60, check=False)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == KERNEL_LINE
     version = subprocess.run(
-        [qemu, str(exe), "--version"], capture_output=True, text=True, timeout=60, check=False
+        [*runner, "--version"], capture_output=True, text=True, timeout=60, check=False
     )
     assert version.stdout.strip() == "beacon 0.3.1 (rust kernel via cgo, ABI 1)"
 
