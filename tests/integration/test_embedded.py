@@ -132,6 +132,12 @@ def refresh_manifest(folder: Path, rel: str) -> None:
     atomic_write(folder / "manifest.json", manifest.to_bytes())
     for algo, name in SUMS.items():
         atomic_write(folder / name, sums_text(arts, algo).encode())
+    # The SBOM and provenance name the old digests: a tamperer drops them
+    # (verify without --key accepts a dist without them; with one it would not).
+    from relbuild.attest import ATTESTATION_FILES
+
+    for name in ATTESTATION_FILES:
+        (folder / name).unlink(missing_ok=True)
 
 
 def test_entry_point_outside_flash_is_a_verify_finding(fw_copy: Path) -> None:
