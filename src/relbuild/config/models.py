@@ -17,6 +17,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from relbuild import triples
+from relbuild.config.patterns import MAX_REGEX_DEPTH, group_depth
 
 SCHEMA_VERSION = 1
 
@@ -122,6 +123,13 @@ class SmokeTest(Model):
     @field_validator("expect")
     @classmethod
     def _regex(cls, value: str) -> str:
+        # Deep nesting exhausts the stack of Python's regex parser, or not,
+        # depending on the recursion limit of the moment: refuse it by rule.
+        if group_depth(value) > MAX_REGEX_DEPTH:
+            raise ValueError(
+                f"not a usable regular expression: groups nested too deeply "
+                f"(more than {MAX_REGEX_DEPTH})"
+            )
         try:
             re.compile(value, re.MULTILINE)
         except re.error as exc:
