@@ -73,8 +73,15 @@ def handoff(plan: dict[str, Any], step: dict[str, Any]) -> Path:
 
 
 def run_raw(plan: dict[str, Any]) -> float:
+    from relbuild.backends.base import CcWrapper
+    from relbuild.backends.zig import write_cc_wrapper
+
     t0 = time.perf_counter()
     for step in plan["steps"]:
+        if step.get("cc"):
+            # relbuild writes the wrapper with the sandbox's paths; the raw
+            # commands run at the host's own.
+            write_cc_wrapper(CcWrapper(**step["cc"]))
         subprocess.run(
             step["argv"],
             cwd=step["cwd"],
