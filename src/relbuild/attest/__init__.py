@@ -29,3 +29,15 @@ MANIFEST_SIGNATURE_NAME = "manifest.json.sig"
 # Files beside manifest.json that are not in it: statements about the
 # artifacts, written after them (the manifest lists what the build made).
 ATTESTATION_FILES = (SBOM_NAME, PROVENANCE_NAME, ENVELOPE_NAME, MANIFEST_SIGNATURE_NAME)
+
+
+def load_json(data: bytes, error: type[ValueError]) -> object:
+    """``data`` as JSON, or ``error`` with one sentence (not UTF-8, not JSON)."""
+    import json
+
+    try:
+        return json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise error("not UTF-8") from None
+    except (ValueError, RecursionError) as exc:
+        raise error(f"not valid JSON ({str(exc).splitlines()[0][:80]})") from None

@@ -55,12 +55,9 @@ class EnvelopeError(ValueError):
 def parse_envelope(data: bytes) -> Envelope:
     if len(data) > MAX_ENVELOPE_BYTES:
         raise EnvelopeError("too large to be an envelope")
-    try:
-        doc = json.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise EnvelopeError("not UTF-8") from None
-    except (ValueError, RecursionError) as exc:
-        raise EnvelopeError(f"not valid JSON ({str(exc).splitlines()[0][:80]})") from None
+    from relbuild.attest import load_json
+
+    doc = load_json(data, EnvelopeError)
     if not isinstance(doc, dict):
         raise EnvelopeError("not a JSON object")
     kind, payload, sigs = doc.get("payloadType"), doc.get("payload"), doc.get("signatures")

@@ -159,12 +159,9 @@ class StatementError(ValueError):
 
 def read_subjects(data: bytes) -> tuple[str, dict[str, dict[str, str]]]:
     """(predicateType, {subject name: digest set}) of a statement."""
-    try:
-        doc = json.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise StatementError("not UTF-8") from None
-    except (ValueError, RecursionError) as exc:
-        raise StatementError(f"not valid JSON ({str(exc).splitlines()[0][:80]})") from None
+    from relbuild.attest import load_json
+
+    doc = load_json(data, StatementError)
     if not isinstance(doc, dict) or doc.get("_type") != STATEMENT_TYPE:
         raise StatementError(f"not an in-toto statement (_type is not {STATEMENT_TYPE})")
     subjects = doc.get("subject")

@@ -10,9 +10,9 @@ then the bytes a one-machine build writes.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from relbuild.attest import load_json
 from relbuild.attest.contents import Contents, Package
 from relbuild.attest.provenance import ConfigRef
 
@@ -23,11 +23,9 @@ class ReadbackError(ValueError):
 
 def _doc(data: bytes, what: str) -> dict[str, Any]:
     try:
-        doc = json.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ReadbackError(f"{what} is not UTF-8") from None
-    except (ValueError, RecursionError) as exc:
-        raise ReadbackError(f"{what} is not valid JSON ({str(exc).splitlines()[0][:80]})") from None
+        doc = load_json(data, ReadbackError)
+    except ReadbackError as exc:
+        raise ReadbackError(f"{what} is {exc}") from None
     if not isinstance(doc, dict):
         raise ReadbackError(f"{what} is not a JSON object")
     return doc
