@@ -3,10 +3,11 @@ compare bit for bit.
 
 The revision in the manifest is exported with git into a fresh temporary
 folder (another path than the original build's), built there with the
-pinned toolchains, fresh build caches and the recorded SOURCE_DATE_EPOCH,
-then every artifact and the manifest are compared byte for byte. Download
-caches (cargo's registry, Go's module cache, zig's cache of built libc) are
-shared: their contents are checked by hash.
+pinned toolchains, fresh build caches (cargo's target folder, Go's build
+cache, zig's caches) and the recorded SOURCE_DATE_EPOCH, then every artifact
+and the manifest are compared byte for byte. Only the download caches
+(cargo's registry, Go's module cache) are shared: their contents are checked
+against Cargo.lock and go.sum.
 """
 
 from __future__ import annotations

@@ -39,3 +39,17 @@ def test_the_cgo_wrapper_appends_native_libs_to_links_only(tmp_path: Path) -> No
     zig = "cc -target x86_64-linux-gnu.2.28"
     assert run("-c", "a.c", "-o", "a.o") == f"{tmp_path}|{zig} -c a.c -o a.o\n"
     assert run("a.o", "-o", "prog") == f"{link}|{zig} a.o -o prog -lgcc_s -lc\n"
+
+
+def test_a_target_linker_is_recorded_by_the_release_it_prints() -> None:
+    """The linker a firmware target names (Debian's ld.lld-19 here), as the
+    manifest records it: the release it prints and the executable's digest."""
+    import shutil
+
+    from relbuild.backends.rust import linker_tool
+
+    found = shutil.which("ld.lld-19")
+    assert found, "ld.lld-19 (Debian lld-19) is installed by scripts/setup.sh"
+    tool = linker_tool("ld.lld-19", found, {"PATH": "/usr/bin:/bin"})
+    assert tool is not None and tool.release.startswith("19.") and tool.digest
+    assert linker_tool("ld.none", "/nonexistent/ld.none", {"PATH": "/usr/bin"}) is None

@@ -8,12 +8,18 @@ shape: a cross -gnu target is one that has no prebuilt std here, so std is
 built from source and zig links against the glibc floor.
 
 - std-cgo: a std staticlib linked into Go through cgo on x86_64 and aarch64
-  -gnu (dynamic, glibc 2.28), with rustc's native-static-libs on the link;
+  -gnu (dynamic, glibc 2.28) and x86_64-musl (static, std built from
+  source), with rustc's native-static-libs on the link;
 - std-exe: a std executable with a build.rs and a proc macro (host builds
   while cross-compiling), for x86_64 and riscv64 -gnu, linked by zig;
 - nested: the Cargo workspace in rust/, the Go module in go/meterd/, one Go
   program linking two staticlibs (no_std and std), one pure Go;
 - pure-go: cgo off, one module from the proxy, x86_64 and aarch64.
+
+Then a second machine builds each project again from a clone at a deeper
+path, with another HOME, zig installed in another folder and cold caches
+(only the lock-checked download caches are shared), for the one target that
+holds the project's risk; every file of that target must be byte-identical.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import pytest
 
 from tests.conftest import REPO
 from tests.integration.conftest import relbuild_cmd
+from tests.integration.machines import digests, install_zig_copy, machine_env
 
 GALLERY = REPO / "examples" / "gallery"
 
@@ -36,7 +43,7 @@ GALLERY = REPO / "examples" / "gallery"
 # test per program (component -> expected output).
 SHAPES: dict[str, tuple[list[str], dict[str, str]]] = {
     "std-cgo": (
-        ["aarch64-unknown-linux-gnu"],
+        ["aarch64-unknown-linux-gnu", "x86_64-unknown-linux-musl"],
         {
             "wordstat-go": r"^wordstat: abi=1 words=15 distinct=10 top=the:4,dog:2,fox:2 "
             r"lengths=3:8,4:3,5:3,6:1 \[rust std via cgo\]$"
@@ -107,7 +114,8 @@ def hand_edit(config: Path, targets: list[str], tests: dict[str, str]) -> None:
     first = text[text.index("[[targets]]") :]
     components = first[first.index("components") :].split("]")[0] + "]"
     for triple in targets:
-        text += f'\n[[targets]]\ntriple = "{triple}"\n{components}\nqemu = {{}}\n'
+        qemu = "" if triple.startswith("x86_64-") else "qemu = {}\n"
+        text += f'\n[[targets]]\ntriple = "{triple}"\n{components}\n{qemu}'
     config.write_text(text)
 
 
@@ -152,6 +160,58 @@ def test_init_writes_a_config_that_builds_and_runs(name: str, built: dict[str, P
         assert target["glibc"] == ("2.28" if gnu else None)
 
 
+# The target of each project that a second machine builds again: where its
+# risk is (zig's musl built from source, a Rust program linked by zig with
+# std built from source, build scripts and a proc macro, a proxy module).
+SECOND_MACHINE = {
+    "std-cgo": "x86_64-unknown-linux-musl",
+    "std-exe": "riscv64gc-unknown-linux-gnu",
+    "nested": "x86_64-unknown-linux-gnu",
+    "pure-go": "aarch64-unknown-linux-gnu",
+}
+
+
+@pytest.fixture(scope="session")
+def second_machine(
+    built: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("gallery-b")
+    env = machine_env(root / "home-b", install_zig_copy(root / "opt" / "another-zig"))
+    env.pop("SOURCE_DATE_EPOCH")  # the commit's time, as on the first machine
+    env["PATH"] = os.pathsep.join(["/usr/bin", env.get("PATH", "")])
+    dists: dict[str, Path] = {}
+    for name, triple in SECOND_MACHINE.items():
+        clone = root / "second" / "machine" / "deeper" / "checkout" / name
+        subprocess.run(
+            ["git", "clone", "-q", str(built[name]), str(clone)], check=True, capture_output=True
+        )
+        out = root / f"dist-{name}"
+        res = relbuild_cmd(
+            "build",
+            "--target",
+            triple,
+            "--out",
+            out,
+            "--cache-dir",
+            root / f"cache-{name}",
+            env=env,
+            cwd=clone,
+        )
+        assert res.returncode == 0, f"{name}: build\n{res.stderr[-4000:]}"
+        dists[name] = out / triple
+    return dists
+
+
+@pytest.mark.parametrize("name", list(SECOND_MACHINE))
+def test_a_second_machine_gives_the_same_bytes(
+    name: str, built: dict[str, Path], second_machine: dict[str, Path]
+) -> None:
+    first = built[name] / "dist" / SECOND_MACHINE[name]
+    a, b = digests(first), digests(second_machine[name])
+    assert a, f"nothing built for {SECOND_MACHINE[name]}"
+    assert sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k)) == []
+
+
 def test_init_finds_nested_workspaces_and_the_libraries_each_program_links(
     gallery: dict[str, Path],
 ) -> None:
@@ -166,10 +226,15 @@ def test_init_finds_nested_workspaces_and_the_libraries_each_program_links(
     assert {".relbuild/", "dist/"} <= set((gallery["nested"] / ".gitignore").read_text().split())
 
 
-def test_std_staticlib_links_dynamically_against_the_glibc_floor(built: dict[str, Path]) -> None:
+def test_std_staticlib_links_to_the_glibc_floor_or_statically(built: dict[str, Path]) -> None:
     from elftools.elf.elffile import ELFFile
 
     dist = built["std-cgo"] / "dist"
+    musl = dist / "x86_64-unknown-linux-musl" / "wordstat-go-0.1.0-x86_64-unknown-linux-musl"
+    with musl.open("rb") as fh:
+        elf = ELFFile(fh)  # -musl means static: no interpreter, no dynamic section
+        assert elf.get_section_by_name(".interp") is None
+        assert elf.get_section_by_name(".dynamic") is None
     for triple in ("x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"):
         exe = dist / triple / f"wordstat-go-0.1.0-{triple}"
         with exe.open("rb") as fh:
@@ -200,3 +265,25 @@ def test_doctor_and_build_agree_on_a_missing_linker(
     build = run(project, "build", "--target", "riscv64gc-unknown-linux-gnu")
     assert build.returncode == 2, build.stderr[-2000:]
     assert "rust.tabulate" in build.stderr and "Traceback" not in build.stderr
+
+
+def test_zig_links_the_build_script_and_proc_macro_of_a_cross_build(
+    built: dict[str, Path],
+) -> None:
+    """Cross-compiling std-exe for riscv64, cargo builds its build script and
+    proc macro for the host: the pinned zig links those too, not a host cc."""
+    from elftools.elf.elffile import ELFFile
+
+    host_dir = built["std-exe"] / ".relbuild" / "cargo" / "riscv64gc-unknown-linux-gnu" / "release"
+    host_built = [
+        *host_dir.glob("build/tabulate-*/build-script-build"),
+        *host_dir.glob("deps/libtabulate_macros-*.so"),
+    ]
+    assert len(host_built) >= 2, host_built
+    for path in host_built:
+        with path.open("rb") as fh:
+            elf = ELFFile(fh)
+            assert elf["e_machine"] == "EM_X86_64"
+            comment = elf.get_section_by_name(".comment")
+            assert comment is not None
+            assert b"ziglang/zig-bootstrap" in comment.data(), (path, comment.data())

@@ -111,6 +111,15 @@ FACTS = {
         },
         std_prebuilt={"aarch64-unknown-linux-gnu": True, "thumbv7m-none-eabi": False},
         linkers={"ld.lld-19": "/usr/bin/ld.lld-19"},
+        linker_tools={
+            "ld.lld-19": ResolvedTool(
+                name="ld.lld-19",
+                release="19.1.7",
+                found_via="/usr/bin/ld.lld-19",
+                executable="/usr/bin/ld.lld-19",
+                digest="ab" * 32,
+            )
+        },
     ),
     "go": GoFacts(modules={".": [GoModuleDep(path="github.com/spf13/pflag", version="v1.0.6")]}),
 }
@@ -144,7 +153,8 @@ def test_steps_come_in_target_order_rust_first() -> None:
         ("thumbv7m-none-eabi", "beacon-fw", "cargo"),
     ]
     assert the_plan.version == "0.3.1"
-    assert list(the_plan.toolchains) == ["rust", "go", "zig"]
+    # Then the linker the firmware target names (`linker`), recorded too.
+    assert list(the_plan.toolchains) == ["rust", "go", "zig", "ld.lld-19"]
     assert [d.name for d in the_plan.dependencies.rust] == ["crc"]
     assert [m.path for m in the_plan.dependencies.go] == ["github.com/spf13/pflag"]
     assert the_plan.license_files == [f"{ROOT}/LICENSE"]
@@ -534,3 +544,50 @@ def test_native_static_libs_are_handed_to_the_cgo_link() -> None:
     # Nothing compiled, no note: the file of the build that compiled it stays.
     assert RustBackend().handoff_notes(steps["beacon-ffi"], "   Fresh beacon-ffi\n") == {}
     assert GoBackend().handoff_notes(steps["beacon"], out) == {}
+
+
+def test_zig_links_the_hosts_build_scripts_and_proc_macros_when_cross_compiling() -> None:
+    """cargo builds build scripts and proc macros for the host; with zig
+    pinned, the host triple's linker is zig too (no host C compiler needed),
+    on every Rust step for another triple, firmware included."""
+    rust = TOOLS.rust
+    assert rust is not None
+    host_tools = TOOLS.model_copy(
+        update={"rust": rust.model_copy(update={"details": {"host": "x86_64-unknown-linux-gnu"}})}
+    )
+    loaded = LoadedConfig(
+        path=Path("/w/toolchains.toml"), config=Config.model_validate(tomllib.loads(CONFIG))
+    )
+    inputs = PlanInputs(
+        loaded=loaded,
+        tools=host_tools,
+        source=SourceInfo(vcs="git", revision="a" * 40, dirty=False, source_date_epoch=1700000000),
+        paths=BuildPaths(root=Path(ROOT), cache=Path(CACHE)),
+        user_env=USER_ENV,
+        facts=FACTS,
+    )
+    rust_steps = [s for s in plan(inputs, (), ()).steps if s.tool == "cargo"]
+    assert {s.target for s in rust_steps} == {"aarch64-unknown-linux-gnu", "thumbv7m-none-eabi"}
+    host_linker = f"{CACHE}/tools/ld-x86_64-linux-gnu.2.28"
+    for step in rust_steps:
+        assert step.env["CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER"] == host_linker
+        assert step.host_cc is not None and step.host_cc.path == host_linker
+        assert step.host_cc.zig_target == "x86_64-linux-gnu.2.28"
+        assert "zig" in step.toolchains
+    # The target's own linker is unchanged: rust-lld's ld.lld-19 for firmware.
+    fw = next(s for s in rust_steps if s.component == "beacon-fw")
+    assert fw.env["CARGO_TARGET_THUMBV7M_NONE_EABI_LINKER"] == "/usr/bin/ld.lld-19"
+
+
+def test_a_linker_the_target_names_is_recorded_with_the_toolchains() -> None:
+    """`linker = "ld.lld-19"` changes the bytes of what it links: the
+    manifest records its release and digest beside the pins, and the steps
+    that link with it name it."""
+    the_plan = make_plan()
+    fw = next(s for s in the_plan.steps if s.component == "beacon-fw")
+    assert fw.toolchains == ["rust", "ld.lld-19"]
+    lld = the_plan.toolchains["ld.lld-19"]
+    assert (lld.release, lld.sha256) == ("19.1.7", "ab" * 32)
+    # A target with no program to link does not record it.
+    staticlib_only = make_plan(components=["beacon-ffi"])
+    assert "ld.lld-19" not in staticlib_only.toolchains

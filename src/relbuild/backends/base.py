@@ -158,6 +158,9 @@ class Step(Frozen):
     # A cgo step: its C compiler, the folders of the libraries it links, the
     # build tags (for the list of its inputs).
     cc: CcWrapper | None = None
+    # A Rust step for another triple: the linker of the host's build scripts
+    # and proc macros (zig too, so no host C compiler is needed).
+    host_cc: CcWrapper | None = None
     inputs: list[str] = []
     tags: list[str] = []
     # Go variables the link sets with -X (ldflags-x keys): each must exist.

@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from relbuild import environ, proc
+from relbuild import environ, proc, triples
 from relbuild.backends import rustc
 from relbuild.backends.base import (
     Budget,
@@ -32,7 +32,7 @@ from relbuild.backends.base import (
 from relbuild.backends.cargo_meta import Crate, Workspace, read_workspace, std_use
 from relbuild.config import LoadedConfig, TargetConfig
 from relbuild.deps import CrateDep, Dependencies
-from relbuild.errors import CommandError, ConfigError
+from relbuild.errors import CommandError, ConfigError, ToolchainError
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,9 @@ class RustFacts:
     workspaces: Mapping[str, Workspace]  # by the components' `path`
     std_prebuilt: Mapping[str, bool]  # by triple: is std installed for it?
     linkers: Mapping[str, str]  # a target's `linker`, as found on the step's PATH
+    # Each of those that runs, as the manifest records it with the pinned
+    # toolchains: the release it prints and the SHA-256 of its executable.
+    linker_tools: Mapping[str, ResolvedTool] = field(default_factory=dict)
 
 
 class RustBackend:
@@ -80,10 +83,13 @@ class RustBackend:
             for rel in rel_paths
         }
         path = {"PATH": environ.step_path([str(Path(rust.paths["rustc"]).parent)])}
+        linkers = {t.linker: proc.which(t.linker, path) or t.linker for t in targets if t.linker}
+        tools = {name: linker_tool(name, found, probe.env) for name, found in linkers.items()}
         return RustFacts(
             workspaces=workspaces,
             std_prebuilt={t.triple: rustc.std_installed(rust, t.triple) for t in targets},
-            linkers={t.linker: proc.which(t.linker, path) or t.linker for t in targets if t.linker},
+            linkers=linkers,
+            linker_tools={name: tool for name, tool in tools.items() if tool is not None},
         )
 
     def version(self, loaded: LoadedConfig, facts: RustFacts, component: str) -> str | None:
@@ -176,6 +182,7 @@ class RustBackend:
         if crates and rustc.needs_bootstrap(rust):
             env["RUSTC_BOOTSTRAP"] = "1"
         cc = _linker(ctx, facts, target, component, env)
+        host_cc = _host_linker(ctx, target, env)
         budget = None
         if comp.kind == "firmware":
             budgets = [b for b in (comp.budget, target.budget) if b]
@@ -200,7 +207,8 @@ class RustBackend:
             handoff=str(ctx.paths.cgo_dir(target.triple, component)) if staticlib else None,
             budget=budget,
             cc=cc,
-            toolchains=[self.pin, "zig"] if cc else [self.pin],
+            host_cc=host_cc,
+            toolchains=_toolchains(self.pin, cc or host_cc, target, comp.kind, facts),
         )
 
     def outputs(self, step: Step, output: str) -> list[Path]:
@@ -280,6 +288,57 @@ def _linker(
             "set `linker` on the target. `relbuild doctor` checks this.",
         )
     return None
+
+
+def _toolchains(
+    pin: str, zig: CcWrapper | None, target: TargetConfig, kind: str, facts: RustFacts
+) -> list[str]:
+    """The tools a Rust step uses, for the manifest: the target's own linker
+    too where something is linked (a staticlib is an archive)."""
+    names = [pin, "zig"] if zig else [pin]
+    if target.linker and kind != "staticlib" and target.linker in facts.linker_tools:
+        names.append(target.linker)
+    return names
+
+
+def linker_tool(name: str, path: str, env: Mapping[str, str]) -> ResolvedTool | None:
+    """The linker a target names (`linker = "ld.lld-19"`) as a tool the
+    manifest records: the version it prints and its executable's SHA-256.
+    None when it does not run (doctor reports that; the link then fails)."""
+    from relbuild.digest import hash_file
+
+    try:
+        res = proc.run([path, "--version"], env=env, check=False, timeout=30)
+        digest = hash_file(Path(path).resolve())[0]
+    except (OSError, CommandError, ToolchainError):
+        return None
+    found = re.search(r"\b(\d+\.\d+(?:\.\d+)?)\b", res.stdout)
+    if res.returncode != 0 or found is None:
+        return None
+    return ResolvedTool(
+        name=name, release=found.group(1), found_via=path, executable=path, digest=digest
+    )
+
+
+def _host_linker(ctx: StepContext, target: TargetConfig, env: dict[str, str]) -> CcWrapper | None:
+    """With zig pinned, it also links what cargo builds for the host while
+    building for another triple (build scripts, proc macros), so no host C
+    compiler is needed either. cargo applies the host triple's
+    ``CARGO_TARGET_<HOST>_LINKER`` to them (target-applies-to-host)."""
+    host = triples.lookup(ctx.tools.require("rust").details.get("host", ""))
+    zig = ctx.tools.zig
+    if zig is None or host is None or host.bare_metal or host.name == target.triple:
+        return None
+    zig_target = triples.zig_target(host) or ""
+    cc = CcWrapper(
+        path=str(ctx.paths.tools / f"ld-{zig_target}"),
+        zig=zig.executable,
+        zig_target=zig_target,
+        link_cwd=str(ctx.paths.zig_link_cwd),
+    )
+    env[f"CARGO_TARGET_{host.env_suffix}_LINKER"] = cc.path
+    env.update(ctx.paths.zig_env)
+    return cc
 
 
 def _hosted_flags(target: TargetConfig) -> list[str]:

@@ -21,7 +21,7 @@ from typing import Any
 
 from relbuild import environ
 from relbuild.backends import BACKENDS
-from relbuild.backends.base import BuildPaths, Step, StepContext
+from relbuild.backends.base import BuildPaths, ResolvedTool, Step, StepContext
 from relbuild.build.model import Plan
 from relbuild.config import LoadedConfig, TargetConfig
 from relbuild.config.models import Config, GoComponent, RustComponent
@@ -154,9 +154,18 @@ def plan(inputs: PlanInputs, targets: Sequence[str] = (), components: Sequence[s
             tag=source.tag,
         ),
         toolchains={
-            name: _tool_record(tools, name)
-            for name in ResolvedToolchains.model_fields
-            if name in used
+            **{
+                name: _tool_record(tools.require(name))
+                for name in ResolvedToolchains.model_fields
+                if name in used
+            },
+            # Tools a target names itself (its `linker`), where a step used one.
+            **{
+                name: _tool_record(tool)
+                for facts in inputs.facts.values()
+                for name, tool in sorted(getattr(facts, "linker_tools", {}).items())
+                if name in used
+            },
         },
         places=_places(inputs),
         license_files=[str(loaded.root / name) for name in config.project.license_files],
@@ -272,8 +281,7 @@ def _check_version(version: str, origin: str) -> None:
         )
 
 
-def _tool_record(tools: ResolvedToolchains, name: str) -> ToolRecord:
-    tool = tools.require(name)
+def _tool_record(tool: ResolvedTool) -> ToolRecord:
     details = {k: v for k, v in tool.details.items() if k in ("host", "llvm")}
     return ToolRecord(release=tool.release, commit=tool.commit, sha256=tool.digest, details=details)
 

@@ -136,8 +136,9 @@ def run_step(
     log = Path(step.log)
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text(f"$ cd {step.cwd}\n$ {proc.quote(step.argv)}\n")
-    if step.cc is not None:
-        write_cc_wrapper(step.cc, runner.layout.rewrite)
+    for cc in (step.cc, step.host_cc):
+        if cc is not None:
+            write_cc_wrapper(cc, runner.layout.rewrite)
     reporter.start(label)
     t0 = time.monotonic()
     stamp = paths.stamp(step)
