@@ -126,12 +126,16 @@ FACTS = {
 
 
 def make_plan(**selection: list[str]) -> Plan:
+    return plan_with(TOOLS, **selection)
+
+
+def plan_with(tools: ResolvedToolchains, /, **selection: list[str]) -> Plan:
     loaded = LoadedConfig(
         path=Path("/w/toolchains.toml"), config=Config.model_validate(tomllib.loads(CONFIG))
     )
     inputs = PlanInputs(
         loaded=loaded,
-        tools=TOOLS,
+        tools=tools,
         source=SourceInfo(vcs="git", revision="a" * 40, dirty=False, source_date_epoch=1700000000),
         paths=BuildPaths(root=Path(ROOT), cache=Path(CACHE)),
         user_env=USER_ENV,
@@ -555,18 +559,7 @@ def test_zig_links_the_hosts_build_scripts_and_proc_macros_when_cross_compiling(
     host_tools = TOOLS.model_copy(
         update={"rust": rust.model_copy(update={"details": {"host": "x86_64-unknown-linux-gnu"}})}
     )
-    loaded = LoadedConfig(
-        path=Path("/w/toolchains.toml"), config=Config.model_validate(tomllib.loads(CONFIG))
-    )
-    inputs = PlanInputs(
-        loaded=loaded,
-        tools=host_tools,
-        source=SourceInfo(vcs="git", revision="a" * 40, dirty=False, source_date_epoch=1700000000),
-        paths=BuildPaths(root=Path(ROOT), cache=Path(CACHE)),
-        user_env=USER_ENV,
-        facts=FACTS,
-    )
-    rust_steps = [s for s in plan(inputs, (), ()).steps if s.tool == "cargo"]
+    rust_steps = [s for s in plan_with(host_tools).steps if s.tool == "cargo"]
     assert {s.target for s in rust_steps} == {"aarch64-unknown-linux-gnu", "thumbv7m-none-eabi"}
     host_linker = f"{CACHE}/tools/ld-x86_64-linux-gnu.2.28"
     for step in rust_steps:

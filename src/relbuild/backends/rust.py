@@ -266,16 +266,7 @@ def _linker(
         # cargo-zigbuild does): no host cross compiler is needed, and
         # every machine links with the same one. Every step of the
         # target sets it, so cargo's fingerprints agree across steps.
-        zig_target = target.zig_target or ""
-        cc = CcWrapper(
-            path=str(ctx.paths.tools / f"ld-{zig_target}"),
-            zig=ctx.tools.zig.executable,
-            zig_target=zig_target,
-            link_cwd=str(ctx.paths.zig_link_cwd),
-        )
-        env[f"CARGO_TARGET_{triple.env_suffix}_LINKER"] = cc.path
-        env.update(ctx.paths.zig_env)
-        return cc
+        return _zig_linker(ctx, ctx.tools.zig, target.zig_target or "", triple.env_suffix, env)
     if (
         not triple.bare_metal
         and comp.kind != "staticlib"
@@ -329,14 +320,20 @@ def _host_linker(ctx: StepContext, target: TargetConfig, env: dict[str, str]) ->
     zig = ctx.tools.zig
     if zig is None or host is None or host.bare_metal or host.name == target.triple:
         return None
-    zig_target = triples.zig_target(host) or ""
+    return _zig_linker(ctx, zig, triples.zig_target(host) or "", host.env_suffix, env)
+
+
+def _zig_linker(
+    ctx: StepContext, zig: ResolvedTool, zig_target: str, env_suffix: str, env: dict[str, str]
+) -> CcWrapper:
+    """A zig wrapper as cargo's linker for one triple (set in ``env``)."""
     cc = CcWrapper(
         path=str(ctx.paths.tools / f"ld-{zig_target}"),
         zig=zig.executable,
         zig_target=zig_target,
         link_cwd=str(ctx.paths.zig_link_cwd),
     )
-    env[f"CARGO_TARGET_{host.env_suffix}_LINKER"] = cc.path
+    env[f"CARGO_TARGET_{env_suffix}_LINKER"] = cc.path
     env.update(ctx.paths.zig_env)
     return cc
 
