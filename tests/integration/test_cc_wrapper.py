@@ -53,3 +53,24 @@ def test_a_target_linker_is_recorded_by_the_release_it_prints() -> None:
     tool = linker_tool("ld.lld-19", found, {"PATH": "/usr/bin:/bin"})
     assert tool is not None and tool.release.startswith("19.") and tool.digest
     assert linker_tool("ld.none", "/nonexistent/ld.none", {"PATH": "/usr/bin"}) is None
+
+
+def test_steps_of_several_targets_write_one_wrapper_at_once(tmp_path: Path) -> None:
+    """The host's linker wrapper is shared by the Rust steps of every cross
+    target, which run side by side: concurrent writes must all succeed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from relbuild.backends.zig import write_cc_wrapper
+
+    wrappers = [
+        CcWrapper(
+            path=str(tmp_path / "tools" / "ld-x86_64-linux-gnu.2.28"),
+            zig=f"/opt/zig{i % 2}/zig",  # two contents, so some writes replace
+            zig_target="x86_64-linux-gnu.2.28",
+            link_cwd=str(tmp_path / "zig-link"),
+        )
+        for i in range(64)
+    ]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(write_cc_wrapper, wrappers))
+    assert [p.name for p in (tmp_path / "tools").iterdir()] == ["ld-x86_64-linux-gnu.2.28"]

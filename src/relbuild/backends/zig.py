@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import os
 import sys
+import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -71,7 +73,9 @@ def write_cc_wrapper(cc: CcWrapper, rewrite: Callable[[str], str] = str) -> None
     if path.exists() and path.read_text() == text:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    # Steps of several targets may write one wrapper at once (the host's
+    # linker): each writes its own temp file, then renames it over.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     tmp.write_text(text)
     tmp.chmod(0o755)
     tmp.replace(path)
