@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from relbuild.dist import MAX_JSON_VALUES, MAX_MANIFEST_BYTES
+from relbuild.release.dist import MAX_JSON_VALUES, MAX_MANIFEST_BYTES
 
 HEAD = '{"schema_version": 1, "generator": "x", "project": {"name": "a", "version": "1"}, '
 

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from relbuild.config import Config
-from relbuild.dist import Manifest
+from relbuild.release.dist import Manifest
 
 Which = Literal["config", "manifest"]
 

@@ -10,9 +10,10 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from relbuild import elfcheck, explain, leaks
-from relbuild.archive import Member, make_archive
-from relbuild.triples import TRIPLES
+from relbuild.binaries import elfcheck, leaks
+from relbuild.config.triples import TRIPLES
+from relbuild.proofs import explain
+from relbuild.release.archive import Member, make_archive
 from tests.elfgen import ar_archive, x86_64_program
 from tests.fuzz.conftest import examples
 from tests.fuzz.mutate import mutated_bytes

@@ -12,10 +12,10 @@ import io
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from relbuild import elfcheck, firmware
+from relbuild.binaries import elfcheck, firmware
+from relbuild.config.triples import TRIPLES
 from relbuild.errors import MalformedFileError
-from relbuild.manifest import infer_triple
-from relbuild.triples import TRIPLES
+from relbuild.verify.inventory import infer_triple
 from tests.elfgen import cortex_m_firmware, x86_64_program
 from tests.fuzz.conftest import examples
 from tests.fuzz.mutate import elf_fields, mutated_bytes

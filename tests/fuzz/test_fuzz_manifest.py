@@ -10,8 +10,8 @@ from typing import Any
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from relbuild.dist import Manifest, parse_manifest
 from relbuild.errors import RelbuildError
+from relbuild.release.dist import Manifest, parse_manifest
 from tests.fuzz.conftest import examples
 from tests.fuzz.mutate import dumps, mutated_bytes, mutated_json
 

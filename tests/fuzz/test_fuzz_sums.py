@@ -7,8 +7,8 @@ from __future__ import annotations
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from relbuild.dist import ArtifactRecord
-from relbuild.sums import (
+from relbuild.release.dist import ArtifactRecord
+from relbuild.release.sums import (
     DIGEST_HEX,
     Algo,
     _parse_sums_slowly,

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from relbuild import environ
+from relbuild.backends.toolchains import ResolvedToolchains, resolve_all
 from relbuild.config import LoadedConfig, load_config
-from relbuild.toolchains import ResolvedToolchains, resolve_all
+from relbuild.system import environ
 from tests.conftest import CONFIG, EXAMPLE
 from tests.integration.machines import relbuild_cmd as relbuild_cmd  # noqa: PLC0414
 from tests.integration.machines import side_by_side as side_by_side  # noqa: PLC0414

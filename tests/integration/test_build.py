@@ -109,7 +109,7 @@ def test_sums_files_pass_coreutils_check(dist: Path) -> None:
     ],
 )
 def test_go_programs_run_under_qemu_user(dist: Path, triple: str, qemu: str) -> None:
-    from relbuild.triples import TRIPLES as TABLE
+    from relbuild.config.triples import TRIPLES as TABLE
 
     exe = dist / triple / f"beacon-0.3.1-{triple}"
     # A -gnu program is linked against glibc, dynamically: QEMU loads the

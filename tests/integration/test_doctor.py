@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from relbuild.toolchains import ResolvedToolchains
+from relbuild.backends.toolchains import ResolvedToolchains
 from tests.conftest import CONFIG, EXAMPLE, CliResult
 from tests.integration.conftest import example_copy
 
@@ -61,10 +61,10 @@ def test_rust_pin_mismatch_is_refused_with_fix(
 
 
 def test_rust_commit_mismatch_is_refused(tmp_path: Path) -> None:
-    from relbuild import environ
+    from relbuild.backends.toolchains import resolve_all
     from relbuild.config import load_config
     from relbuild.errors import ToolchainError
-    from relbuild.toolchains import resolve_all
+    from relbuild.system import environ
 
     path = config_with(tmp_path, 'commit = "ac68faa20', 'commit = "0000faa20')
     try:

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from relbuild import firmware
-from relbuild.triples import TRIPLES
+from relbuild.binaries import firmware
+from relbuild.config.triples import TRIPLES
 from tests.conftest import CONFIG, EXAMPLE
 from tests.integration.conftest import example_copy, relbuild_cmd
 
@@ -118,9 +118,9 @@ def fw_copy(dist: Path, tmp_path: Path) -> Path:
 
 def refresh_manifest(folder: Path, rel: str) -> None:
     """Re-record a patched file, as a tampering release manager would."""
-    from relbuild.dist import Manifest, hash_file
-    from relbuild.fsutil import atomic_write
-    from relbuild.sums import SUMS, sums_text
+    from relbuild.release.dist import Manifest, hash_file
+    from relbuild.release.sums import SUMS, sums_text
+    from relbuild.system.fsutil import atomic_write
 
     manifest = Manifest.model_validate_json((folder / "manifest.json").read_text())
     sha256, sha512, _, _ = hash_file(folder / rel)

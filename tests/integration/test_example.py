@@ -5,9 +5,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from relbuild import environ, proc
 from relbuild.backends.rustc import cargo_env
-from relbuild.toolchains import ResolvedToolchains
+from relbuild.backends.toolchains import ResolvedToolchains
+from relbuild.system import environ, proc
 from tests.conftest import EXAMPLE
 
 
@@ -63,7 +63,7 @@ def test_go_unit_tests_pure_and_cgo(tools: ResolvedToolchains, tmp_path: Path) -
 
 def test_init_writes_a_config_that_loads(tools: ResolvedToolchains, tmp_path: Path) -> None:
     from relbuild.config import load_config
-    from relbuild.init import init
+    from relbuild.project.init import init
 
     project = copy_example(tmp_path)
     rust = tools.require("rust")

@@ -302,8 +302,8 @@ def _finding(waived: str | None = None) -> Finding:
 
 
 def test_findings_fail_the_build_unless_waived_and_waivers_are_recorded() -> None:
-    from relbuild.abi.stage import fail_on_findings, records
     from relbuild.errors import BuildError
+    from relbuild.pipeline.abi import fail_on_findings, records
 
     checked = CheckedSymbol(
         name="lab_sum", kind="function", signature="fn(*u32, u64) -> u64", sha256="0" * 64
@@ -325,8 +325,8 @@ def test_findings_fail_the_build_unless_waived_and_waivers_are_recorded() -> Non
 
 
 def test_diff_reports_added_and_changed_signatures() -> None:
-    from relbuild.diff import diff_manifests
-    from relbuild.dist import AbiRecord, AbiSymbol, Manifest, ProjectRecord
+    from relbuild.proofs.diff import diff_manifests
+    from relbuild.release.dist import AbiRecord, AbiSymbol, Manifest, ProjectRecord
 
     def manifest(version: str, symbols: dict[str, str]) -> Manifest:
         return Manifest(

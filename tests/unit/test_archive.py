@@ -6,7 +6,7 @@ import tarfile
 import zipfile
 from pathlib import Path
 
-from relbuild.archive import Member, tar_gz, zip_bytes
+from relbuild.release.archive import Member, tar_gz, zip_bytes
 
 EPOCH = 1700000000
 

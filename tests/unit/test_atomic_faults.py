@@ -23,10 +23,10 @@ from typing import Any
 
 import pytest
 
-from relbuild.dist import MANIFEST_NAME, is_orphan
-from relbuild.manifest import generate, write_inventory
-from relbuild.sums import SUMS
-from relbuild.verify import verify
+from relbuild.release.dist import MANIFEST_NAME, is_orphan
+from relbuild.release.sums import SUMS
+from relbuild.verify.folder import verify
+from relbuild.verify.inventory import generate, write_inventory
 from tests.conftest import CliResult
 from tests.forked import run_cli
 

@@ -29,8 +29,9 @@ from relbuild.attest.keys import keygen, load_signer, load_verifier
 from relbuild.attest.provenance import ConfigRef, RunMetadata, make_statement
 from relbuild.attest.record import write_documents, write_signatures
 from relbuild.attest.sbom import make_sbom
-from relbuild.deps import CrateDep, Dependencies, GoModuleDep
-from relbuild.dist import (
+from relbuild.backends.deps import CrateDep, Dependencies, GoModuleDep
+from relbuild.errors import UsageError
+from relbuild.release.dist import (
     MANIFEST_NAME,
     ArtifactRecord,
     Manifest,
@@ -40,8 +41,7 @@ from relbuild.dist import (
     load_manifest,
     write_manifest,
 )
-from relbuild.errors import UsageError
-from relbuild.verify import verify
+from relbuild.verify.folder import verify
 from tests.conftest import CliResult
 
 FW = "thumbv7m-none-eabi/beacon-fw-0.3.1-thumbv7m-none-eabi.elf"
@@ -490,7 +490,7 @@ def test_cli_bad_key_for_build_fails_before_building(
 
 
 def test_signing_key_never_reaches_a_build_step(monkeypatch: pytest.MonkeyPatch) -> None:
-    from relbuild import environ
+    from relbuild.system import environ
 
     monkeypatch.setenv("RELBUILD_SIGNING_KEY", "secret")
     monkeypatch.setenv("RELBUILD_KEY_PASSWORD", "secret")

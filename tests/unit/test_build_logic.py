@@ -10,12 +10,12 @@ import pytest
 from relbuild.backends.base import Step
 from relbuild.backends.go import ldflags_x
 from relbuild.backends.rust import RustBackend
-from relbuild.dist import ArtifactRecord
-from relbuild.elfcheck import ar_members
+from relbuild.binaries.elfcheck import ar_members
 from relbuild.errors import ConfigError
-from relbuild.redact import Redactor
-from relbuild.sourceinfo import parse_epoch
-from relbuild.sums import sums_text
+from relbuild.release.dist import ArtifactRecord
+from relbuild.release.sums import sums_text
+from relbuild.system.redact import Redactor
+from relbuild.system.sourceinfo import parse_epoch
 
 
 def test_redactor_prefers_the_longest_path() -> None:
@@ -130,8 +130,8 @@ def test_firmware_checks_survive_truncated_elf() -> None:
     # An ELF header whose section table points past the end of the file.
     import struct
 
-    from relbuild.firmware import sanity_problems
-    from relbuild.triples import TRIPLES
+    from relbuild.binaries.firmware import sanity_problems
+    from relbuild.config.triples import TRIPLES
 
     ident = b"\x7fELF\x01\x01\x01" + b"\0" * 9
     header = ident + struct.pack(

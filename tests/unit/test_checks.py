@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from relbuild.build.checks import Findings, _Passes, verdict
-from relbuild.elfcheck import check_file
+from relbuild.binaries.elfcheck import check_file
+from relbuild.config.triples import TRIPLES
 from relbuild.errors import BuildError
-from relbuild.triples import TRIPLES
+from relbuild.pipeline.checks import Findings, _Passes, verdict
 from tests.unit.test_build_logic import ar_archive
 
 X86_64 = TRIPLES["x86_64-unknown-linux-gnu"]

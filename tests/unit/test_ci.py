@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 import yaml
 
-from relbuild.ci import ACTIONS, github, gitlab
+from relbuild.ci.matrix import entries
+from relbuild.ci.workflows import ACTIONS, github, gitlab
 from relbuild.config import load_config
 from relbuild.errors import UsageError
-from relbuild.matrix import entries
 from tests.conftest import CONFIG, CliResult
 
 ALL = [t.triple for t in load_config(CONFIG).config.targets]

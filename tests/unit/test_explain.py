@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from relbuild import explain, proc
-from relbuild.archive import Member, tar_gz
+from relbuild.proofs import explain
+from relbuild.release.archive import Member, tar_gz
+from relbuild.system import proc
 
 
 def test_suspects_classify_paths_times_and_hints() -> None:

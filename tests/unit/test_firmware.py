@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
+from relbuild.binaries.firmware import _record, parse_ihex
 from relbuild.config.models import QemuConfig, SmokeTest
-from relbuild.firmware import _record, parse_ihex
-from relbuild.test import runner_argv
-from relbuild.triples import TRIPLES
+from relbuild.config.triples import TRIPLES
+from relbuild.verify.smoke import runner_argv
 
 
 def test_ihex_records_match_published_examples() -> None:

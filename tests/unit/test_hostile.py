@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from relbuild import diff as diffing
-from relbuild import dist
 from relbuild.config.loader import load_config
-from relbuild.dist import load_manifest
 from relbuild.errors import ConfigError, UsageError
-from relbuild.manifest import generate, write_inventory
-from relbuild.sums import parse_sums
-from relbuild.verify import MAX_FINDINGS, verify
+from relbuild.proofs import diff as diffing
+from relbuild.release import dist
+from relbuild.release.dist import load_manifest
+from relbuild.release.sums import parse_sums
+from relbuild.verify.folder import MAX_FINDINGS, verify
+from relbuild.verify.inventory import generate, write_inventory
 from tests.conftest import CONFIG, CliResult
 from tests.elfgen import x86_64_program
 
@@ -250,7 +250,7 @@ def test_diff_refuses_a_manifest_with_a_conflicting_duplicate(
 
 
 def test_diff_pairs_renamed_artifacts_in_linear_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    from relbuild.dist import ArtifactRecord, Manifest, ProjectRecord
+    from relbuild.release.dist import ArtifactRecord, Manifest, ProjectRecord
 
     def release(version: str, n: int) -> Manifest:
         arts = [

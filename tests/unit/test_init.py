@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from relbuild.init import ignore_outputs
+from relbuild.project.init import ignore_outputs
 
 
 def test_gitignore_is_created(tmp_path: Path) -> None:

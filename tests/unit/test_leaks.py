@@ -10,7 +10,7 @@ import struct
 import tarfile
 import zlib
 
-from relbuild.leaks import Scanner, common_root_needles, machine_needles
+from relbuild.binaries.leaks import Scanner, common_root_needles, machine_needles
 
 SECRET = b"/home/alice/src/project"
 SHF_COMPRESSED = 0x800

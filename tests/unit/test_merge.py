@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from relbuild.deps import CrateDep, Dependencies, GoModuleDep
-from relbuild.dist import (
+from relbuild.backends.deps import CrateDep, Dependencies, GoModuleDep
+from relbuild.ci.merge import merge
+from relbuild.errors import UsageError
+from relbuild.release.dist import (
     ArtifactRecord,
     Manifest,
     ProjectRecord,
@@ -23,8 +25,6 @@ from relbuild.dist import (
     WaiverRecord,
     write_manifest,
 )
-from relbuild.errors import UsageError
-from relbuild.merge import merge
 from tests.conftest import CliResult
 
 TARGETS = ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu", "thumbv7m-none-eabi"]

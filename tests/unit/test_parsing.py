@@ -5,7 +5,7 @@ import pytest
 from relbuild.backends.go import parse_go_version
 from relbuild.backends.rustc import parse_rustc_vv
 from relbuild.config.loader import format_loc
-from relbuild.triples import TRIPLES, suggest
+from relbuild.config.triples import TRIPLES, suggest
 
 DEBIAN_RUSTC = """\
 rustc 1.96.0 (ac68faa20 2026-05-25) (built from a source tarball)

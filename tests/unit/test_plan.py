@@ -10,16 +10,16 @@ import pytest
 
 from relbuild.backends.base import BuildPaths, ResolvedTool
 from relbuild.backends.cargo_meta import Crate, CrateTarget, Workspace
+from relbuild.backends.deps import CrateDep, GoModuleDep
 from relbuild.backends.go import GoFacts
 from relbuild.backends.rust import RustFacts
-from relbuild.build.model import Plan
-from relbuild.build.plan import PlanInputs, plan
+from relbuild.backends.toolchains import ResolvedToolchains
 from relbuild.config import LoadedConfig
 from relbuild.config.models import Config
-from relbuild.deps import CrateDep, GoModuleDep
 from relbuild.errors import ConfigError
-from relbuild.sourceinfo import SourceInfo
-from relbuild.toolchains import ResolvedToolchains
+from relbuild.pipeline.model import Plan
+from relbuild.pipeline.plan import PlanInputs, plan
+from relbuild.system.sourceinfo import SourceInfo
 
 ROOT = "/w/beacon"
 CACHE = "/w/.relbuild"
@@ -430,7 +430,7 @@ def test_cgo_compiler_links_in_a_fixed_folder() -> None:
 
 
 def test_first_errors_pick_the_cause_out_of_a_long_log() -> None:
-    from relbuild.build.run import first_errors
+    from relbuild.pipeline.run import first_errors
 
     log = "\n".join(
         [
@@ -455,9 +455,9 @@ def test_manifest_says_partial_and_a_merge_of_parts_records_what_one_build_does(
     """Real planning, per target and for both: the manifests of the parts,
     merged, are the manifest of the plan of both (steps, toolchains,
     dependencies, targets), which is what makes a merged dist byte-identical."""
-    from relbuild.build.record import manifest
-    from relbuild.dist import Manifest
-    from relbuild.merge import check_parts, merged_manifest
+    from relbuild.ci.merge import check_parts, merged_manifest
+    from relbuild.pipeline.record import manifest
+    from relbuild.release.dist import Manifest
 
     def made(**selection: list[str]) -> Manifest:
         # The config here is made in memory, so it has no file to digest.

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from relbuild import prefetch
-from relbuild.digest import SMALL
-from relbuild.dist import hash_file
-from relbuild.manifest import generate, write_inventory
-from relbuild.verify import verify
+from relbuild.release import prefetch
+from relbuild.release.digest import SMALL
+from relbuild.release.dist import hash_file
+from relbuild.verify.folder import verify
+from relbuild.verify.inventory import generate, write_inventory
 from tests.conftest import CliResult
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from relbuild.sandbox import HOST, Layout, canonical_layout, step_view, wrap
+from relbuild.system.sandbox import HOST, Layout, canonical_layout, step_view, wrap
 
 
 def layout() -> Layout:

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from relbuild.diff import diff
-from relbuild.dist import load_manifest
 from relbuild.errors import UsageError
-from relbuild.manifest import generate, write_inventory
-from relbuild.safefs import safe_relpath
-from relbuild.sums import parse_sums
-from relbuild.verify import verify
+from relbuild.proofs.diff import diff
+from relbuild.release.dist import load_manifest
+from relbuild.release.safefs import safe_relpath
+from relbuild.release.sums import parse_sums
+from relbuild.verify.folder import verify
+from relbuild.verify.inventory import generate, write_inventory
 from tests.conftest import CliResult
 
 

@@ -22,6 +22,6 @@ def abi(
 ) -> AbiReport:
     """`relbuild abi`: build the staticlibs that cgo programs link, then check
     each target's C boundary."""
-    from relbuild.abi.stage import standalone
+    from relbuild.pipeline.abi import standalone
 
     return standalone(loaded, targets, cache=cache, offline=offline)

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from relbuild import proc
 from relbuild.abi import objects
 from relbuild.abi.model import CView, Declared, FuncType, Place, Pointer, Record
 from relbuild.errors import UsageError
+from relbuild.system import proc
 
 PROBE = "__relbuild_abi_"
 

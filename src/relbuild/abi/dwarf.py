@@ -23,7 +23,7 @@ from relbuild.abi.model import (
     Scalar,
     Shape,
 )
-from relbuild.elfcheck import ELF_ERRORS
+from relbuild.binaries.elfcheck import ELF_ERRORS
 
 DIE = Any  # pyelftools ships no types
 

@@ -21,7 +21,7 @@ from elftools.elf.sections import SymbolTableSection
 
 from relbuild.abi.dwarf import DIE, Converter, _Files, _name, _type_of, _walk
 from relbuild.abi.model import Declared, ExportView, Place, Shape
-from relbuild.elfcheck import ELF_ERRORS
+from relbuild.binaries.elfcheck import ELF_ERRORS
 from relbuild.errors import UsageError
 
 # Relocations that DWARF sections of an object file carry, by machine: type

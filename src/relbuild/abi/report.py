@@ -52,7 +52,7 @@ def report_lines(report: AbiReport) -> list[str]:
 
 
 def render_abi(report: AbiReport) -> None:
-    from relbuild.ui import err
+    from relbuild.system.ui import err
 
     for line in report_lines(report):
         err.print(line)

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from relbuild import proc
-from relbuild.deps import CrateDep, GoModuleDep
+from relbuild.backends.deps import CrateDep, GoModuleDep
 from relbuild.errors import BuildError
+from relbuild.system import proc
 
 CRATES_IO = "registry+https://github.com/rust-lang/crates.io-index"
 

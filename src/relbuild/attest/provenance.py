@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from relbuild import __version__
-from relbuild.dist import Manifest
+from relbuild.release.dist import Manifest
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://slsa.dev/provenance/v1"

@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from relbuild import environ
 from relbuild.attest import ENVELOPE_NAME, MANIFEST_SIGNATURE_NAME, PROVENANCE_NAME, SBOM_NAME
 from relbuild.attest.contents import (
     BuildInfoError,
@@ -32,12 +31,13 @@ from relbuild.attest.keys import Signer
 from relbuild.attest.provenance import ConfigRef, RunMetadata, make_statement
 from relbuild.attest.sbom import make_sbom
 from relbuild.backends import rustc
+from relbuild.backends.deps import CrateDep, read_cargo_lock, read_go_sum
+from relbuild.backends.toolchains import ResolvedToolchains
 from relbuild.config import LoadedConfig
-from relbuild.deps import CrateDep, read_cargo_lock, read_go_sum
-from relbuild.dist import MANIFEST_NAME, Manifest, hash_file
 from relbuild.errors import BuildError
-from relbuild.fsutil import atomic_write
-from relbuild.toolchains import ResolvedToolchains
+from relbuild.release.dist import MANIFEST_NAME, Manifest, hash_file
+from relbuild.system import environ
+from relbuild.system.fsutil import atomic_write
 
 
 @dataclass(frozen=True)

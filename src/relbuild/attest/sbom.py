@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 
 from relbuild import __version__
 from relbuild.attest.contents import Contents, Package
-from relbuild.dist import ArtifactRecord, Manifest
+from relbuild.release.dist import ArtifactRecord, Manifest
 
 # Serial numbers are uuid5 in this namespace of the document's digest.
 SERIAL_NAMESPACE = uuid.UUID("0f0a5b8e-6a1c-5c4e-9a7e-72656c627569")

@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from relbuild import environ
-from relbuild.deps import Dependencies
+from relbuild.backends.deps import Dependencies
+from relbuild.system import environ
 
 if TYPE_CHECKING:
+    from relbuild.backends.toolchains import ResolvedToolchains
     from relbuild.config import LoadedConfig, TargetConfig
-    from relbuild.toolchains import ResolvedToolchains
 
 
 class ResolvedTool(BaseModel):

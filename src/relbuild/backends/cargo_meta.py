@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from relbuild import proc
-from relbuild.deps import CrateDep, read_cargo_lock
+from relbuild.backends.deps import CrateDep, read_cargo_lock
+from relbuild.system import proc
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from relbuild import environ, proc
 from relbuild.backends.base import (
     CcWrapper,
     Check,
@@ -30,10 +29,11 @@ from relbuild.backends.base import (
     need,
     unresolved,
 )
+from relbuild.backends.deps import Dependencies, GoModuleDep, read_go_sum
 from relbuild.config import LoadedConfig, TargetConfig
 from relbuild.config.models import GoPin
-from relbuild.deps import Dependencies, GoModuleDep, read_go_sum
 from relbuild.errors import ToolchainError
+from relbuild.system import environ, proc
 
 _GO_VERSION = re.compile(r"^go version go(\S+) (\S+)/(\S+)")
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from relbuild import environ, proc, triples
 from relbuild.backends import rustc
 from relbuild.backends.base import (
     Budget,
@@ -30,9 +29,10 @@ from relbuild.backends.base import (
     unresolved,
 )
 from relbuild.backends.cargo_meta import Crate, Workspace, read_workspace, std_use
-from relbuild.config import LoadedConfig, TargetConfig
-from relbuild.deps import CrateDep, Dependencies
+from relbuild.backends.deps import CrateDep, Dependencies
+from relbuild.config import LoadedConfig, TargetConfig, triples
 from relbuild.errors import CommandError, ConfigError, ToolchainError
+from relbuild.system import environ, proc
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ class RustBackend:
         argv += ["--lib"] if comp.kind == "staticlib" else ["--bin", comp.bin or info.name]
         argv += ["--release"] if comp.profile == "release" else ["--profile", comp.profile]
         if comp.kind == "staticlib":
-            from relbuild.abi.stage import cargo_debug_args
+            from relbuild.pipeline.abi import cargo_debug_args
 
             argv += cargo_debug_args(comp.profile, info.name)
         if comp.features:
@@ -296,7 +296,7 @@ def linker_tool(name: str, path: str, env: Mapping[str, str]) -> ResolvedTool | 
     """The linker a target names (`linker = "ld.lld-19"`) as a tool the
     manifest records: the version it prints and its executable's SHA-256.
     None when it does not run (doctor reports that; the link then fails)."""
-    from relbuild.digest import hash_file
+    from relbuild.release.digest import hash_file
 
     try:
         res = proc.run([path, "--version"], env=env, check=False, timeout=30)

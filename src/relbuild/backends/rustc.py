@@ -8,10 +8,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from relbuild import environ, proc
 from relbuild.backends.base import Check, ResolvedTool, need
 from relbuild.config.models import RustPin, TargetConfig
 from relbuild.errors import ToolchainError
+from relbuild.system import environ, proc
 
 
 @dataclass(frozen=True)

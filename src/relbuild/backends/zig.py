@@ -10,10 +10,10 @@ import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from relbuild import proc
 from relbuild.backends.base import CcWrapper, ResolvedTool
 from relbuild.config.models import ZigPin
 from relbuild.errors import ToolchainError
+from relbuild.system import proc
 
 
 def package_zig() -> tuple[Path | None, str | None]:

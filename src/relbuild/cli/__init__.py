@@ -50,7 +50,7 @@ for _command in (*making.COMMANDS, *checking.COMMANDS, *signing.COMMANDS):
 
 
 def main() -> None:
-    from relbuild import signals
+    from relbuild.system import signals
 
     signals.install()
     try:
@@ -61,7 +61,7 @@ def main() -> None:
     except click.ClickException as exc:
         import io
 
-        from relbuild.ui import escape
+        from relbuild.system.ui import escape
 
         # Usage errors echo arguments back, and an argument may be a hostile name.
         shown = io.StringIO()
@@ -75,7 +75,7 @@ def main() -> None:
     except RelbuildError as exc:
         if _DEBUG:
             traceback.print_exc()
-        from relbuild.ui import err
+        from relbuild.system.ui import err
 
         err.print(f"error: {exc}")
         sys.exit(exc.exit_code)
@@ -86,7 +86,7 @@ def main() -> None:
         # permission, a full disk): one sentence, not a traceback.
         if _DEBUG:
             traceback.print_exc()
-        from relbuild.ui import err
+        from relbuild.system.ui import err
 
         where = f" {exc.filename}" if exc.filename else ""
         err.print(f"error: cannot access{where}: {exc.strerror or exc}")
@@ -94,7 +94,7 @@ def main() -> None:
 
 
 def _interrupted(exc: BaseException | None) -> None:
-    from relbuild.signals import Terminated
+    from relbuild.system.signals import Terminated
 
     if isinstance(exc, Terminated):
         click.echo(f"terminated ({exc})", err=True)

@@ -46,7 +46,7 @@ def finish(
     """The end of every command that reports: the report as JSON on stdout
     when asked, for people on stderr, and an exit code other than 0 when its
     ``ok`` (a computed field, so it is in the JSON) says no."""
-    from relbuild import ui
+    from relbuild.system import ui
 
     if as_json:
         ui.print_json(report)

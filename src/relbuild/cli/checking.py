@@ -61,14 +61,14 @@ def verify_cmd(
     dist; without, that the SBOM and provenance agree with the manifest.
     Exit 0 when all is well, 1 on a finding, 2 when the input cannot be used.
     """
-    from relbuild import prefetch
+    from relbuild.release import prefetch
 
     # Small files are hashed in a child while the imports and the manifest take their time.
     pre = prefetch.start(location)
     try:
         from relbuild.attest.keys import load_verifier
-        from relbuild.render import render_rebuild, render_verify
-        from relbuild.verify import verify
+        from relbuild.cli.render import render_rebuild, render_verify
+        from relbuild.verify.folder import verify
 
         verifier = load_verifier(key) if key else None
         report = verify(
@@ -85,9 +85,9 @@ def verify_cmd(
     if not rebuild:
         finish(report, as_json, render_verify)
         return
-    from relbuild.progress import reporting
-    from relbuild.rebuild import VerifyRebuildReport
-    from relbuild.rebuild import rebuild as rebuild_dist
+    from relbuild.proofs.rebuild import VerifyRebuildReport
+    from relbuild.proofs.rebuild import rebuild as rebuild_dist
+    from relbuild.system.progress import reporting
 
     render_verify(report)  # before the rebuild's progress, which takes a while
     with reporting() as reporter:
@@ -133,8 +133,8 @@ def manifest_cmd(
     as_json: bool,
 ) -> None:
     """Write manifest.json, SHA256SUMS and SHA512SUMS for artifacts built elsewhere."""
-    from relbuild.manifest import manifest
-    from relbuild.render import render_inventory
+    from relbuild.cli.render import render_inventory
+    from relbuild.verify.inventory import manifest
 
     written = manifest(folder, name=name, version=version_, targets=targets, force=force)
     finish(written, as_json, lambda m: render_inventory(folder, m))
@@ -146,8 +146,8 @@ def manifest_cmd(
 @json_option("Print the differences")
 def diff_cmd(old: Path, new: Path, as_json: bool) -> None:
     """Compare two releases (manifests or dist folders). Exit 0 same, 1 different."""
-    from relbuild.diff import diff
-    from relbuild.render import render_diff
+    from relbuild.cli.render import render_diff
+    from relbuild.proofs.diff import diff
 
     finish(diff(old, new), as_json, render_diff)
 
@@ -163,8 +163,8 @@ def test_cmd(app: App, location: Path, jobs: int | None, as_json: bool) -> None:
     Exit 0 when every configured test passed, 1 when one failed or timed
     out, 2 when no test is configured.
     """
-    from relbuild.render import render_test
-    from relbuild.test import test
+    from relbuild.cli.render import render_test
+    from relbuild.verify.smoke import test
 
     finish(test(app.config(), location, jobs), as_json, render_test)
 
@@ -179,8 +179,8 @@ def test_cmd(app: App, location: Path, jobs: int | None, as_json: bool) -> None:
 @json_option("Print the sizes")
 def size_cmd(location: Path, compare: Path | None, as_json: bool) -> None:
     """Firmware flash and RAM per section, against budgets (like `cargo size`)."""
-    from relbuild.render import render_size
-    from relbuild.size import size
+    from relbuild.cli.render import render_size
+    from relbuild.verify.size import size
 
     finish(size(location, compare), as_json, render_size)
 
@@ -230,10 +230,10 @@ def repro_cmd(
     environment variables, parallel jobs and directory order. Exit 0 when
     every artifact and the manifest are identical, 1 when not.
     """
-    from relbuild import ui
-    from relbuild.build import default_cache
-    from relbuild.render import render_repro
-    from relbuild.repro import VARIATIONS, repro, select
+    from relbuild.cli.render import render_repro
+    from relbuild.pipeline import default_cache
+    from relbuild.proofs.repro import VARIATIONS, repro, select
+    from relbuild.system import ui
 
     if list_:
         for name, what in VARIATIONS.items():
@@ -279,8 +279,8 @@ def merge_cmd(
     the parts disagree (revision, epoch, config, toolchains), two parts claim a target
     or a path, or a target is missing without --allow-partial.
     """
-    from relbuild.merge import merge
-    from relbuild.render import render_merge
+    from relbuild.ci.merge import merge
+    from relbuild.cli.render import render_merge
 
     report = merge(parts, out, allow_partial=allow_partial, jobs=jobs)
     finish(report, as_json, render_merge)

@@ -32,8 +32,8 @@ from relbuild.cli.app import (
 )
 def init_cmd(project: Path, force: bool, output: Path | None) -> None:
     """Write a starting toolchains.toml for PROJECT, pinned to what is installed."""
-    from relbuild import environ, ui
-    from relbuild.init import init
+    from relbuild.project.init import init
+    from relbuild.system import environ, ui
 
     out = output or project / "toolchains.toml"
     init(project.resolve(), out, environ.probe_env(), force)
@@ -45,10 +45,10 @@ def init_cmd(project: Path, force: bool, output: Path | None) -> None:
 @click.pass_obj
 def doctor_cmd(app: App, as_json: bool) -> None:
     """Check the pinned toolchains and what every target needs."""
-    from relbuild import environ
-    from relbuild.doctor import doctor
+    from relbuild.cli.render import render_doctor
     from relbuild.errors import ToolchainsNotReadyError
-    from relbuild.render import render_doctor
+    from relbuild.project.doctor import doctor
+    from relbuild.system import environ
 
     report = doctor(app.config(), environ.probe_env())
     finish(report, as_json, render_doctor, failure=ToolchainsNotReadyError)
@@ -64,8 +64,8 @@ def doctor_cmd(app: App, as_json: bool) -> None:
 )
 def schema_cmd(which: str, output: Path | None) -> None:
     """Print the JSON Schema of toolchains.toml (config) or of manifest.json."""
-    from relbuild.fsutil import atomic_write
     from relbuild.schema import schema
+    from relbuild.system.fsutil import atomic_write
 
     text = schema("config" if which == "config" else "manifest")
     if output is None:
@@ -121,18 +121,18 @@ def plan_cmd(
     """Print the ordered build steps (argv, cwd, environment) without running them."""
     import json
 
-    from relbuild import ui
+    from relbuild.system import ui
 
     if matrix_for is not None:
-        from relbuild.matrix import as_json as matrix_json
-        from relbuild.matrix import entries
+        from relbuild.ci.matrix import as_json as matrix_json
+        from relbuild.ci.matrix import entries
 
         found = entries(app.config(), per_runner=per_runner, group_by=group_by)  # type: ignore[arg-type]
         click.echo(json.dumps(matrix_json(found, matrix_for), separators=(",", ":")))  # type: ignore[arg-type]
         return
-    from relbuild.build import BuildOptions, gather
-    from relbuild.build.plan import plan
-    from relbuild.render import render_plan
+    from relbuild.cli.render import render_plan
+    from relbuild.pipeline import BuildOptions, gather
+    from relbuild.pipeline.plan import plan
 
     options = BuildOptions(
         out=Path("dist"),
@@ -225,9 +225,9 @@ def build_cmd(
     the SBOM and the provenance (signed with --sign)."""
     from relbuild.attest.keys import load_signer
     from relbuild.attest.record import AttestOptions
-    from relbuild.build import BuildOptions, build, default_jobs
-    from relbuild.progress import reporting
-    from relbuild.render import render_build
+    from relbuild.cli.render import render_build
+    from relbuild.pipeline import BuildOptions, build, default_jobs
+    from relbuild.system.progress import reporting
 
     # A bad key fails here, before a long build.
     signer = load_signer(sign_key) if sign_key else None
@@ -279,7 +279,7 @@ def _ci_options(func: Any) -> Any:
 @click.pass_obj
 def ci_github_cmd(app: App, per_runner: int | None, group_by: str) -> None:
     """A GitHub Actions workflow: plan, build per matrix entry, merge, verify."""
-    from relbuild.ci import github
+    from relbuild.ci.workflows import github
 
     click.echo(github(app.config(), per_runner=per_runner, group_by=group_by), nl=False)  # type: ignore[arg-type]
 
@@ -289,7 +289,7 @@ def ci_github_cmd(app: App, per_runner: int | None, group_by: str) -> None:
 @click.pass_obj
 def ci_gitlab_cmd(app: App, per_runner: int | None, group_by: str) -> None:
     """A GitLab CI pipeline: plan, build per parallel:matrix entry, merge, verify."""
-    from relbuild.ci import gitlab
+    from relbuild.ci.workflows import gitlab
 
     click.echo(gitlab(app.config(), per_runner=per_runner, group_by=group_by), nl=False)  # type: ignore[arg-type]
 

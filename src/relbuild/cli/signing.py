@@ -34,8 +34,8 @@ def keygen_cmd(key_type: str, prefix: str, force: bool) -> None:
     $RELBUILD_KEY_PASSWORD when that is set."""
     import os
 
-    from relbuild import ui
     from relbuild.attest.keys import PASSWORD_VARIABLE, keygen
+    from relbuild.system import ui
 
     private, public = Path(f"{prefix}.key"), Path(f"{prefix}.pub")
     password = os.environ.get(PASSWORD_VARIABLE)
@@ -64,9 +64,9 @@ def sign_cmd(location: Path, key: str, jobs: int | None) -> None:
     """Sign a dist: a DSSE envelope of its provenance (provenance.intoto.jsonl)
     and a signature of its manifest (manifest.json.sig). The dist is checked
     first; one that does not match its manifest is not signed (exit 1)."""
-    from relbuild import ui
     from relbuild.attest.keys import load_signer
-    from relbuild.attest.sign import sign
+    from relbuild.system import ui
+    from relbuild.verify.sign import sign
 
     signer = load_signer(key)
     folder, written = sign(location, signer, jobs=jobs)

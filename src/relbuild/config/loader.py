@@ -17,10 +17,10 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from relbuild.bounded import format_loc as format_loc  # noqa: PLC0414 - re-exported
 from relbuild.config.models import Config
 from relbuild.errors import ConfigError
-from relbuild.fsutil import read_text
+from relbuild.system.bounded import format_loc as format_loc  # noqa: PLC0414 - re-exported
+from relbuild.system.fsutil import read_text
 
 DEFAULT_NAME = "toolchains.toml"
 # A config is a few KiB; a larger file is a mistake (or hostile), and its

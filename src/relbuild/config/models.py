@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from relbuild import triples
+from relbuild.config import triples
 from relbuild.config.patterns import MAX_REGEX_DEPTH, group_depth
 
 SCHEMA_VERSION = 1

@@ -1,0 +1,216 @@
+"""Does an artifact's ELF header match its target triple?
+
+Checks machine, class, endianness and, on ARM, the float ABI recorded in
+e_flags. A static library is checked member by member.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from elftools.common.exceptions import ELFError
+from elftools.elf.elffile import ELFFile
+from elftools.elf.sections import SymbolTableSection
+
+from relbuild.config.triples import Triple
+
+# What pyelftools and construct raise on a malformed file, at any depth: an
+# offset with its top bit set overflows a seek (OverflowError), a section
+# count of 2**32 a buffer (MemoryError), nested attributes the stack.
+ELF_ERRORS = (
+    ELFError,
+    ValueError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    TypeError,
+    struct.error,
+    EOFError,
+    AssertionError,
+    ArithmeticError,
+    RecursionError,
+    MemoryError,
+    NotImplementedError,
+    OSError,
+)
+
+EF_ARM_ABI_FLOAT_SOFT = 0x200
+EF_ARM_ABI_FLOAT_HARD = 0x400
+_AR_MAGIC = b"!<arch>\n"
+
+
+def is_elf(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return fh.read(4) == b"\x7fELF"
+
+
+def is_ar(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return fh.read(8) == _AR_MAGIC
+
+
+def arm_attributes(elf: ELFFile) -> dict[str, object]:
+    """The public ('aeabi') build attributes of an ARM ELF file, by tag name."""
+    section = elf.get_section_by_name(".ARM.attributes")
+    out: dict[str, object] = {}
+    if section is None or not hasattr(section, "iter_subsections"):
+        return out
+    for sub in section.iter_subsections():
+        for subsub in sub.iter_subsubsections():
+            for attr in subsub.iter_attributes():
+                out[str(attr.tag)] = attr.value
+    return out
+
+
+def arm_float_abi(elf: ELFFile) -> str | None:
+    """'hard' or 'soft' from e_flags (linked files) or, for relocatable
+    objects, from Tag_ABI_VFP_args; None when neither records it."""
+    flags = elf["e_flags"]
+    if flags & EF_ARM_ABI_FLOAT_HARD:
+        return "hard"
+    if flags & EF_ARM_ABI_FLOAT_SOFT:
+        return "soft"
+    vfp_args = arm_attributes(elf).get("TAG_ABI_VFP_ARGS")
+    if vfp_args == 1:
+        return "hard"
+    if vfp_args == 0:
+        return "soft"
+    return None
+
+
+def header_problems(stream: BinaryIO, triple: Triple, what: str) -> list[str]:
+    try:
+        return _header_problems(ELFFile(stream), triple, what)
+    except ELF_ERRORS as exc:
+        return [f"{what}: not a readable ELF file ({exc})"]
+
+
+def _header_problems(elf: ELFFile, triple: Triple, what: str) -> list[str]:
+    problems: list[str] = []
+    machine = elf["e_machine"]
+    if machine != triple.elf_machine:
+        problems.append(f"{what}: machine is {machine}, {triple.name} needs {triple.elf_machine}")
+    if elf.elfclass != triple.elf_class:
+        problems.append(f"{what}: ELF{elf.elfclass}, {triple.name} needs ELF{triple.elf_class}")
+    endian = "little" if elf.little_endian else "big"
+    if endian != triple.endian:
+        problems.append(f"{what}: {endian}-endian, {triple.name} is {triple.endian}-endian")
+    if machine == "EM_ARM" and triple.float_abi is not None:
+        flags = elf["e_flags"]
+        found = (
+            "hard"
+            if flags & EF_ARM_ABI_FLOAT_HARD
+            else "soft"
+            if flags & EF_ARM_ABI_FLOAT_SOFT
+            else None
+        )
+        # Go's internal linker records no float ABI; only a recorded one that
+        # contradicts the triple is wrong.
+        if found is not None and found != triple.float_abi:
+            problems.append(
+                f"{what}: {found}-float ABI (e_flags {flags:#x}), {triple.name} is "
+                f"{triple.float_abi}-float"
+            )
+    return problems
+
+
+def ar_members(data: bytes) -> list[tuple[str, bytes]]:
+    """Members of a System V / GNU ar archive, without the symbol tables."""
+    stream = io.BytesIO(data)
+    return [(name, stream.read(size)) for name, _, size in _ar_index(stream, len(data))]
+
+
+def _ar_index(stream: BinaryIO, length: int) -> Iterator[tuple[str, int, int]]:
+    """(name, offset, size) of each member, read header by header from
+    ``stream`` (positioned at the member when yielded); stops at the first
+    malformed or truncated header rather than guess."""
+    pos = len(_AR_MAGIC)
+    names = b""
+    while pos + 60 <= length:
+        stream.seek(pos)
+        header = stream.read(60)
+        name = header[:16].decode("ascii", "replace").strip()
+        try:
+            size = int(header[48:58].decode("ascii").strip())
+        except ValueError:
+            return
+        if size < 0 or header[58:60] != b"`\n" or pos + 60 + size > length:
+            return
+        body_at = pos + 60
+        pos = body_at + size + (size & 1)
+        if name in ("/", "/SYM64/", "__.SYMDEF", "__.SYMDEF SORTED"):
+            continue
+        if name == "//":
+            stream.seek(body_at)
+            names = stream.read(size)
+            continue
+        if name.startswith("/") and name[1:].isdigit() and names:
+            start = int(name[1:])
+            end = names.find(b"/\n", start)
+            name = names[start:end].decode("utf-8", "replace")
+        stream.seek(body_at)
+        yield name.rstrip("/"), body_at, size
+
+
+class Passes(Protocol):
+    """Objects known to match (a check depends only on the bytes and the
+    triple, and a static library has hundreds of members to parse)."""
+
+    def known(self, body: bytes) -> bool: ...
+    def add(self, body: bytes) -> None: ...
+
+
+def check_file(path: Path, triple: Triple, passes: Passes | None = None) -> list[str]:
+    """Problems with ``path``'s ELF header(s) for ``triple``; [] when it
+    matches. A static library is checked member by member, each member
+    ``passes`` knows being skipped."""
+    with path.open("rb") as fh:
+        return check_stream(fh, triple, path.name, passes)
+
+
+def check_stream(
+    fh: BinaryIO, triple: Triple, name: str, passes: Passes | None = None
+) -> list[str]:
+    """Problems with the ELF header(s) in an open file for ``triple``: the
+    file itself, or each object of a static library (read one at a time)."""
+    fh.seek(0)
+    magic = fh.read(8)
+    if magic[:4] == b"\x7fELF":
+        fh.seek(0)
+        return header_problems(fh, triple, name)
+    if magic == _AR_MAGIC:
+        length = fh.seek(0, io.SEEK_END)
+        problems: list[str] = []
+        objects = 0
+        for member, _, size in _ar_index(fh, length):
+            body = fh.read(size)
+            if body[:4] != b"\x7fELF":
+                continue
+            objects += 1
+            if passes is not None and passes.known(body):
+                continue
+            found = header_problems(io.BytesIO(body), triple, f"{name}({member})")
+            if passes is not None and not found:
+                passes.add(body)
+            problems += found
+        return problems if objects else [f"{name}: archive holds no ELF object"]
+    return []
+
+
+def symbol_names(path: Path) -> set[str]:
+    """The names in an ELF file's symbol tables (empty when it has none or
+    is not readable as ELF)."""
+    try:
+        with path.open("rb") as fh:
+            elf = ELFFile(fh)
+            names: set[str] = set()
+            for section in elf.iter_sections():
+                if isinstance(section, SymbolTableSection):
+                    names.update(sym.name for sym in section.iter_symbols())
+            return names
+    except ELF_ERRORS:
+        return set()

@@ -1,0 +1,213 @@
+"""Rendering core results for people (stderr)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from relbuild.release.dist import MANIFEST_NAME
+from relbuild.system.ui import err, escape, table
+
+if TYPE_CHECKING:
+    from relbuild.ci.merge import MergeReport
+    from relbuild.pipeline.model import BuildResult, Plan
+    from relbuild.project.doctor import DoctorReport
+    from relbuild.proofs.compare import Comparison
+    from relbuild.proofs.diff import DiffReport
+    from relbuild.proofs.rebuild import VerifyRebuildReport
+    from relbuild.proofs.repro import ReproReport
+    from relbuild.release.dist import Manifest
+    from relbuild.verify.folder import VerifyReport
+    from relbuild.verify.size import SizeReport
+    from relbuild.verify.smoke import SmokeReport
+
+
+def render_doctor(report: DoctorReport) -> None:
+    tools = table(
+        f"Toolchains pinned in {report.config}", ["tool", "pinned", "found", "path", "status"]
+    )
+    for row in report.tools:
+        tools.add_row(row.tool, row.pinned, row.found or "-", row.path or "-", row.status)
+    err.print(tools)
+    needs = table("Target needs", ["target", "need", "status", "detail"])
+    for check in report.checks:
+        status = "ok" if check.ok else "skipped" if check.skipped else "MISSING"
+        needs.add_row(check.subject, check.need, status, check.detail)
+    err.print(needs)
+    fixes = [(r.tool, r.fix) for r in report.tools if r.fix] + [
+        (f"{c.subject}: {c.need}", c.fix) for c in report.checks if c.fix
+    ]
+    for subject, fix in fixes:
+        err.print(f"problem: {subject}\n  {fix}".replace("\n", "\n  "))
+    if report.ok:
+        err.print("doctor: every pin and target need is satisfied")
+    else:
+        err.print(f"doctor: {report.problems} problem(s)")
+
+
+def render_plan(plan: Plan) -> None:
+    from relbuild.system import proc
+
+    err.print(
+        f"plan: {plan.project} {plan.version}, SOURCE_DATE_EPOCH={plan.source_date_epoch}, "
+        f"{len(plan.steps)} steps"
+    )
+    for n, step in enumerate(plan.steps, 1):
+        err.print(f"\n[{n}/{len(plan.steps)}] {step.target} {step.component} ({step.tool})")
+        err.print(f"  cwd: {step.cwd}")
+        err.print(f"  argv: {proc.quote(step.argv)}")
+        for key, value in sorted(step.env.items()):
+            err.print(f"  env {key}={value!r}" if "\x1f" in value else f"  env {key}={value}")
+
+
+def render_build(result: BuildResult) -> None:
+    err.print(
+        f"built {len(result.artifacts)} artifacts into {result.out} in {result.seconds:.1f} s; "
+        f"manifest: {result.manifest}"
+    )
+
+
+def render_inventory(folder: Path, manifest: Manifest) -> None:
+    err.print(f"wrote {folder / MANIFEST_NAME} with {len(manifest.artifacts)} artifacts")
+    for art in manifest.artifacts:
+        err.print(f"  {art.path}: {art.kind}, {art.target or 'no target'}")
+
+
+def render_merge(report: MergeReport) -> None:
+    err.print(
+        f"merged {len(report.parts)} part(s) into {report.out}: "
+        f"{report.artifacts} artifacts for {', '.join(report.targets)}"
+    )
+    if report.missing:
+        err.print(f"partial release: no part covers {', '.join(report.missing)}")
+
+
+def render_verify(report: VerifyReport) -> None:
+    size = report.bytes_hashed / (1024 * 1024)
+    if report.ok:
+        err.print(
+            f"verify: {report.folder} matches {report.manifest}: {report.artifacts} artifacts, "
+            f"{size:.1f} MiB, SHA-256 and SHA-512"
+        )
+        return
+    shown = f", the first {len(report.findings)} shown" if report.omitted else ""
+    t = table(
+        f"verify: {report.finding_count} finding(s) in {report.folder}{shown}",
+        ["finding", "path", "detail"],
+    )
+    for f in report.findings:
+        t.add_row(f.kind, escape(f.path, newlines=True), escape(f.detail, newlines=True))
+    err.print(t)
+    if report.omitted:
+        by_kind = ", ".join(f"{kind}: {n}" for kind, n in report.finding_counts.items())
+        err.print(f"verify: ... and {report.omitted} more finding(s); all by kind: {by_kind}")
+
+
+def render_diff(report: DiffReport) -> None:
+    if report.same:
+        err.print(f"diff: {report.old} and {report.new} describe the same release")
+        return
+    t = table(
+        f"diff: {len(report.changes)} difference(s), {report.old} -> {report.new}",
+        ["what", "change", "name", "old", "new"],
+    )
+    for c in report.changes:
+        t.add_row(c.section, c.change, c.name, c.old or "-", c.new or "-")
+    err.print(t)
+
+
+def render_comparison(comparison: Comparison, title: str) -> None:
+    same = sum(o.identical for o in comparison.artifacts)
+    err.print(
+        f"{title}: {same}/{len(comparison.artifacts)} artifacts identical, manifest "
+        f"{'identical' if comparison.manifest_identical else 'DIFFERENT'}"
+    )
+    for o in comparison.differing:
+        err.print(f"  DIFFERENT {o.path}: {o.note or (o.explanation and o.explanation.summary)}")
+        if o.explanation:
+            for s in o.explanation.suspects[:6]:
+                err.print(f"    suspect: {s}")
+            for a in o.explanation.advice:
+                err.print(f"    advice: {a}")
+            if o.explanation.diffoscope:
+                err.print(f"    diffoscope report: {o.explanation.diffoscope}")
+    if comparison.manifest_explanation:
+        err.print(f"  DIFFERENT manifest.json: {comparison.manifest_explanation.summary}")
+        for line in comparison.manifest_explanation.suspects[:10]:
+            err.print(f"    {line}")
+
+
+def render_rebuild(report: VerifyRebuildReport) -> None:
+    again = report.rebuild
+    where = (
+        f"in {again.rebuilt_in}" if again.kept else "in a temporary folder, since removed (--keep)"
+    )
+    render_comparison(again.comparison, f"rebuild of {again.revision[:12]} {where}")
+
+
+def render_repro(report: ReproReport) -> None:
+    for run in report.runs:
+        err.print(
+            f"repro: {run.name}: {', '.join(run.varied) or 'no variation'} ({run.seconds:.1f} s)"
+        )
+    for note in report.notes:
+        err.print(f"repro: note: {note}")
+    render_comparison(report.comparison, "repro")
+    if report.reproducible:
+        err.print(
+            f"repro: reproducible under {len(report.variations)} variation(s): "
+            f"{', '.join(report.variations)}"
+        )
+        return
+    if report.deterministic_without_variation is False:
+        err.print(
+            "repro: two builds with no variation at all already differ: the build "
+            "embeds the time or something random"
+        )
+    elif report.blame:
+        err.print(f"repro: to blame: {', '.join(report.blame)}")
+    elif report.deterministic_without_variation:
+        err.print("repro: no single variation explains it; variations combine")
+    if report.reports:
+        err.print(f"repro: reports in {report.reports}")
+
+
+def _pct(used: int, budget: int | None) -> str:
+    return "-" if budget is None else f"{budget} ({100 * used / max(budget, 1):.0f}%)"
+
+
+def _growth(new: int, old: int | None) -> str:
+    return "" if old is None else f"{new - old:+d}"
+
+
+def render_size(report: SizeReport) -> None:
+    entries = report.root
+    if not entries:
+        err.print("size: no firmware in this dist")
+        return
+    for e in entries:
+        err.print(f"{e.path} ({e.target or 'target unknown'})")
+        t = table("", ["section", "size", "growth"])
+        for row in e.sections:
+            t.add_row(row.name, str(row.size), _growth(row.size, row.old))
+        t.add_row("flash", str(e.flash), _growth(e.flash, e.old_flash))
+        t.add_row("RAM", str(e.ram), _growth(e.ram, e.old_ram))
+        err.print(t)
+        err.print(
+            f"  flash budget {_pct(e.flash, e.flash_budget)}, "
+            f"RAM budget {_pct(e.ram, e.ram_budget)}"
+        )
+
+
+def render_test(report: SmokeReport) -> None:
+    t = table(f"smoke tests in {report.folder}", ["artifact", "status", "time", "detail"])
+    for r in report.results:
+        detail = r.reason or (r.output_tail.splitlines()[-1] if r.output_tail else "")
+        t.add_row(r.path, r.status, f"{r.seconds:.1f} s", detail)
+    err.print(t)
+    ran = [r for r in report.results if r.status != "skipped"]
+    passed = sum(r.status == "passed" for r in ran)
+    err.print(f"test: {passed}/{len(ran)} passed")
+    for r in ran:
+        if r.status != "passed" and r.output_tail:
+            err.print(f"--- {r.path} ({' '.join(r.runner)}):\n{r.output_tail}")

@@ -1,0 +1,203 @@
+"""The ABI check as a stage of the build, and `relbuild abi` on its own.
+
+The plan has every fact the check needs: each target's staticlib steps
+(header, hand-off folder), each cgo step (the exact environment of its go
+build, its C compiler: the pinned zig for the target, the hand-off folders
+of what it links, its tags) and the config's opt-outs. This module turns
+them into the check's inputs and the report into the manifest's records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from relbuild.abi.cdecl import CCompiler
+from relbuild.abi.check import Library, Paths, Program, TargetInput, check
+from relbuild.abi.model import AbiReport, Finding
+from relbuild.errors import BuildError
+from relbuild.release.dist import AbiRecord, AbiSymbol, AbiWaiver
+
+if TYPE_CHECKING:
+    from relbuild.backends.base import BuildPaths, Step
+    from relbuild.config import LoadedConfig
+    from relbuild.pipeline.model import Plan
+
+
+def cargo_debug_args(profile: str, package: str) -> list[str]:
+    """Full debug info for the staticlib's own crate, so its DWARF carries
+    the exported functions' parameter types. It changes no machine code;
+    dependencies (and std) keep the profile's setting. See docs/abi.md."""
+    return ["--config", f"profile.{profile}.package.{package}.debug=2"]
+
+
+def _cgo_steps(plan: Plan, triple: str) -> list[Step]:
+    return [s for s in plan.steps_for(triple) if s.cc is not None and s.inputs]
+
+
+def _linked(step: Step) -> list[str]:
+    # A cgo step's inputs are the hand-off folders of the staticlibs it links.
+    return [Path(folder).name for folder in step.inputs]
+
+
+def checked_targets(plan: Plan) -> list[str]:
+    """Targets of the plan where a Go program links a staticlib through cgo."""
+    return [t for t in plan.targets if _cgo_steps(plan, t)]
+
+
+def _checked_libraries(plan: Plan, triple: str) -> list[Step]:
+    linked = {lib for s in _cgo_steps(plan, triple) for lib in _linked(s)}
+    return [
+        s
+        for s in plan.steps_for(triple)
+        if s.kind == "staticlib" and (s.component in linked or s.header)
+    ]
+
+
+def target_inputs(
+    plan: Plan, paths: BuildPaths, archives: Mapping[tuple[str, str], Path], targets: Sequence[str]
+) -> list[TargetInput]:
+    """The check's inputs for ``targets``; ``archives`` maps (triple,
+    component) to each staticlib built."""
+    out: list[TargetInput] = []
+    for triple in targets:
+        cgo_steps = _cgo_steps(plan, triple)
+        libraries = []
+        for s in _checked_libraries(plan, triple):
+            header = Path(s.header) if s.header else None
+            copies = (Path(s.handoff) / "include" / header.name,) if header and s.handoff else ()
+            libraries.append(Library(s.component, archives[(triple, s.component)], header, copies))
+        programs = [
+            Program(
+                name=s.component,
+                go=s.argv[0],
+                package=s.package or s.argv[-1],
+                cwd=Path(s.cwd),
+                env=s.env,
+                links=tuple(_linked(s)),
+                tags=tuple(s.tags),
+            )
+            for s in cgo_steps
+        ]
+        cc = cgo_steps[0].cc
+        assert cc is not None
+        out.append(
+            TargetInput(
+                triple,
+                CCompiler(
+                    cc.zig, cc.zig_target, dict(cgo_steps[0].env), paths.cache / "abi" / triple
+                ),
+                tuple(libraries),
+                tuple(programs),
+            )
+        )
+    return out
+
+
+def run(
+    plan: Plan,
+    paths: BuildPaths,
+    archives: Mapping[tuple[str, str], Path],
+    targets: Sequence[str],
+) -> AbiReport:
+    inputs = target_inputs(plan, paths, archives, targets)
+    allowed = plan.abi_allow
+
+    def allow(f: Finding) -> str | None:
+        for owner in (f.library, f.program):
+            if owner and f.symbol in allowed.get(owner, {}):
+                return allowed[owner][f.symbol]
+        return None
+
+    # Rust's DWARF names sources by the prefix the build remapped the root to.
+    root = Path(plan.root)
+    return check(inputs, Paths(root, {f"/build/{plan.project}": root}), allow)
+
+
+def records(report: AbiReport) -> list[AbiRecord]:
+    """Per staticlib and target: every symbol checked, with its signature
+    and digest, and the findings waived with their reasons."""
+    out = []
+    for lib in report.libraries:
+        waived = [
+            AbiWaiver(symbol=f.symbol, reason=f.waived, finding=f"{f.kind}: {f.message}")
+            for f in report.findings
+            if f.waived is not None and f.library == lib.library and f.target == lib.target
+        ]
+        out.append(
+            AbiRecord(
+                target=lib.target,
+                component=lib.library,
+                symbols=[
+                    AbiSymbol(name=c.name, kind=c.kind, signature=c.signature, sha256=c.sha256)
+                    for c in lib.checked
+                ],
+                waived=waived,
+            )
+        )
+    return out
+
+
+def fail_on_findings(report: AbiReport) -> None:
+    """The build's verdict: any finding that is not opted out fails it."""
+    failed = report.failed
+    if not failed:
+        return
+    from relbuild.abi.report import finding_lines
+
+    raise BuildError(
+        f"the ABI check found {len(failed)} problem(s) at the C boundary:\n"
+        + "\n".join(finding_lines(failed)),
+        hint="Fix the declaration that is wrong (docs/abi.md says how for each kind), or accept "
+        'one on purpose with `abi-allow = { symbol = "reason" }` on the staticlib or the Go '
+        "component in toolchains.toml. `relbuild abi` runs the check alone.",
+    )
+
+
+def standalone(
+    loaded: LoadedConfig,
+    targets: Sequence[str],
+    *,
+    cache: Path | None = None,
+    offline: bool = False,
+) -> AbiReport:
+    """`relbuild abi`: build only the staticlibs that cgo programs link
+    (cargo's own cache makes this cheap after a build), hand their headers
+    over as the build does, then check. No Go program is linked."""
+    import shutil
+
+    from relbuild.errors import ConfigError
+    from relbuild.pipeline import BuildOptions, gather
+    from relbuild.pipeline.plan import plan as make_plan
+    from relbuild.pipeline.run import Runner
+    from relbuild.system.progress import reporting
+
+    options = BuildOptions(out=Path("dist"), targets=targets, offline=offline, cache=cache)
+    inputs = gather(loaded, options)
+    plan = make_plan(inputs, targets, ())
+    chosen = checked_targets(plan)
+    if not chosen:
+        raise ConfigError(
+            f"{loaded.path}: no Go program links a staticlib through cgo on "
+            f"{', '.join(plan.targets)}; there is no C boundary to check"
+        )
+    releases = {name: tool.release for name, tool in plan.toolchains.items()}
+    archives: dict[tuple[str, str], Path] = {}
+    runner = Runner(plan, inputs.paths)
+    with reporting() as reporter:
+        for triple in chosen:
+            for step in _checked_libraries(plan, triple):
+                produced, _ = runner.step(step, releases, reporter)
+                lib = next((p for p in produced if p.suffix == ".a"), None)
+                if lib is None:
+                    raise BuildError(
+                        f"cargo built no static library for {step.component} ({triple}); "
+                        f"its log: {step.log}"
+                    )
+                archives[(triple, step.component)] = lib
+                if step.header and step.handoff:
+                    include = Path(step.handoff) / "include"
+                    include.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(step.header, include / Path(step.header).name)
+    return run(plan, inputs.paths, archives, chosen)

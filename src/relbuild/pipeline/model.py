@@ -1,0 +1,109 @@
+"""The build's data: the options of one build, the plan (every fact the
+later stages need, so none of them reads the config again), what staging
+made, and what `relbuild build --json` reports."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from relbuild.attest.record import AttestOptions
+from relbuild.backends.base import Budget, Step
+from relbuild.backends.deps import Dependencies
+from relbuild.release.archive import ArchiveFormat
+from relbuild.release.dist import ArtifactKind, ArtifactRecord, SourceRecord, ToolRecord
+from relbuild.system.sandbox import Layout
+
+
+@dataclass
+class BuildOptions:
+    out: Path
+    targets: Sequence[str] = ()
+    components: Sequence[str] = ()
+    offline: bool = False
+    jobs: int = 1
+    archive: ArchiveFormat | None = None
+    source_date_epoch: str | None = None
+    cache: Path | None = None
+    # For trees exported without .git (rebuilds, source tarballs).
+    source_revision: str | None = None
+    source_dirty: bool | None = None
+    # The release's version (--version), before an exact v* tag on HEAD,
+    # project.version and the first crate's version.
+    version: str | None = None
+    # Key and run metadata for the SBOM, provenance and signatures.
+    attest: AttestOptions | None = None
+
+
+class Plan(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    project: str
+    version: str
+    source_date_epoch: int
+    cache: str
+    steps: list[Step]
+    targets: list[str]
+    # The glibc floor of each -gnu target (the oldest glibc its programs need).
+    glibc: dict[str, str] = {}
+    # What a merge of parts checks: the config's digest and all its targets.
+    config_digest: str = ""
+    targets_of_config: list[str] = []
+    components_selected: list[str] = []
+    # What the stages after planning need, taken from the config, the
+    # toolchains and the project once.
+    root: str
+    source: SourceRecord
+    toolchains: dict[str, ToolRecord]
+    # Machine paths and their ${PLACEHOLDERS}, for the manifest's steps.
+    places: dict[str, str]
+    license_files: list[str]
+    dependencies: Dependencies
+    # Where the steps see the project, caches and toolchains (the sandbox's
+    # mounts; none when the build runs at the host's own paths).
+    layout: Layout = Layout()
+    offline: bool = False
+    # This machine's paths and names, by label: what no artifact may hold.
+    machine: dict[str, str] = {}
+    # Components whose artifacts skip the leak scan, with the reason.
+    leak_waivers: dict[str, str] = {}
+    # ABI check findings accepted on purpose: component -> symbol -> reason.
+    abi_allow: dict[str, dict[str, str]] = {}
+
+    def steps_for(self, triple: str) -> list[Step]:
+        return [s for s in self.steps if s.target == triple]
+
+
+@dataclass
+class Staged:
+    """A file in the staging folder, on its way into the dist."""
+
+    src: Path
+    rel: str  # path in the dist folder
+    kind: ArtifactKind
+    target: str | None
+    component: str | None
+    mode: int
+    budget: Budget | None = None
+
+
+class StepTiming(BaseModel):
+    target: str
+    component: str
+    tool: str
+    seconds: float
+    log: str
+
+
+class BuildResult(BaseModel):
+    """What `relbuild build --json` prints. Timings live here, never in the
+    manifest."""
+
+    out: str
+    manifest: str
+    artifacts: list[ArtifactRecord]
+    steps: list[StepTiming]
+    seconds: float

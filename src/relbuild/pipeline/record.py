@@ -1,0 +1,131 @@
+"""Recording: one deterministic archive per target, each artifact's record
+(mode and time settled, size, SHA-256 and SHA-512), and the manifest,
+whose steps show placeholders instead of machine paths."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+from relbuild import __version__
+from relbuild.pipeline.checks import Digests
+from relbuild.pipeline.model import Plan, Staged
+from relbuild.release.archive import LEVEL, ArchiveFormat, Member, make_archive
+from relbuild.release.dist import (
+    AbiRecord,
+    ArtifactRecord,
+    Footprint,
+    Manifest,
+    ProjectRecord,
+    StepRecord,
+    TargetRecord,
+    WaiverRecord,
+)
+from relbuild.system import environ
+from relbuild.system.fsutil import atomic_write
+from relbuild.system.redact import Redactor
+
+
+def archive(
+    plan: Plan,
+    triple: str,
+    staged: list[Staged],
+    staging: Path,
+    fmt: ArchiveFormat,
+    cache: Path,
+    digests: Digests,
+) -> Staged | None:
+    """The archive of one target: its artifacts and the license files.
+
+    An archive is a pure function of its members' names, modes and bytes,
+    the epoch and the format; that is its cache key, so a cache hit gives the
+    very bytes packing would have.
+    """
+    top = f"{plan.project}-{plan.version}-{triple}"
+    members = [
+        Member(f"{top}/{Path(s.rel).name}", s.src, s.mode) for s in staged if s.target == triple
+    ]
+    if not members:
+        return None
+    members += [
+        Member(f"{top}/{Path(name).name}", Path(name), 0o644) for name in plan.license_files
+    ]
+    key = hashlib.sha256(f"{fmt}\0{LEVEL}\0{plan.source_date_epoch}\0".encode())
+    for m in sorted(members, key=lambda m: m.name):
+        key.update(f"{m.name}\0{m.mode:o}\0{digests(m.source)[0]}\0".encode())
+    cached = cache / f"{key.hexdigest()}.{fmt}"
+    dest = staging / f"{top}.{fmt}"
+    if not cached.is_file():
+        atomic_write(cached, make_archive(fmt, members, plan.source_date_epoch))
+    shutil.copyfile(cached, dest)
+    return Staged(dest, dest.name, "archive", triple, None, 0o644)
+
+
+def artifact(
+    staging: Path, s: Staged, epoch: int, digests: Digests, footprint: Footprint | None
+) -> ArtifactRecord:
+    path = staging / s.rel
+    os.chmod(path, s.mode)
+    os.utime(path, (epoch, epoch))
+    sha256, sha512 = digests(path)
+    return ArtifactRecord(
+        path=s.rel,
+        target=s.target,
+        component=s.component,
+        kind=s.kind,
+        size=path.stat().st_size,
+        mode=f"0{s.mode:o}",
+        sha256=sha256,
+        sha512=sha512,
+        footprint=footprint,
+    )
+
+
+def manifest(
+    plan: Plan, artifacts: list[ArtifactRecord], abi: Sequence[AbiRecord] = ()
+) -> Manifest:
+    return Manifest(
+        generator=f"relbuild {__version__}",
+        project=ProjectRecord(name=plan.project, version=plan.version),
+        source=plan.source,
+        toolchains=plan.toolchains,
+        sandbox="bwrap" if plan.layout.sandboxed else "none",
+        waivers=[
+            WaiverRecord(component=c, check="path-leaks", reason=reason)
+            for c, reason in plan.leak_waivers.items()
+        ],
+        config_digest=plan.config_digest or None,
+        targets_of_config=plan.targets_of_config,
+        partial=plan.targets != plan.targets_of_config,
+        components_selected=plan.components_selected,
+        targets=[
+            TargetRecord(
+                triple=t,
+                components=list(dict.fromkeys(s.component for s in plan.steps_for(t))),
+                glibc=plan.glibc.get(t),
+            )
+            for t in plan.targets
+        ],
+        steps=_steps(plan),
+        artifacts=artifacts,
+        dependencies=plan.dependencies,
+        abi=list(abi),
+    )
+
+
+def _steps(plan: Plan) -> list[StepRecord]:
+    redact = Redactor(plan.places)
+    return [
+        StepRecord(
+            target=step.target,
+            component=step.component,
+            tool=step.tool,
+            cwd=Path(os.path.relpath(step.cwd, plan.root)).as_posix(),
+            argv=redact.all(step.argv),
+            env={k: redact(v) for k, v in sorted(step.env.items()) if k not in environ.INHERITED},
+        )
+        for step in plan.steps
+    ]

@@ -1,0 +1,70 @@
+"""Staging: a finished step's outputs, copied into the staging folder under
+their release names (``<component>-<version>-<triple>[.a|.h|.elf|.bin|.hex]``),
+firmware with its raw and Intel HEX images beside it, and a staticlib
+handed over to the cgo steps of its target. Modes, times and everything
+else that must not depend on the machine are settled when recorded."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from relbuild.backends.base import Step
+from relbuild.binaries import firmware
+from relbuild.errors import BuildError
+from relbuild.pipeline.model import Plan, Staged
+from relbuild.release.dist import ArtifactKind
+
+
+def collect(plan: Plan, staging: Path, step: Step, produced: list[Path]) -> list[Staged]:
+    base = f"{step.component}-{plan.version}-{step.target}"
+    found: list[Staged] = []
+
+    def stage(name: str, kind: ArtifactKind, mode: int, src: Path | bytes) -> None:
+        rel = f"{step.target}/{name}"
+        dest = staging / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(src, bytes):
+            dest.write_bytes(src)
+        else:
+            shutil.copyfile(src, dest)
+        found.append(Staged(dest, rel, kind, step.target, step.component, mode, step.budget))
+
+    if step.kind == "staticlib":
+        lib = next((p for p in produced if p.suffix == ".a"), None)
+        if lib is None:
+            raise BuildError(
+                f"{step.tool} built no static library for {step.component} "
+                f"({step.target}); its log: {step.log}"
+            )
+        stage(f"{base}.a", "staticlib", 0o644, lib)
+        header = Path(step.header) if step.header else None
+        if header is not None:
+            stage(f"{base}.h", "header", 0o644, header)
+        if step.handoff is not None:
+            _hand_over(Path(step.handoff), lib, header)
+        return found
+    exe = next(iter(produced), None)
+    if exe is None:
+        raise BuildError(
+            f"{step.tool} built no binary for {step.component} ({step.target}); its log: {step.log}"
+        )
+    if step.kind == "firmware":
+        stage(f"{base}.elf", "firmware", 0o644, exe)
+        elf = exe.read_bytes()
+        stage(f"{base}.bin", "image", 0o644, firmware.to_bin(elf))
+        stage(f"{base}.hex", "image", 0o644, firmware.to_ihex(elf))
+    else:
+        stage(base, "executable", 0o755, exe)
+    return found
+
+
+def _hand_over(folder: Path, lib: Path, header: Path | None) -> None:
+    """The library (and its header) where the cgo steps of its target look;
+    beside it, what rustc said it needs of the C library (written when the
+    step ran: ``lib<name>.native-libs``)."""
+    (folder / "lib").mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(lib, folder / "lib" / lib.name)
+    if header is not None:
+        (folder / "include").mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(header, folder / "include" / header.name)

@@ -1,0 +1,216 @@
+"""`relbuild diff OLD NEW`: what changed between two releases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, computed_field
+
+from relbuild.errors import UsageError
+from relbuild.release.dist import (
+    MANIFEST_NAME,
+    ArtifactRecord,
+    Manifest,
+    ToolRecord,
+    duplicates,
+    load_manifest,
+)
+from relbuild.release.pairing import pair_renamed
+
+
+class Change(BaseModel):
+    section: Literal[
+        "artifact", "toolchain", "rust-dependency", "go-dependency", "project", "source", "abi"
+    ]
+    change: Literal["added", "removed", "changed"]
+    name: str
+    old: str | None = None
+    new: str | None = None
+
+
+class DiffReport(BaseModel):
+    old: str
+    new: str
+    changes: list[Change]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def same(self) -> bool:
+        return not self.changes
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def ok(self) -> bool:
+        return self.same
+
+
+def load_side(arg: Path) -> Manifest:
+    """A manifest file, a dist folder with one, or a folder of artifacts
+    (inventoried on the fly)."""
+    if arg.is_dir() and not (arg / MANIFEST_NAME).exists():
+        from relbuild.verify.inventory import generate
+
+        inventory = generate(arg, name=None, version=None, targets={})
+        if not inventory.artifacts:
+            raise UsageError(f"{arg}: no manifest.json and no files to compare")
+        return inventory
+    return load_manifest(arg / MANIFEST_NAME if arg.is_dir() else arg)
+
+
+def _artifact_key(a: ArtifactRecord) -> tuple[str | None, str | None, str] | None:
+    # Names carry the version, so a release's binary is found by what it is.
+    return (a.target, a.component, a.kind) if a.component or a.target else None
+
+
+def _describe(a: ArtifactRecord, with_path: bool = True) -> str:
+    facts = f"{a.size} B, {a.mode}, sha256 {a.sha256[:16]}"
+    return f"{a.path} ({facts})" if with_path else facts
+
+
+def diff_manifests(old: Manifest, new: Manifest, old_name: str, new_name: str) -> DiffReport:
+    for manifest, name in ((old, old_name), (new, new_name)):
+        for i, j, path in duplicates(manifest.artifacts)[:1]:
+            # Which of the two entries is the release? Neither answer is safe.
+            raise UsageError(
+                f"{name}: artifacts[{i}].path {path!r} is listed twice (first as "
+                f"artifacts[{j}]); such a manifest does not describe one release"
+            )
+    changes: list[Change] = []
+    if old.project != new.project:
+        was, now = (f"{m.project.name} {m.project.version}" for m in (old, new))
+        changes.append(
+            Change(section="project", change="changed", name="project", old=was, new=now)
+        )
+    if old.source and new.source and old.source != new.source:
+        was, now = (f"{s.revision} dirty={s.dirty}" for s in (old.source, new.source))
+        changes.append(Change(section="source", change="changed", name="source", old=was, new=now))
+    changes += _artifacts(old.artifacts, new.artifacts)
+    for tool in sorted(set(old.toolchains) | set(new.toolchains)):
+        a, b = old.toolchains.get(tool), new.toolchains.get(tool)
+        if a is None or b is None or (a.release, a.commit) != (b.release, b.commit):
+            changes.append(
+                Change(
+                    section="toolchain",
+                    change="added" if a is None else "removed" if b is None else "changed",
+                    name=tool,
+                    old=_tool(a),
+                    new=_tool(b),
+                )
+            )
+    old_crates = {(d.name, d.source): d for d in old.dependencies.rust}
+    new_crates = {(d.name, d.source): d for d in new.dependencies.rust}
+    changes += _deps(
+        "rust-dependency",
+        {
+            f"{n} ({s})": f"{d.version} {d.checksum or ''}".strip()
+            for (n, s), d in old_crates.items()
+        },
+        {
+            f"{n} ({s})": f"{d.version} {d.checksum or ''}".strip()
+            for (n, s), d in new_crates.items()
+        },
+    )
+    changes += _deps(
+        "go-dependency",
+        {m.path: f"{m.version} {m.sum or ''}".strip() for m in old.dependencies.go},
+        {m.path: f"{m.version} {m.sum or ''}".strip() for m in new.dependencies.go},
+    )
+    changes += _abi(old, new)
+    return DiffReport(old=old_name, new=new_name, changes=changes)
+
+
+def _abi(old: Manifest, new: Manifest) -> list[Change]:
+    """Functions and structs at the C boundary that came, went or changed
+    signature, per staticlib and target (docs/abi.md). A release without
+    ABI records (an older relbuild, or no cgo) is not compared."""
+    if not old.abi or not new.abi:
+        return []
+
+    def table(m: Manifest) -> dict[str, str]:
+        return {f"{r.component} {r.target} {s.name}": s.signature for r in m.abi for s in r.symbols}
+
+    out: list[Change] = []
+    a, b = table(old), table(new)
+    for name in sorted(set(a) | set(b)):
+        if a.get(name) != b.get(name):
+            kind: Literal["added", "removed", "changed"] = (
+                "added" if name not in a else "removed" if name not in b else "changed"
+            )
+            out.append(
+                Change(section="abi", change=kind, name=name, old=a.get(name), new=b.get(name))
+            )
+    return out
+
+
+def _tool(t: ToolRecord | None) -> str | None:
+    return f"{t.release} ({(t.commit or '-')[:9]})" if t else None
+
+
+def _artifacts(old: list[ArtifactRecord], new: list[ArtifactRecord]) -> list[Change]:
+    changes: list[Change] = []
+    old_by_path = {a.path: a for a in old}
+    new_by_path = {a.path: a for a in new}
+    # Pair renamed artifacts (a version bump renames every file) by what they are.
+    paired, gone, came = pair_renamed(
+        [a for a in old if a.path not in new_by_path],
+        [a for a in new if a.path not in old_by_path],
+        _artifact_key,
+    )
+    for path in sorted(set(old_by_path) & set(new_by_path)):
+        a, b = old_by_path[path], new_by_path[path]
+        if (a.sha256, a.sha512, a.size, a.mode, a.kind, a.target) != (
+            b.sha256,
+            b.sha512,
+            b.size,
+            b.mode,
+            b.kind,
+            b.target,
+        ):
+            changes.append(
+                Change(
+                    section="artifact",
+                    change="changed",
+                    name=path,
+                    old=_describe(a, False),
+                    new=_describe(b, False),
+                )
+            )
+    for a, b in paired:
+        if (a.sha256, a.mode) != (b.sha256, b.mode) or a.path != b.path:
+            changes.append(
+                Change(
+                    section="artifact",
+                    change="changed",
+                    name=b.path,
+                    old=_describe(a),
+                    new=_describe(b),
+                )
+            )
+    changes += [
+        Change(section="artifact", change="removed", name=a.path, old=_describe(a))
+        for a in sorted(gone, key=lambda a: a.path)
+    ]
+    changes += [
+        Change(section="artifact", change="added", name=a.path, new=_describe(a))
+        for a in sorted(came, key=lambda a: a.path)
+    ]
+    return changes
+
+
+def _deps(
+    section: Literal["rust-dependency", "go-dependency"], old: dict[str, str], new: dict[str, str]
+) -> list[Change]:
+    out: list[Change] = []
+    for name in sorted(set(old) | set(new)):
+        a, b = old.get(name), new.get(name)
+        if a != b:
+            kind: Literal["added", "removed", "changed"] = (
+                "added" if a is None else "removed" if b is None else "changed"
+            )
+            out.append(Change(section=section, change=kind, name=name, old=a, new=b))
+    return out
+
+
+def diff(old: Path, new: Path) -> DiffReport:
+    return diff_manifests(load_side(old), load_side(new), str(old), str(new))

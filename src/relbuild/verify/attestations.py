@@ -1,0 +1,253 @@
+"""What `relbuild verify` checks of the supply-chain files, before its usual
+checks.
+
+With a public key: manifest.json.sig must verify over manifest.json, and
+the DSSE envelope over its payload; the payload must be the bytes of
+provenance.intoto.json. Then, with a key or without: every subject of the
+provenance must match the dist, the SBOM's artifact components must match
+the manifest, and the manifest's artifacts must all be in both.
+
+A subject that is an artifact of the manifest is held against the
+manifest's digests, and the usual checks hold the manifest against the
+files (each file is read once); manifest.json and sbom.cdx.json are hashed
+here.
+"""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+from typing import Any
+
+from relbuild.attest import (
+    ENVELOPE_NAME,
+    MANIFEST_SIGNATURE_NAME,
+    PROVENANCE_NAME,
+    SBOM_NAME,
+)
+from relbuild.attest.dsse import IN_TOTO_PAYLOAD_TYPE, EnvelopeError, check_detached, parse_envelope
+from relbuild.attest.keys import Verifier
+from relbuild.attest.provenance import PREDICATE_TYPE, StatementError, read_subjects
+from relbuild.release.dist import MANIFEST_NAME, Manifest, hash_file
+from relbuild.release.safefs import walk_to
+from relbuild.verify.folder import Finding, FindingKind
+
+MAX_BYTES = 64 * 1024 * 1024
+
+
+def _read(folder: Path, name: str, findings: list[Finding], kind: FindingKind) -> bytes | None:
+    """A top-level file's bytes, or None (with a finding unless absent)."""
+    path, link = walk_to(folder, name)
+    if link:
+        findings.append(Finding(kind=kind, path=name, detail=link))
+        return None
+    if path is None:
+        return None
+    st = path.lstat()
+    if not stat.S_ISREG(st.st_mode):
+        findings.append(Finding(kind=kind, path=name, detail="not a regular file; not opened"))
+        return None
+    if st.st_size > MAX_BYTES:
+        findings.append(Finding(kind=kind, path=name, detail="too large; not read"))
+        return None
+    return path.read_bytes()
+
+
+def attestation_findings(
+    folder: Path, manifest: Manifest, verifier: Verifier | None
+) -> list[Finding]:
+    findings: list[Finding] = []
+
+    def sig(path: str, detail: str) -> None:
+        findings.append(Finding(kind="signature", path=path, detail=detail))
+
+    def att(path: str, detail: str) -> None:
+        findings.append(Finding(kind="attestation", path=path, detail=detail))
+
+    provenance = _read(folder, PROVENANCE_NAME, findings, "attestation")
+    raw_envelope = _read(folder, ENVELOPE_NAME, findings, "signature")
+    statement = provenance
+    where = PROVENANCE_NAME
+
+    if verifier is not None:
+        manifest_bytes = _read(folder, MANIFEST_NAME, findings, "signature") or b""
+        signature = _read(folder, MANIFEST_SIGNATURE_NAME, findings, "signature")
+        if signature is None:
+            sig(MANIFEST_SIGNATURE_NAME, "missing: the dist is not signed (`relbuild sign`)")
+        elif not check_detached(manifest_bytes, signature, verifier):
+            sig(
+                MANIFEST_SIGNATURE_NAME,
+                f"does not verify manifest.json with {verifier.source}: signed by another "
+                "key, or one of them was changed",
+            )
+        if raw_envelope is None:
+            if provenance is not None:
+                sig(ENVELOPE_NAME, "missing: the provenance is not signed (`relbuild sign`)")
+        else:
+            try:
+                env = parse_envelope(raw_envelope)
+            except EnvelopeError as exc:
+                sig(ENVELOPE_NAME, f"not a DSSE envelope: {exc}")
+            else:
+                if env.payload_type != IN_TOTO_PAYLOAD_TYPE:
+                    sig(
+                        ENVELOPE_NAME,
+                        f"payloadType {env.payload_type!r}, not {IN_TOTO_PAYLOAD_TYPE}",
+                    )
+                elif not env.verified_by(verifier):
+                    sig(
+                        ENVELOPE_NAME,
+                        f"signature does not verify with {verifier.source}: signed by another "
+                        "key, or the envelope was changed",
+                    )
+                else:
+                    # What was signed is what the subjects are read from.
+                    statement, where = env.payload, ENVELOPE_NAME
+                    if provenance is not None and provenance != env.payload:
+                        att(PROVENANCE_NAME, "differs from the signed payload of " + ENVELOPE_NAME)
+    elif raw_envelope is not None:
+        try:
+            env = parse_envelope(raw_envelope)
+        except EnvelopeError as exc:
+            sig(ENVELOPE_NAME, f"not a DSSE envelope: {exc}")
+        else:
+            if provenance is not None and provenance != env.payload:
+                att(PROVENANCE_NAME, f"differs from the payload of {ENVELOPE_NAME}")
+
+    if statement is not None:
+        findings += _subject_findings(folder, manifest, statement, where)
+    elif verifier is not None and not any(f.path == ENVELOPE_NAME for f in findings):
+        sig(PROVENANCE_NAME, "missing: no provenance to check the artifacts against")
+    findings += _sbom_findings(folder, manifest, provenance is not None)
+    return findings
+
+
+def _subject_findings(
+    folder: Path, manifest: Manifest, statement: bytes, where: str
+) -> list[Finding]:
+    findings: list[Finding] = []
+    try:
+        predicate_type, subjects = read_subjects(statement)
+    except StatementError as exc:
+        return [Finding(kind="attestation", path=where, detail=f"unusable statement: {exc}")]
+    if predicate_type != PREDICATE_TYPE:
+        findings.append(
+            Finding(
+                kind="attestation",
+                path=where,
+                detail=f"predicateType {predicate_type!r}, not {PREDICATE_TYPE}",
+            )
+        )
+    listed = {a.path: {"sha256": a.sha256, "sha512": a.sha512} for a in manifest.artifacts}
+    for name in (MANIFEST_NAME, SBOM_NAME):
+        if name in subjects:
+            path, link = walk_to(folder, name)
+            if path is not None and link is None and path.is_file():
+                sha256, sha512, _, _ = hash_file(path)
+                listed[name] = {"sha256": sha256, "sha512": sha512}
+    for name, digest in sorted(subjects.items()):
+        want = listed.get(name)
+        if want is None:
+            findings.append(
+                Finding(kind="subject", path=name, detail=f"a subject of {where}, not in the dist")
+            )
+            continue
+        if not {"sha256", "sha512"} & digest.keys():
+            findings.append(
+                Finding(kind="subject", path=name, detail="subject has no sha256 or sha512")
+            )
+            continue
+        differ = [
+            algo for algo in ("sha256", "sha512") if algo in digest and digest[algo] != want[algo]
+        ]
+        if differ:
+            findings.append(
+                Finding(
+                    kind="subject",
+                    path=name,
+                    detail=f"{' and '.join(differ)} in {where}: not the digest of the file "
+                    "in the dist",
+                )
+            )
+    for art in manifest.artifacts:
+        if art.path not in subjects:
+            findings.append(
+                Finding(
+                    kind="subject",
+                    path=art.path,
+                    detail=f"in the manifest, not a subject of {where}",
+                )
+            )
+    return findings
+
+
+def _components(doc: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """bom-ref -> {sha256, sha512} of the SBOM's top-level artifact components."""
+    out: dict[str, dict[str, str]] = {}
+    for comp in doc.get("components") or []:
+        if not isinstance(comp, dict):
+            continue
+        props = {
+            p.get("name"): p.get("value")
+            for p in comp.get("properties") or []
+            if isinstance(p, dict)
+        }
+        path = props.get("relbuild:path")
+        if not isinstance(path, str):
+            continue
+        hashes = {
+            str(h.get("alg", "")).lower().replace("-", ""): str(h.get("content", ""))
+            for h in comp.get("hashes") or []
+            if isinstance(h, dict)
+        }
+        out[path] = hashes
+    return out
+
+
+def _sbom_findings(folder: Path, manifest: Manifest, expected: bool) -> list[Finding]:
+    findings: list[Finding] = []
+    data = _read(folder, SBOM_NAME, findings, "attestation")
+    if data is None:
+        if expected and not findings:
+            findings.append(Finding(kind="attestation", path=SBOM_NAME, detail="missing"))
+        return findings
+    try:
+        doc = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return [Finding(kind="attestation", path=SBOM_NAME, detail="not valid JSON")]
+    if not isinstance(doc, dict) or doc.get("bomFormat") != "CycloneDX":
+        return [Finding(kind="attestation", path=SBOM_NAME, detail="not a CycloneDX document")]
+    try:
+        components = _components(doc)
+    except (AttributeError, TypeError):
+        return [Finding(kind="attestation", path=SBOM_NAME, detail="malformed components")]
+    for art in manifest.artifacts:
+        got = components.pop(art.path, None)
+        if got is None:
+            findings.append(
+                Finding(kind="attestation", path=SBOM_NAME, detail=f"no component for {art.path}")
+            )
+            continue
+        differ = [
+            algo
+            for algo, want in (("sha256", art.sha256), ("sha512", art.sha512))
+            if got.get(algo) != want
+        ]
+        if differ:
+            findings.append(
+                Finding(
+                    kind="attestation",
+                    path=SBOM_NAME,
+                    detail=f"{art.path}: {' and '.join(differ)} not the manifest's",
+                )
+            )
+    for extra in sorted(components):
+        findings.append(
+            Finding(
+                kind="attestation",
+                path=SBOM_NAME,
+                detail=f"component {extra} is not an artifact of the manifest",
+            )
+        )
+    return findings

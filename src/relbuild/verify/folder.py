@@ -1,0 +1,242 @@
+"""`relbuild verify`: does a dist folder match its manifest?
+
+Safe on hostile input: nothing outside the folder is ever opened (absolute
+paths, `..` and symbolic links are findings, not reads), nothing that is not
+a regular file is opened (a FIFO would block, a device may act on open), and
+each file is read once, in bounded memory, for both digests.
+
+The folder walk and the hashing are in verify_walk.py, the checks of each
+artifact and of the SUMS files in verify_checks.py.
+
+Findings are kept in bounded memory: the first ``MAX_FINDINGS`` in report
+order, and a count of all of them by kind.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, computed_field
+
+from relbuild.errors import UsageError
+from relbuild.release.dist import MANIFEST_NAME, Manifest, load_manifest, locate
+from relbuild.release.prefetch import Prefetched
+from relbuild.release.safefs import safe_relpath
+from relbuild.release.sums import SUMS
+from relbuild.verify.checks import _compare, _leak_scanner, _sums_findings
+from relbuild.verify.walk import (
+    MAX_DEPTH,
+    _Extras,
+    _hash_all,
+    _Job,
+    _resolve,
+    _Result,
+    _take_prefetched,
+    _walk,
+)
+
+if TYPE_CHECKING:
+    from relbuild.attest.keys import Verifier
+
+FindingKind = Literal[
+    "missing",
+    "changed",
+    "size",
+    "extra",
+    "mode",
+    "sums",
+    "unsafe-path",
+    "not-a-file",
+    "elf",
+    "firmware",
+    "duplicate",
+    "leak",
+    "signature",
+    "subject",
+    "attestation",
+]
+
+MAX_FINDINGS = 100
+
+
+class Finding(BaseModel):
+    kind: FindingKind
+    path: str
+    detail: str
+
+
+class VerifyReport(BaseModel):
+    folder: str
+    manifest: str
+    artifacts: int
+    bytes_hashed: int
+    findings: list[Finding]
+    finding_count: int = 0
+    finding_counts: dict[str, int] = {}
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def ok(self) -> bool:
+        return not self.findings and not self.finding_count
+
+    @property
+    def omitted(self) -> int:
+        return self.finding_count - len(self.findings)
+
+
+class _Sink:
+    """The first ``limit`` findings in the order they are added, and a count
+    of all of them by kind: 420,000 missing files cost a counter, not
+    420,000 objects."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.kept: list[Finding] = []
+        self.counts: Counter[str] = Counter()
+
+    def add(self, kind: FindingKind, path: str, detail: str) -> None:
+        self.counts[kind] += 1
+        if len(self.kept) < self.limit:
+            self.kept.append(Finding(kind=kind, path=path, detail=detail))
+
+    def add_many(self, kind: FindingKind, path: str, count: int, detail: str) -> None:
+        """``count`` findings shown as one line."""
+        self.add(kind, path, detail)
+        self.counts[kind] += count - 1
+
+
+# --- the check --------------------------------------------------------------------
+
+
+@dataclass
+class _Plan:
+    safe: dict[int, str]  # artifact index -> a path that may be opened
+    problems: dict[int, tuple[FindingKind, str]]  # artifact index -> finding
+    wanted: set[str]  # paths the walk records
+    wanted_dirs: set[str]  # the folders on their way
+
+
+def _plan(manifest: Manifest, own_manifest: bool) -> _Plan:
+    from relbuild.attest import ATTESTATION_FILES
+
+    plan = _Plan({}, {}, {*SUMS.values(), *ATTESTATION_FILES}, set())
+    if own_manifest:
+        plan.wanted.add(MANIFEST_NAME)
+    first: dict[str, int] = {}
+    for i, art in enumerate(manifest.artifacts):
+        if first.setdefault(art.path, i) != i:
+            plan.problems[i] = ("duplicate", "listed twice")
+            continue
+        why = safe_relpath(art.path)
+        if why is None and art.path.count("/") >= MAX_DEPTH:
+            why = f"more than {MAX_DEPTH} folders deep"
+        if why:
+            plan.problems[i] = ("unsafe-path", f"{why}; not opened")
+            continue
+        plan.safe[i] = art.path
+        plan.wanted.add(art.path)
+        head = art.path.rpartition("/")[0]
+        while head and head not in plan.wanted_dirs:
+            plan.wanted_dirs.add(head)
+            head = head.rpartition("/")[0]
+    return plan
+
+
+def verify(
+    arg: Path,
+    *,
+    allow_extra: bool = False,
+    jobs: int | None = None,
+    leaks: bool = False,
+    prefetched: Prefetched | None = None,
+    key: Verifier | None = None,
+) -> VerifyReport:
+    """Check the dist folder (or the manifest) ``arg``. With ``leaks``, also
+    scan every artifact (but archives, whose members are artifacts too) for
+    paths under the usual home and temp folders (see leaks.py). With ``key``,
+    the signatures are checked first; the SBOM and the provenance (when
+    there) are always held against the manifest.
+    ``prefetched``: a child already hashing the folder's small files
+    (relbuild.release.prefetch); its digests are taken only for the paths and inodes
+    this listing finds."""
+    folder, manifest_path = locate(arg)
+    manifest = load_manifest(manifest_path)
+    sink = _Sink(MAX_FINDINGS)
+    from relbuild.verify.attestations import attestation_findings
+
+    for f in attestation_findings(folder, manifest, key):
+        sink.add(f.kind, f.path, f.detail)
+    scanner = _leak_scanner(manifest) if leaks else None
+    extras = None if allow_extra else _Extras(MAX_FINDINGS)
+    plan = _plan(manifest, folder / MANIFEST_NAME == manifest_path)
+    try:
+        root = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise UsageError(f"{folder}: cannot open: {exc.strerror}") from None
+    try:
+        listing = _walk(root, plan.wanted, plan.wanted_dirs, extras)
+        todo: list[_Job] = []
+        for i, rel in plan.safe.items():
+            found = _resolve(folder, listing, rel)
+            if isinstance(found, tuple):
+                plan.problems[i] = found
+            else:
+                todo.append(_Job(i, rel, found, manifest.artifacts[i].size))
+        results: dict[int, _Result] = {}
+        if prefetched is not None:
+            todo = _take_prefetched(prefetched.results(), todo, results)
+        workers = jobs or (
+            len(os.sched_getaffinity(0))
+            if hasattr(os, "sched_getaffinity")
+            else os.cpu_count() or 1
+        )
+        results.update(_hash_all(root, todo, min(32, workers)))
+        total = 0
+        for i, art in enumerate(manifest.artifacts):
+            if i in plan.problems:
+                kind, detail = plan.problems[i]
+                sink.add(kind, art.path, detail)
+                continue
+            result = results[i]
+            if isinstance(result, str):
+                sink.add("not-a-file", art.path, result)
+                continue
+            total += result[2]
+            _compare(sink, root, art, result)
+            if scanner is not None:
+                scanner(sink, root, art)
+        _sums_findings(sink, root, listing, manifest)
+    finally:
+        os.close(root)
+    return _report(folder, manifest_path, manifest, total, sink, extras)
+
+
+def _report(
+    folder: Path,
+    manifest_path: Path,
+    manifest: Manifest,
+    total: int,
+    sink: _Sink,
+    extras: _Extras | None,
+) -> VerifyReport:
+    """Findings in report order (artifacts, SUMS, extra files), the first
+    ``MAX_FINDINGS`` of them, and the counts of all."""
+    findings = sink.kept
+    counts = Counter(sink.counts)
+    if extras is not None and extras.count:
+        room = max(0, MAX_FINDINGS - len(findings))
+        findings += [Finding(kind="extra", path=p, detail=d) for p, d in extras.sorted()[:room]]
+        counts["extra"] += extras.count
+    return VerifyReport(
+        folder=str(folder),
+        manifest=str(manifest_path),
+        artifacts=len(manifest.artifacts),
+        bytes_hashed=total,
+        findings=findings,
+        finding_count=sum(counts.values()),
+        finding_counts=dict(sorted(counts.items())),
+    )

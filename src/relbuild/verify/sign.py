@@ -1,0 +1,50 @@
+"""`relbuild sign DIR --key KEY`: sign a dist that was built unsigned.
+
+A dist is signed only when it checks out: every artifact matches the
+manifest, and the SBOM and provenance agree with it. Signing a folder that
+was changed since the build would vouch for the change.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from relbuild.attest import ENVELOPE_NAME, MANIFEST_SIGNATURE_NAME, PROVENANCE_NAME
+from relbuild.attest.keys import Signer
+from relbuild.attest.record import write_signatures
+from relbuild.errors import RelbuildError, UsageError
+from relbuild.release.dist import load_manifest, locate
+from relbuild.verify.folder import VerifyReport, verify
+
+
+class NotSignedError(RelbuildError):
+    """The dist did not check out, so it was not signed (exit 1)."""
+
+    exit_code = 1
+
+
+def sign(location: Path, signer: Signer, *, jobs: int | None = None) -> tuple[Path, list[str]]:
+    """(folder, files written). Raises NotSignedError naming the findings."""
+    folder, manifest = locate(location)
+    if not (folder / PROVENANCE_NAME).is_file():
+        raise UsageError(
+            f"{folder}: no {PROVENANCE_NAME}; `relbuild build` writes it beside the manifest"
+        )
+    # Old signatures are not evidence of anything here: check without them.
+    report: VerifyReport = verify(folder, jobs=jobs)
+    signed = (ENVELOPE_NAME, MANIFEST_SIGNATURE_NAME)
+    findings = [
+        f for f in report.findings if f.path not in signed and ENVELOPE_NAME not in f.detail
+    ]
+    if findings:
+        lines = [f"  {f.kind}: {f.path}: {f.detail}" for f in findings[:20]]
+        raise NotSignedError(
+            f"{folder} does not match its manifest, so it was not signed:\n" + "\n".join(lines)
+        )
+    write_signatures(folder, signer)
+    source = load_manifest(manifest).source
+    if source is not None:  # like every other file of the dist
+        for name in signed:
+            os.utime(folder / name, (source.source_date_epoch, source.source_date_epoch))
+    return folder, list(signed)
