@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from relbuild.backends.toolchains import ResolvedToolchains, resolve_all
+from relbuild.backends.base import ResolvedToolchains
+from relbuild.backends.toolchains import resolve_all
 from relbuild.config import LoadedConfig, load_config
 from relbuild.system import environ
 from tests.conftest import CONFIG, EXAMPLE

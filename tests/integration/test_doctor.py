@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from relbuild.backends.toolchains import ResolvedToolchains
+from relbuild.backends.base import ResolvedToolchains
 from tests.conftest import CONFIG, EXAMPLE, CliResult
 from tests.integration.conftest import example_copy
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from relbuild.backends.base import ResolvedToolchains
 from relbuild.backends.rustc import cargo_env
-from relbuild.backends.toolchains import ResolvedToolchains
 from relbuild.system import environ, proc
 from tests.conftest import EXAMPLE
 

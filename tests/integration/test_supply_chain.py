@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from relbuild.backends.toolchains import ResolvedToolchains
+from relbuild.backends.base import ResolvedToolchains
 from tests.conftest import CONFIG
 from tests.integration.conftest import relbuild_cmd
 

@@ -15,22 +15,21 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from relbuild.attest import ENVELOPE_NAME, MANIFEST_SIGNATURE_NAME, PROVENANCE_NAME, SBOM_NAME
-from relbuild.attest.contents import (
-    CRATES_IO,
-    BuildInfoError,
-    Contents,
-    go_contents,
-    go_sum_problems,
-    parse_cargo_tree,
-    read_buildinfo,
-)
+from relbuild.attest.contents import CRATES_IO, Contents
 from relbuild.attest.dsse import envelope, pae, parse_envelope
 from relbuild.attest.keys import keygen, load_signer, load_verifier
 from relbuild.attest.provenance import ConfigRef, RunMetadata, make_statement
 from relbuild.attest.record import write_documents, write_signatures
 from relbuild.attest.sbom import make_sbom
-from relbuild.backends.deps import CrateDep, Dependencies, GoModuleDep
+from relbuild.backends.cargo_tree import parse_cargo_tree
+from relbuild.backends.go_buildinfo import (
+    BuildInfoError,
+    go_contents,
+    go_sum_problems,
+    read_buildinfo,
+)
 from relbuild.errors import UsageError
+from relbuild.release.deps import CrateDep, Dependencies, GoModuleDep
 from relbuild.release.dist import (
     MANIFEST_NAME,
     ArtifactRecord,

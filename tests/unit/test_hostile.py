@@ -19,7 +19,8 @@ from relbuild.proofs import diff as diffing
 from relbuild.release import dist
 from relbuild.release.dist import load_manifest
 from relbuild.release.sums import parse_sums
-from relbuild.verify.folder import MAX_FINDINGS, verify
+from relbuild.verify.findings import MAX_FINDINGS
+from relbuild.verify.folder import verify
 from relbuild.verify.inventory import generate, write_inventory
 from tests.conftest import CONFIG, CliResult
 from tests.elfgen import x86_64_program

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from relbuild.backends.deps import CrateDep, Dependencies, GoModuleDep
 from relbuild.ci.merge import merge
 from relbuild.errors import UsageError
+from relbuild.release.deps import CrateDep, Dependencies, GoModuleDep
 from relbuild.release.dist import (
     ArtifactRecord,
     Manifest,

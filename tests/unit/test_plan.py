@@ -8,17 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from relbuild.backends.base import BuildPaths, ResolvedTool
+from relbuild.backends.base import BuildPaths, ResolvedTool, ResolvedToolchains
 from relbuild.backends.cargo_meta import Crate, CrateTarget, Workspace
-from relbuild.backends.deps import CrateDep, GoModuleDep
 from relbuild.backends.go import GoFacts
 from relbuild.backends.rust import RustFacts
-from relbuild.backends.toolchains import ResolvedToolchains
 from relbuild.config import LoadedConfig
 from relbuild.config.models import Config
 from relbuild.errors import ConfigError
 from relbuild.pipeline.model import Plan
 from relbuild.pipeline.plan import PlanInputs, plan
+from relbuild.release.deps import CrateDep, GoModuleDep
 from relbuild.system.sourceinfo import SourceInfo
 
 ROOT = "/w/beacon"

@@ -44,7 +44,7 @@ _RECORDS = {"DW_TAG_structure_type", "DW_TAG_class_type", "DW_TAG_union_type"}
 MAX_DEPTH = 12
 
 
-def _name(die: DIE) -> str:
+def name_of(die: DIE) -> str:
     attr = die.attributes.get("DW_AT_name")
     if attr is None:
         return ""
@@ -59,7 +59,7 @@ def _int(die: DIE, key: str) -> int | None:
     return int(attr.value)
 
 
-def _type_of(die: DIE) -> DIE | None:
+def type_of(die: DIE) -> DIE | None:
     if "DW_AT_type" not in die.attributes:
         return None
     return die.get_DIE_from_attribute("DW_AT_type")
@@ -83,7 +83,7 @@ class Converter:
         if die.offset in self._done:
             return self._done[die.offset]
         if depth > MAX_DEPTH:
-            return Record(_name(die), _int(die, "DW_AT_byte_size") or 0, complete=False)
+            return Record(name_of(die), _int(die, "DW_AT_byte_size") or 0, complete=False)
         shape = self._convert(die, depth)
         if die.offset not in self._open:
             self._done[die.offset] = shape
@@ -92,43 +92,43 @@ class Converter:
     def _convert(self, die: DIE, depth: int) -> Shape:  # noqa: PLR0911
         tag = die.tag
         if tag in _QUALIFIERS:
-            inner = self.shape(_type_of(die), depth + 1)
+            inner = self.shape(type_of(die), depth + 1)
             if tag == "DW_TAG_typedef" and isinstance(inner, Scalar) and not inner.name:
-                return Scalar(inner.kind, inner.size, inner.signed, _name(die))
+                return Scalar(inner.kind, inner.size, inner.signed, name_of(die))
             return inner
         if tag == "DW_TAG_base_type":
             size = _int(die, "DW_AT_byte_size") or 0
             enc = _int(die, "DW_AT_encoding") or 0
             if size == 0:
-                return Scalar("void", 0, name=_name(die) or "void")
+                return Scalar("void", 0, name=name_of(die) or "void")
             if enc in _FLOAT:
-                return Scalar("float", size, True, _name(die))
+                return Scalar("float", size, True, name_of(die))
             if enc == _BOOL:
-                return Scalar("bool", size, False, _name(die))
-            return Scalar("int", size, enc in _SIGNED, _name(die))
+                return Scalar("bool", size, False, name_of(die))
+            return Scalar("int", size, enc in _SIGNED, name_of(die))
         if tag == "DW_TAG_unspecified_type":
-            return Scalar("void", 0, name=_name(die) or "void")
+            return Scalar("void", 0, name=name_of(die) or "void")
         if tag in _POINTERS:
             size = _int(die, "DW_AT_byte_size") or self.pointer_size
-            target = _type_of(die)
+            target = type_of(die)
             return Pointer(
-                None if target is None else self.shape(target, depth + 1), size, _name(die)
+                None if target is None else self.shape(target, depth + 1), size, name_of(die)
             )
         if tag == "DW_TAG_enumeration_type":
-            under = self.shape(_type_of(die), depth + 1) if "DW_AT_type" in die.attributes else None
+            under = self.shape(type_of(die), depth + 1) if "DW_AT_type" in die.attributes else None
             size = _int(die, "DW_AT_byte_size") or (under.size if isinstance(under, Scalar) else 4)
             signed = under.signed if isinstance(under, Scalar) else False
-            return Scalar("enum", size, signed, _name(die))
+            return Scalar("enum", size, signed, name_of(die))
         if tag in _RECORDS:
             return self._record(die, depth)
         if tag == "DW_TAG_array_type":
             return self._array(die, depth)
         if tag == "DW_TAG_subroutine_type":
             return self.function(die, depth)
-        return Record(_name(die) or tag, _int(die, "DW_AT_byte_size") or 0, complete=False)
+        return Record(name_of(die) or tag, _int(die, "DW_AT_byte_size") or 0, complete=False)
 
     def _record(self, die: DIE, depth: int) -> Shape:
-        name = _name(die)
+        name = name_of(die)
         size = _int(die, "DW_AT_byte_size") or 0
         union = die.tag == "DW_TAG_union_type"
         if die.attributes.get("DW_AT_declaration") or die.offset in self._open:
@@ -157,7 +157,7 @@ class Converter:
         return Record(name, size, tuple(members), union, file=file, line=line)
 
     def _member(self, die: DIE, depth: int) -> Member:
-        shape = self.shape(_type_of(die), depth + 1)
+        shape = self.shape(type_of(die), depth + 1)
         bit_size = _int(die, "DW_AT_bit_size")
         bit_offset = _int(die, "DW_AT_data_bit_offset")
         offset = _location(die)
@@ -166,11 +166,11 @@ class Converter:
                 bit_offset = offset * 8
             offset = bit_offset // 8
         return Member(
-            _name(die), offset, shape, bit_offset if bit_size is not None else None, bit_size
+            name_of(die), offset, shape, bit_offset if bit_size is not None else None, bit_size
         )
 
     def _array(self, die: DIE, depth: int) -> Shape:
-        elem = self.shape(_type_of(die), depth + 1)
+        elem = self.shape(type_of(die), depth + 1)
         dims: list[int | None] = []
         for child in die.iter_children():
             if child.tag != "DW_TAG_subrange_type":
@@ -180,7 +180,7 @@ class Converter:
             dims.append(count if count is not None else (upper + 1 if upper is not None else None))
         shape: Shape = elem
         for count in reversed(dims or [None]):
-            shape = Array(shape, count, _name(die))
+            shape = Array(shape, count, name_of(die))
         return shape
 
     def function(self, die: DIE, depth: int = 0) -> FuncType:
@@ -190,10 +190,10 @@ class Converter:
             if child.tag == "DW_TAG_formal_parameter":
                 if child.attributes.get("DW_AT_artificial"):
                     continue
-                params.append(Param(_name(child), self.shape(_type_of(child), depth + 1)))
+                params.append(Param(name_of(child), self.shape(type_of(child), depth + 1)))
             elif child.tag == "DW_TAG_unspecified_parameters":
                 variadic = True
-        ret = self.shape(_type_of(die), depth + 1) if "DW_AT_type" in die.attributes else VOID
+        ret = self.shape(type_of(die), depth + 1) if "DW_AT_type" in die.attributes else VOID
         return FuncType(ret, tuple(params), variadic)
 
 
@@ -215,7 +215,7 @@ def _location(die: DIE) -> int:
     return 0
 
 
-def _walk(die: DIE) -> Iterator[DIE]:
+def walk_dies(die: DIE) -> Iterator[DIE]:
     stack = [die]
     while stack:
         current = stack.pop()
@@ -224,7 +224,7 @@ def _walk(die: DIE) -> Iterator[DIE]:
         stack.extend(reversed(children))
 
 
-class _Files:
+class Files:
     """DW_AT_decl_file numbers of one CU, as paths."""
 
     def __init__(self, dwarf: Any, cu: Any) -> None:

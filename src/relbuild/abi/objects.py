@@ -19,7 +19,7 @@ from elftools.elf.elffile import ELFFile
 from elftools.elf.relocation import RelocationSection
 from elftools.elf.sections import SymbolTableSection
 
-from relbuild.abi.dwarf import DIE, Converter, _Files, _name, _type_of, _walk
+from relbuild.abi.dwarf import DIE, Converter, Files, name_of, type_of, walk_dies
 from relbuild.abi.model import Declared, ExportView, Place, Shape
 from relbuild.binaries.elfcheck import ELF_ERRORS
 from relbuild.errors import UsageError
@@ -209,21 +209,21 @@ def _signatures(
     dwarf = elf.get_dwarf_info()
     convert = Converter(8 if elf.elfclass == 64 else 4)
     for cu in dwarf.iter_CUs():
-        files = _Files(dwarf, cu)
+        files = Files(dwarf, cu)
 
-        def locate(die: DIE, files: _Files = files) -> tuple[str, int | None]:
+        def locate(die: DIE, files: Files = files) -> tuple[str, int | None]:
             file, line = files(die)
             return display(file), line
 
         convert.locate = locate
-        for die in _walk(cu.get_top_DIE()):
+        for die in walk_dies(cu.get_top_DIE()):
             if die.tag != "DW_TAG_subprogram" or die.attributes.get("DW_AT_declaration"):
                 continue
             origin = die
             for key in ("DW_AT_abstract_origin", "DW_AT_specification"):
                 if key in origin.attributes:
                     origin = origin.get_DIE_from_attribute(key)
-            name = _name(origin)
+            name = name_of(origin)
             linkage = origin.attributes.get("DW_AT_linkage_name")
             if linkage is not None:
                 name = linkage.value.decode("utf-8", "replace")
@@ -251,15 +251,15 @@ def read_probe(
     convert = Converter(8 if elf.elfclass == 64 else 4)
     info = elf.get_dwarf_info()
     for cu in info.iter_CUs():
-        files = _Files(info, cu)
+        files = Files(info, cu)
 
-        def locate(die: DIE, files: _Files = files) -> tuple[str, int | None]:
+        def locate(die: DIE, files: Files = files) -> tuple[str, int | None]:
             file, line = files(die)
             return display(file), line
 
         convert.locate = locate
         for die in cu.get_top_DIE().iter_children():
-            if die.tag == "DW_TAG_variable" and _name(die).startswith(prefix):
-                shape = convert.shape(_type_of(die))
-                out[_name(die)] = shape
+            if die.tag == "DW_TAG_variable" and name_of(die).startswith(prefix):
+                shape = convert.shape(type_of(die))
+                out[name_of(die)] = shape
     return out

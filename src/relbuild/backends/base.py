@@ -18,12 +18,14 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from relbuild.backends.deps import Dependencies
+from relbuild.errors import ToolchainError
+from relbuild.release.deps import Dependencies
 from relbuild.system import environ
 
 if TYPE_CHECKING:
-    from relbuild.backends.toolchains import ResolvedToolchains
+    from relbuild.attest.contents import Contents
     from relbuild.config import LoadedConfig, TargetConfig
+    from relbuild.release.dist import Manifest
 
 
 class ResolvedTool(BaseModel):
@@ -46,6 +48,20 @@ class ResolvedTool(BaseModel):
     placeholders: dict[str, str] = {}
     # SHA-256 of ``executable``: the same bytes wherever it is installed.
     digest: str | None = None
+
+
+class ResolvedToolchains(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    rust: ResolvedTool | None = None
+    go: ResolvedTool | None = None
+    zig: ResolvedTool | None = None
+
+    def require(self, name: str) -> ResolvedTool:
+        tool: ResolvedTool | None = getattr(self, name)
+        if tool is None:
+            raise ToolchainError(f"no [toolchains.{name}] pin, but a component needs {name}")
+        return tool
 
 
 class Check(BaseModel):
@@ -302,6 +318,11 @@ class Backend(Protocol[F]):
     def handoff_notes(self, step: Step, output: str) -> dict[str, str]:
         """Files (name -> text) to put beside a staticlib handed to the cgo
         steps, read from the step's output (rustc's native-static-libs)."""
+        ...
+
+    def contents(self, probe: Probe, manifest: Manifest, folder: Path) -> dict[str, Contents]:
+        """What each artifact of this backend's components in ``folder``
+        holds (crates, modules, the staticlibs it links), for the SBOM."""
         ...
 
     def fingerprint(self, step: Step, releases: Mapping[str, str]) -> str | None:

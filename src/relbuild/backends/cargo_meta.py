@@ -11,7 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from relbuild.backends.deps import CrateDep, read_cargo_lock
+from relbuild.backends.deps import read_cargo_lock
+from relbuild.release.deps import CrateDep
 from relbuild.system import proc
 
 

@@ -1,4 +1,5 @@
-"""Locked dependencies of the project, for the manifest.
+"""Reading the project's locked dependencies (Cargo.lock, go.sum) into the
+manifest's records (release/deps.py).
 
 Rust: every registry/git package of Cargo.lock with its checksum, plus the
 features cargo resolved for it. Go: every module of go.sum with its h1: sums.
@@ -6,40 +7,11 @@ features cargo resolved for it. Go: every module of go.sum with its h1: sums.
 
 from __future__ import annotations
 
-import json
 import tomllib
-from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
-
 from relbuild.errors import ConfigError
-
-
-class CrateDep(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    name: str
-    version: str
-    source: str
-    checksum: str | None = None
-    features: list[str] = []
-
-
-class GoModuleDep(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    path: str
-    version: str
-    sum: str | None = None  # h1: of the module zip
-    gomod_sum: str | None = None  # h1: of its go.mod
-
-
-class Dependencies(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    rust: list[CrateDep] = []
-    go: list[GoModuleDep] = []
+from relbuild.release.deps import CrateDep, GoModuleDep
 
 
 def read_cargo_lock(lock: Path) -> list[CrateDep]:
@@ -60,31 +32,6 @@ def read_cargo_lock(lock: Path) -> list[CrateDep]:
         if "source" in p  # workspace members and path crates have none
     ]
     return sorted(deps, key=lambda d: (d.name, d.version, d.source))
-
-
-def resolved_features(
-    cargo: str, workspace: Path, env: Mapping[str, str], offline: bool
-) -> dict[tuple[str, str], list[str]]:
-    """(name, version) -> features cargo resolved, from `cargo metadata`."""
-    argv = [cargo, "metadata", "--format-version", "1", "--locked"]
-    if offline:
-        argv.append("--offline")
-    from relbuild.system import proc
-
-    meta = json.loads(proc.run(argv, env=env, cwd=workspace).stdout)
-    by_id = {p["id"]: (p["name"], p["version"]) for p in meta["packages"]}
-    out: dict[tuple[str, str], list[str]] = {}
-    for node in (meta.get("resolve") or {}).get("nodes", []):
-        key = by_id.get(node["id"])
-        if key is not None:
-            out[key] = sorted(node.get("features", []))
-    return out
-
-
-def with_features(
-    deps: list[CrateDep], features: Mapping[tuple[str, str], list[str]]
-) -> list[CrateDep]:
-    return [d.model_copy(update={"features": features.get((d.name, d.version), [])}) for d in deps]
 
 
 def read_go_sum(go_sum: Path) -> list[GoModuleDep]:

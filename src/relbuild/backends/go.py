@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from relbuild.attest.contents import Contents
+from relbuild.backends import go_buildinfo
 from relbuild.backends.base import (
     CcWrapper,
     Check,
@@ -29,10 +31,12 @@ from relbuild.backends.base import (
     need,
     unresolved,
 )
-from relbuild.backends.deps import Dependencies, GoModuleDep, read_go_sum
+from relbuild.backends.deps import read_go_sum
 from relbuild.config import LoadedConfig, TargetConfig
 from relbuild.config.models import GoPin
 from relbuild.errors import ToolchainError
+from relbuild.release.deps import Dependencies, GoModuleDep
+from relbuild.release.dist import Manifest
 from relbuild.system import environ, proc
 
 _GO_VERSION = re.compile(r"^go version go(\S+) (\S+)/(\S+)")
@@ -304,6 +308,9 @@ class GoBackend:
 
     def handoff_notes(self, step: Step, output: str) -> dict[str, str]:
         return {}
+
+    def contents(self, probe: Probe, manifest: Manifest, folder: Path) -> dict[str, Contents]:
+        return go_buildinfo.artifact_contents(probe, manifest, folder)
 
     def fingerprint(self, step: Step, releases: Mapping[str, str]) -> str | None:
         extra = [json.dumps([step.argv, sorted(step.env.items())])]

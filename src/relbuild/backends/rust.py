@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from relbuild.backends import rustc
+from relbuild.attest.contents import Contents
+from relbuild.backends import cargo_tree, rustc
 from relbuild.backends.base import (
     Budget,
     CcWrapper,
@@ -29,9 +30,10 @@ from relbuild.backends.base import (
     unresolved,
 )
 from relbuild.backends.cargo_meta import Crate, Workspace, read_workspace, std_use
-from relbuild.backends.deps import CrateDep, Dependencies
 from relbuild.config import LoadedConfig, TargetConfig, triples
 from relbuild.errors import CommandError, ConfigError, ToolchainError
+from relbuild.release.deps import CrateDep, Dependencies
+from relbuild.release.dist import Manifest
 from relbuild.system import environ, proc
 
 
@@ -126,9 +128,7 @@ class RustBackend:
         argv += ["--lib"] if comp.kind == "staticlib" else ["--bin", comp.bin or info.name]
         argv += ["--release"] if comp.profile == "release" else ["--profile", comp.profile]
         if comp.kind == "staticlib":
-            from relbuild.pipeline.abi import cargo_debug_args
-
-            argv += cargo_debug_args(comp.profile, info.name)
+            argv += rustc.cargo_debug_args(comp.profile, info.name)
         if comp.features:
             argv += ["--features", ",".join(comp.features)]
         if not comp.default_features:
@@ -245,6 +245,9 @@ class RustBackend:
         if step.kind != "staticlib" or not found or not step.artifact_name:
             return {}
         return {f"lib{step.artifact_name}.native-libs": found[-1].strip() + "\n"}
+
+    def contents(self, probe: Probe, manifest: Manifest, folder: Path) -> dict[str, Contents]:
+        return cargo_tree.artifact_contents(probe, manifest)
 
     def fingerprint(self, step: Step, releases: Mapping[str, str]) -> str | None:
         return None  # cargo's own fingerprints decide

@@ -265,3 +265,10 @@ def target_checks(
         fix = "pin zig in toolchains.zig: it links Rust programs for hosted cross targets"
         checks.append(need(triple, "linker", False, "no linker for a cross target", fix))
     return checks
+
+
+def cargo_debug_args(profile: str, package: str) -> list[str]:
+    """Full debug info for the staticlib's own crate, so its DWARF carries
+    the exported functions' parameter types. It changes no machine code;
+    dependencies (and std) keep the profile's setting. See docs/abi.md."""
+    return ["--config", f"profile.{profile}.package.{package}.debug=2"]

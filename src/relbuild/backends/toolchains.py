@@ -7,10 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from relbuild.backends import BACKENDS, zig
-from relbuild.backends.base import ResolvedTool
+from relbuild.backends.base import ResolvedTool, ResolvedToolchains
 from relbuild.config.models import Config
 from relbuild.errors import ToolchainError
 from relbuild.release.dist import hash_file
@@ -22,20 +20,6 @@ RESOLVERS: dict[str, Resolver] = {
     **{backend.pin: backend.resolve for backend in BACKENDS.values()},
     "zig": zig.resolve,
 }
-
-
-class ResolvedToolchains(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    rust: ResolvedTool | None = None
-    go: ResolvedTool | None = None
-    zig: ResolvedTool | None = None
-
-    def require(self, name: str) -> ResolvedTool:
-        tool: ResolvedTool | None = getattr(self, name)
-        if tool is None:
-            raise ToolchainError(f"no [toolchains.{name}] pin, but a component needs {name}")
-        return tool
 
 
 def needed_tools(config: Config) -> list[str]:

@@ -20,9 +20,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, computed_field
 
-from relbuild.backends.deps import CrateDep, Dependencies, GoModuleDep
 from relbuild.errors import UsageError
 from relbuild.pipeline import output
+from relbuild.release.deps import CrateDep, Dependencies, GoModuleDep
 from relbuild.release.dist import (
     MANIFEST_NAME,
     ArtifactRecord,

@@ -231,7 +231,7 @@ def repro_cmd(
     every artifact and the manifest are identical, 1 when not.
     """
     from relbuild.cli.render import render_repro
-    from relbuild.pipeline import default_cache
+    from relbuild.pipeline.gather import default_cache
     from relbuild.proofs.repro import VARIATIONS, repro, select
     from relbuild.system import ui
 
@@ -301,10 +301,15 @@ def abi_cmd(
     Builds the staticlibs (not the Go programs) first. Exit 0 when they
     agree, 1 on a finding, 2 on input that cannot be read. See docs/abi.md.
     """
-    from relbuild.abi import abi
     from relbuild.abi.report import render_abi
+    from relbuild.pipeline.model import BuildOptions
+    from relbuild.pipeline.stages import abi_only
+    from relbuild.system.progress import reporting
 
-    finish(abi(app.config(), targets, cache=cache_dir, offline=offline), as_json, render_abi)
+    options = BuildOptions(out=Path("dist"), targets=targets, offline=offline, cache=cache_dir)
+    with reporting() as reporter:
+        report = abi_only(app.config(), options, reporter)
+    finish(report, as_json, render_abi)
 
 
 COMMANDS = [verify_cmd, merge_cmd, manifest_cmd, diff_cmd, test_cmd, size_cmd, repro_cmd, abi_cmd]

@@ -131,7 +131,8 @@ def plan_cmd(
         click.echo(json.dumps(matrix_json(found, matrix_for), separators=(",", ":")))  # type: ignore[arg-type]
         return
     from relbuild.cli.render import render_plan
-    from relbuild.pipeline import BuildOptions, gather
+    from relbuild.pipeline.gather import gather
+    from relbuild.pipeline.model import BuildOptions
     from relbuild.pipeline.plan import plan
 
     options = BuildOptions(
@@ -226,7 +227,9 @@ def build_cmd(
     from relbuild.attest.keys import load_signer
     from relbuild.attest.record import AttestOptions
     from relbuild.cli.render import render_build
-    from relbuild.pipeline import BuildOptions, build, default_jobs
+    from relbuild.pipeline.gather import default_jobs
+    from relbuild.pipeline.model import BuildOptions
+    from relbuild.pipeline.stages import build
     from relbuild.system.progress import reporting
 
     # A bad key fails here, before a long build.

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from relbuild.proofs.rebuild import VerifyRebuildReport
     from relbuild.proofs.repro import ReproReport
     from relbuild.release.dist import Manifest
-    from relbuild.verify.folder import VerifyReport
+    from relbuild.verify.findings import VerifyReport
     from relbuild.verify.size import SizeReport
     from relbuild.verify.smoke import SmokeReport
 

@@ -1,4 +1,5 @@
-"""The ABI check as a stage of the build, and `relbuild abi` on its own.
+"""The ABI check as a stage of the build (and of `relbuild abi`, which runs
+the pipeline limited to the staticlibs: stages.ABI_ONLY).
 
 The plan has every fact the check needs: each target's staticlib steps
 (header, hand-off folder), each cgo step (the exact environment of its go
@@ -16,20 +17,13 @@ from typing import TYPE_CHECKING
 from relbuild.abi.cdecl import CCompiler
 from relbuild.abi.check import Library, Paths, Program, TargetInput, check
 from relbuild.abi.model import AbiReport, Finding
+from relbuild.abi.report import finding_lines
 from relbuild.errors import BuildError
 from relbuild.release.dist import AbiRecord, AbiSymbol, AbiWaiver
 
 if TYPE_CHECKING:
     from relbuild.backends.base import BuildPaths, Step
-    from relbuild.config import LoadedConfig
     from relbuild.pipeline.model import Plan
-
-
-def cargo_debug_args(profile: str, package: str) -> list[str]:
-    """Full debug info for the staticlib's own crate, so its DWARF carries
-    the exported functions' parameter types. It changes no machine code;
-    dependencies (and std) keep the profile's setting. See docs/abi.md."""
-    return ["--config", f"profile.{profile}.package.{package}.debug=2"]
 
 
 def _cgo_steps(plan: Plan, triple: str) -> list[Step]:
@@ -46,7 +40,7 @@ def checked_targets(plan: Plan) -> list[str]:
     return [t for t in plan.targets if _cgo_steps(plan, t)]
 
 
-def _checked_libraries(plan: Plan, triple: str) -> list[Step]:
+def checked_libraries(plan: Plan, triple: str) -> list[Step]:
     linked = {lib for s in _cgo_steps(plan, triple) for lib in _linked(s)}
     return [
         s
@@ -64,7 +58,7 @@ def target_inputs(
     for triple in targets:
         cgo_steps = _cgo_steps(plan, triple)
         libraries = []
-        for s in _checked_libraries(plan, triple):
+        for s in checked_libraries(plan, triple):
             header = Path(s.header) if s.header else None
             copies = (Path(s.handoff) / "include" / header.name,) if header and s.handoff else ()
             libraries.append(Library(s.component, archives[(triple, s.component)], header, copies))
@@ -144,8 +138,6 @@ def fail_on_findings(report: AbiReport) -> None:
     failed = report.failed
     if not failed:
         return
-    from relbuild.abi.report import finding_lines
-
     raise BuildError(
         f"the ABI check found {len(failed)} problem(s) at the C boundary:\n"
         + "\n".join(finding_lines(failed)),
@@ -153,51 +145,3 @@ def fail_on_findings(report: AbiReport) -> None:
         'one on purpose with `abi-allow = { symbol = "reason" }` on the staticlib or the Go '
         "component in toolchains.toml. `relbuild abi` runs the check alone.",
     )
-
-
-def standalone(
-    loaded: LoadedConfig,
-    targets: Sequence[str],
-    *,
-    cache: Path | None = None,
-    offline: bool = False,
-) -> AbiReport:
-    """`relbuild abi`: build only the staticlibs that cgo programs link
-    (cargo's own cache makes this cheap after a build), hand their headers
-    over as the build does, then check. No Go program is linked."""
-    import shutil
-
-    from relbuild.errors import ConfigError
-    from relbuild.pipeline import BuildOptions, gather
-    from relbuild.pipeline.plan import plan as make_plan
-    from relbuild.pipeline.run import Runner
-    from relbuild.system.progress import reporting
-
-    options = BuildOptions(out=Path("dist"), targets=targets, offline=offline, cache=cache)
-    inputs = gather(loaded, options)
-    plan = make_plan(inputs, targets, ())
-    chosen = checked_targets(plan)
-    if not chosen:
-        raise ConfigError(
-            f"{loaded.path}: no Go program links a staticlib through cgo on "
-            f"{', '.join(plan.targets)}; there is no C boundary to check"
-        )
-    releases = {name: tool.release for name, tool in plan.toolchains.items()}
-    archives: dict[tuple[str, str], Path] = {}
-    runner = Runner(plan, inputs.paths)
-    with reporting() as reporter:
-        for triple in chosen:
-            for step in _checked_libraries(plan, triple):
-                produced, _ = runner.step(step, releases, reporter)
-                lib = next((p for p in produced if p.suffix == ".a"), None)
-                if lib is None:
-                    raise BuildError(
-                        f"cargo built no static library for {step.component} ({triple}); "
-                        f"its log: {step.log}"
-                    )
-                archives[(triple, step.component)] = lib
-                if step.header and step.handoff:
-                    include = Path(step.handoff) / "include"
-                    include.mkdir(parents=True, exist_ok=True)
-                    shutil.copyfile(step.header, include / Path(step.header).name)
-    return run(plan, inputs.paths, archives, chosen)

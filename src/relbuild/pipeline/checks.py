@@ -17,12 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from relbuild.backends.base import BuildPaths
 from relbuild.binaries import elfcheck, firmware, leaks
 from relbuild.config.triples import TRIPLES
 from relbuild.errors import BuildError
 from relbuild.pipeline.model import Plan, Staged
-from relbuild.release.dist import AbiRecord, Footprint, hash_file
+from relbuild.release.dist import Footprint, hash_file
 
 
 class Digests:
@@ -225,22 +224,3 @@ def verdict(findings: Iterable[Findings]) -> dict[str, Footprint]:
             "target); `relbuild size` shows the sections.",
         )
     return {rel: fp for f in every for rel, fp in f.footprints.items()}
-
-
-def check_abi(plan: Plan, staged: list[Staged], paths: BuildPaths) -> list[AbiRecord]:
-    """The C boundary of every staticlib that a Go program links through cgo,
-    per target (docs/abi.md): a finding not accepted in the config fails the
-    build; the records go into the manifest."""
-    from relbuild.pipeline import abi as abi_stage
-
-    targets = abi_stage.checked_targets(plan)
-    if not targets:
-        return []
-    archives = {
-        (s.target, s.component): s.src
-        for s in staged
-        if s.kind == "staticlib" and s.target and s.component
-    }
-    report = abi_stage.run(plan, paths, archives, targets)
-    abi_stage.fail_on_findings(report)
-    return abi_stage.records(report)

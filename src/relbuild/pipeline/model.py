@@ -12,8 +12,8 @@ from pydantic import BaseModel, ConfigDict
 
 from relbuild.attest.record import AttestOptions
 from relbuild.backends.base import Budget, Step
-from relbuild.backends.deps import Dependencies
 from relbuild.release.archive import ArchiveFormat
+from relbuild.release.deps import Dependencies
 from relbuild.release.dist import ArtifactKind, ArtifactRecord, SourceRecord, ToolRecord
 from relbuild.system.sandbox import Layout
 

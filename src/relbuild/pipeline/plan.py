@@ -20,13 +20,12 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from relbuild.backends import BACKENDS
-from relbuild.backends.base import BuildPaths, ResolvedTool, Step, StepContext
-from relbuild.backends.deps import Dependencies
-from relbuild.backends.toolchains import ResolvedToolchains
+from relbuild.backends.base import BuildPaths, ResolvedTool, ResolvedToolchains, Step, StepContext
 from relbuild.config import LoadedConfig, TargetConfig
 from relbuild.config.models import Config, GoComponent, RustComponent
 from relbuild.errors import ConfigError
 from relbuild.pipeline.model import Plan
+from relbuild.release.deps import Dependencies
 from relbuild.release.dist import SourceRecord, ToolRecord
 from relbuild.system import environ
 from relbuild.system.sandbox import HOST, Layout, canonical_layout

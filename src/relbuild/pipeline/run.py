@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Protocol
 
 from relbuild.backends import BACKENDS
 from relbuild.backends.base import BuildPaths, Step
@@ -31,20 +32,32 @@ Collect = Callable[[Step, list[Path]], list[Staged]]
 Finish = Callable[[str, list[Staged]], None]
 
 
+class StepRunner(Protocol):
+    """What runs one step: :class:`Runner` starts the tool; a unit test's
+    fake makes the outputs itself."""
+
+    def step(
+        self, step: Step, releases: dict[str, str], reporter: Reporter
+    ) -> tuple[list[Path], float]: ...
+
+
+# Makes the runner of one plan (the build injects it: pypa/build's runner=).
+RunnerFactory = Callable[[Plan, BuildPaths], StepRunner]
+
+
 class _CancelledError(Exception):
     pass
 
 
 def run_plan(
     plan: Plan,
-    paths: BuildPaths,
     jobs: int,
     reporter: Reporter,
     collect: Collect,
     finish: Finish,
+    runner: StepRunner,
 ) -> tuple[list[Staged], list[StepTiming]]:
     releases = {name: tool.release for name, tool in plan.toolchains.items()}
-    runner = Runner(plan, paths)
     cancel = threading.Event()
     results: dict[str, list[Staged]] = {}
     errors: dict[str, BaseException] = {}

@@ -9,8 +9,8 @@ from typing import Literal
 from pydantic import BaseModel, computed_field
 
 from relbuild.backends import BACKENDS
-from relbuild.backends.base import Check, Probe, ResolvedTool, need
-from relbuild.backends.toolchains import RESOLVERS, ResolvedToolchains, needed_tools
+from relbuild.backends.base import Check, Probe, ResolvedTool, ResolvedToolchains, need
+from relbuild.backends.toolchains import RESOLVERS, needed_tools
 from relbuild.config import LoadedConfig, TargetConfig
 from relbuild.errors import ToolchainError
 from relbuild.system import proc, sandbox

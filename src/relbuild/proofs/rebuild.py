@@ -20,12 +20,14 @@ from pydantic import BaseModel, computed_field
 
 from relbuild.config import LoadedConfig, load_config
 from relbuild.errors import UsageError
-from relbuild.pipeline import BuildOptions, build, default_jobs
+from relbuild.pipeline.gather import default_jobs
+from relbuild.pipeline.model import BuildOptions
+from relbuild.pipeline.stages import build
 from relbuild.proofs.compare import Comparison, compare_dists
 from relbuild.release.dist import load_manifest, locate
 from relbuild.system import environ, vcs
 from relbuild.system.progress import Reporter
-from relbuild.verify.folder import VerifyReport
+from relbuild.verify.findings import VerifyReport
 
 
 class RebuildReport(BaseModel):

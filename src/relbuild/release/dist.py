@@ -24,8 +24,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from relbuild.backends.deps import Dependencies
 from relbuild.errors import UsageError
+from relbuild.release.deps import Dependencies
 
 # Re-exported: the one digest routine.
 from relbuild.release.digest import CHUNK as CHUNK  # noqa: PLC0414

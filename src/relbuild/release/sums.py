@@ -6,11 +6,9 @@ from a folder that may be hostile."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
-
-if TYPE_CHECKING:
-    from relbuild.release.dist import ArtifactRecord
+from typing import Literal, Protocol
 
 Algo = Literal["sha256", "sha512"]
 SUMS: dict[Algo, str] = {"sha256": "SHA256SUMS", "sha512": "SHA512SUMS"}
@@ -19,7 +17,18 @@ SUMS: dict[Algo, str] = {"sha256": "SHA256SUMS", "sha512": "SHA512SUMS"}
 MAX_PROBLEMS = 20
 
 
-def sums_text(artifacts: list[ArtifactRecord], algo: Algo) -> str:
+class Hashed(Protocol):
+    """What a SUMS line is made of (an artifact record of the manifest)."""
+
+    @property
+    def path(self) -> str: ...
+    @property
+    def sha256(self) -> str: ...
+    @property
+    def sha512(self) -> str: ...
+
+
+def sums_text(artifacts: Iterable[Hashed], algo: Algo) -> str:
     # Binary-mode marker '*' is what coreutils writes for non-text files.
     return "".join(f"{getattr(a, algo)} *{a.path}\n" for a in artifacts)
 

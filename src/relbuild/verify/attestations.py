@@ -31,7 +31,7 @@ from relbuild.attest.keys import Verifier
 from relbuild.attest.provenance import PREDICATE_TYPE, StatementError, read_subjects
 from relbuild.release.dist import MANIFEST_NAME, Manifest, hash_file
 from relbuild.release.safefs import walk_to
-from relbuild.verify.folder import Finding, FindingKind
+from relbuild.verify.findings import Finding, FindingKind
 
 MAX_BYTES = 64 * 1024 * 1024
 

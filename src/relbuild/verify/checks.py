@@ -11,26 +11,26 @@ from typing import TYPE_CHECKING
 
 from relbuild.release.dist import MAX_MANIFEST_BYTES, ArtifactRecord, Manifest
 from relbuild.release.sums import SUMS, Algo, parse_sums
-from relbuild.verify.walk import _FLAGS, _Listing
+from relbuild.verify.walk import OPEN_FLAGS, Listing
 
 if TYPE_CHECKING:
-    from relbuild.verify.folder import FindingKind, _Sink
+    from relbuild.verify.findings import FindingKind, Sink
 
 # ELF checks read a firmware image whole; a larger one is not firmware.
 MAX_FIRMWARE_BYTES = 64 << 20
 
 
-def _leak_scanner(manifest: Manifest) -> Callable[[_Sink, int, ArtifactRecord], None]:
+def leak_scanner(manifest: Manifest) -> Callable[[Sink, int, ArtifactRecord], None]:
     from relbuild.binaries.leaks import Scanner, common_root_needles
 
     waived = {w.component for w in manifest.waivers if w.check == "path-leaks"}
     scanner = Scanner(common_root_needles())
 
-    def scan(sink: _Sink, root: int, art: ArtifactRecord) -> None:
+    def scan(sink: Sink, root: int, art: ArtifactRecord) -> None:
         if art.kind == "archive" or art.component in waived:
             return
         try:
-            fd = os.open(art.path, _FLAGS, dir_fd=root)
+            fd = os.open(art.path, OPEN_FLAGS, dir_fd=root)
         except OSError:
             return  # reported as a finding already
         with os.fdopen(fd, "rb") as fh:
@@ -43,9 +43,7 @@ def _leak_scanner(manifest: Manifest) -> Callable[[_Sink, int, ArtifactRecord], 
     return scan
 
 
-def _compare(
-    sink: _Sink, root: int, art: ArtifactRecord, result: tuple[str, str, int, int]
-) -> None:
+def compare(sink: Sink, root: int, art: ArtifactRecord, result: tuple[str, str, int, int]) -> None:
     sha256, sha512, size, mode = result
     differ = [
         name for name, got in (("sha256", sha256), ("sha512", sha512)) if got != getattr(art, name)
@@ -76,7 +74,7 @@ def _elf_findings(root: int, art: ArtifactRecord) -> list[tuple[FindingKind, str
 
     out: list[tuple[FindingKind, str]] = []
     try:
-        fd = os.open(art.path, _FLAGS, dir_fd=root)
+        fd = os.open(art.path, OPEN_FLAGS, dir_fd=root)
     except OSError as exc:
         return [("not-a-file", f"cannot open again for the ELF check: {exc.strerror}")]
     with os.fdopen(fd, "rb") as fh:
@@ -93,7 +91,7 @@ def _elf_findings(root: int, art: ArtifactRecord) -> list[tuple[FindingKind, str
     return out
 
 
-def _sums_findings(sink: _Sink, root: int, listing: _Listing, manifest: Manifest) -> None:
+def sums_findings(sink: Sink, root: int, listing: Listing, manifest: Manifest) -> None:
     for algo, name in SUMS.items():
         kind, inode = listing.seen.get(name, ("missing", 0))
         if kind != "file":
@@ -110,9 +108,9 @@ def _sums_findings(sink: _Sink, root: int, listing: _Listing, manifest: Manifest
             _check_sums(sink, name, algo, text, manifest)
 
 
-def _read_sums(sink: _Sink, root: int, name: str, inode: int) -> str | None:
+def _read_sums(sink: Sink, root: int, name: str, inode: int) -> str | None:
     try:
-        fd = os.open(name, _FLAGS, dir_fd=root)
+        fd = os.open(name, OPEN_FLAGS, dir_fd=root)
     except OSError as exc:
         sink.add("sums", name, f"unreadable: {exc.strerror}")
         return None
@@ -139,7 +137,7 @@ def _read_sums(sink: _Sink, root: int, name: str, inode: int) -> str | None:
         return raw.decode("utf-8", errors="replace")
 
 
-def _check_sums(sink: _Sink, name: str, algo: Algo, text: str, manifest: Manifest) -> None:
+def _check_sums(sink: Sink, name: str, algo: Algo, text: str, manifest: Manifest) -> None:
     sums = parse_sums(text, algo)
     for problem in sums.problems:
         sink.add("sums", name, problem)

@@ -18,96 +18,30 @@ import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, computed_field
-
+from relbuild.attest import ATTESTATION_FILES
 from relbuild.errors import UsageError
 from relbuild.release.dist import MANIFEST_NAME, Manifest, load_manifest, locate
 from relbuild.release.prefetch import Prefetched
 from relbuild.release.safefs import safe_relpath
 from relbuild.release.sums import SUMS
-from relbuild.verify.checks import _compare, _leak_scanner, _sums_findings
+from relbuild.verify.attestations import attestation_findings
+from relbuild.verify.checks import compare, leak_scanner, sums_findings
+from relbuild.verify.findings import MAX_FINDINGS, Finding, FindingKind, Sink, VerifyReport
 from relbuild.verify.walk import (
     MAX_DEPTH,
-    _Extras,
-    _hash_all,
-    _Job,
-    _resolve,
-    _Result,
-    _take_prefetched,
-    _walk,
+    Extras,
+    Job,
+    Result,
+    hash_all,
+    resolve_entry,
+    take_prefetched,
+    walk_folder,
 )
 
 if TYPE_CHECKING:
     from relbuild.attest.keys import Verifier
-
-FindingKind = Literal[
-    "missing",
-    "changed",
-    "size",
-    "extra",
-    "mode",
-    "sums",
-    "unsafe-path",
-    "not-a-file",
-    "elf",
-    "firmware",
-    "duplicate",
-    "leak",
-    "signature",
-    "subject",
-    "attestation",
-]
-
-MAX_FINDINGS = 100
-
-
-class Finding(BaseModel):
-    kind: FindingKind
-    path: str
-    detail: str
-
-
-class VerifyReport(BaseModel):
-    folder: str
-    manifest: str
-    artifacts: int
-    bytes_hashed: int
-    findings: list[Finding]
-    finding_count: int = 0
-    finding_counts: dict[str, int] = {}
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def ok(self) -> bool:
-        return not self.findings and not self.finding_count
-
-    @property
-    def omitted(self) -> int:
-        return self.finding_count - len(self.findings)
-
-
-class _Sink:
-    """The first ``limit`` findings in the order they are added, and a count
-    of all of them by kind: 420,000 missing files cost a counter, not
-    420,000 objects."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.kept: list[Finding] = []
-        self.counts: Counter[str] = Counter()
-
-    def add(self, kind: FindingKind, path: str, detail: str) -> None:
-        self.counts[kind] += 1
-        if len(self.kept) < self.limit:
-            self.kept.append(Finding(kind=kind, path=path, detail=detail))
-
-    def add_many(self, kind: FindingKind, path: str, count: int, detail: str) -> None:
-        """``count`` findings shown as one line."""
-        self.add(kind, path, detail)
-        self.counts[kind] += count - 1
-
 
 # --- the check --------------------------------------------------------------------
 
@@ -121,8 +55,6 @@ class _Plan:
 
 
 def _plan(manifest: Manifest, own_manifest: bool) -> _Plan:
-    from relbuild.attest import ATTESTATION_FILES
-
     plan = _Plan({}, {}, {*SUMS.values(), *ATTESTATION_FILES}, set())
     if own_manifest:
         plan.wanted.add(MANIFEST_NAME)
@@ -165,36 +97,35 @@ def verify(
     this listing finds."""
     folder, manifest_path = locate(arg)
     manifest = load_manifest(manifest_path)
-    sink = _Sink(MAX_FINDINGS)
-    from relbuild.verify.attestations import attestation_findings
+    sink = Sink(MAX_FINDINGS)
 
     for f in attestation_findings(folder, manifest, key):
         sink.add(f.kind, f.path, f.detail)
-    scanner = _leak_scanner(manifest) if leaks else None
-    extras = None if allow_extra else _Extras(MAX_FINDINGS)
+    scanner = leak_scanner(manifest) if leaks else None
+    extras = None if allow_extra else Extras(MAX_FINDINGS)
     plan = _plan(manifest, folder / MANIFEST_NAME == manifest_path)
     try:
         root = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError as exc:
         raise UsageError(f"{folder}: cannot open: {exc.strerror}") from None
     try:
-        listing = _walk(root, plan.wanted, plan.wanted_dirs, extras)
-        todo: list[_Job] = []
+        listing = walk_folder(root, plan.wanted, plan.wanted_dirs, extras)
+        todo: list[Job] = []
         for i, rel in plan.safe.items():
-            found = _resolve(folder, listing, rel)
+            found = resolve_entry(folder, listing, rel)
             if isinstance(found, tuple):
                 plan.problems[i] = found
             else:
-                todo.append(_Job(i, rel, found, manifest.artifacts[i].size))
-        results: dict[int, _Result] = {}
+                todo.append(Job(i, rel, found, manifest.artifacts[i].size))
+        results: dict[int, Result] = {}
         if prefetched is not None:
-            todo = _take_prefetched(prefetched.results(), todo, results)
+            todo = take_prefetched(prefetched.results(), todo, results)
         workers = jobs or (
             len(os.sched_getaffinity(0))
             if hasattr(os, "sched_getaffinity")
             else os.cpu_count() or 1
         )
-        results.update(_hash_all(root, todo, min(32, workers)))
+        results.update(hash_all(root, todo, min(32, workers)))
         total = 0
         for i, art in enumerate(manifest.artifacts):
             if i in plan.problems:
@@ -206,10 +137,10 @@ def verify(
                 sink.add("not-a-file", art.path, result)
                 continue
             total += result[2]
-            _compare(sink, root, art, result)
+            compare(sink, root, art, result)
             if scanner is not None:
                 scanner(sink, root, art)
-        _sums_findings(sink, root, listing, manifest)
+        sums_findings(sink, root, listing, manifest)
     finally:
         os.close(root)
     return _report(folder, manifest_path, manifest, total, sink, extras)
@@ -220,8 +151,8 @@ def _report(
     manifest_path: Path,
     manifest: Manifest,
     total: int,
-    sink: _Sink,
-    extras: _Extras | None,
+    sink: Sink,
+    extras: Extras | None,
 ) -> VerifyReport:
     """Findings in report order (artifacts, SUMS, extra files), the first
     ``MAX_FINDINGS`` of them, and the counts of all."""

@@ -15,7 +15,8 @@ from relbuild.attest.keys import Signer
 from relbuild.attest.record import write_signatures
 from relbuild.errors import RelbuildError, UsageError
 from relbuild.release.dist import load_manifest, locate
-from relbuild.verify.folder import VerifyReport, verify
+from relbuild.verify.findings import VerifyReport
+from relbuild.verify.folder import verify
 
 
 class NotSignedError(RelbuildError):

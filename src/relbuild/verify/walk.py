@@ -24,7 +24,7 @@ from relbuild.release.dist import SMALL, hash_fd, is_orphan
 
 if TYPE_CHECKING:
     from relbuild.release.prefetch import Digests
-    from relbuild.verify.folder import FindingKind
+    from relbuild.verify.findings import FindingKind
 
 # Deeper than this, a folder is not walked (nor is any manifest path that deep).
 MAX_DEPTH = 64
@@ -45,7 +45,7 @@ class _Reverse:
         return self.value > other.value
 
 
-class _Extras:
+class Extras:
     """Files that are not in the manifest: the ``limit`` first by path (a
     bounded heap, whatever order the folder lists them in) and a count."""
 
@@ -71,7 +71,7 @@ EntryType = Literal["file", "dir", "link", "special"]
 
 
 @dataclass
-class _Listing:
+class Listing:
     """What the walk saw of the paths the manifest needs (artifacts, their
     folders, the SUMS files): type and inode."""
 
@@ -96,12 +96,12 @@ _EXTRA_WHAT = {
 }
 
 
-def _walk(
+def walk_folder(
     root: int,
     wanted: set[str],
     wanted_dirs: set[str],
-    extras: _Extras | None,
-) -> _Listing:
+    extras: Extras | None,
+) -> Listing:
     """List the folder below the open folder ``root`` without following a
     link: every folder when ``extras`` collects files not in the manifest,
     else only the folders on the way to a wanted path."""
@@ -149,10 +149,10 @@ def _walk(
             ) from None
         finally:
             os.close(fd)
-    return _Listing(seen)
+    return Listing(seen)
 
 
-def _resolve(folder: Path, listing: _Listing, rel: str) -> int | tuple[FindingKind, str]:
+def resolve_entry(folder: Path, listing: Listing, rel: str) -> int | tuple[FindingKind, str]:
     """The inode of ``rel`` if it is a regular file reached through real
     folders only; else the finding."""
     # The walk only enters real folders, so a path it saw has none but
@@ -195,7 +195,7 @@ def _link_detail(folder: Path, prefix: str) -> str:
 # --- hashing --------------------------------------------------------------------
 
 
-class _Job(NamedTuple):
+class Job(NamedTuple):
     at: int  # its index in the manifest
     rel: str
     inode: int
@@ -203,14 +203,14 @@ class _Job(NamedTuple):
 
 
 # (sha256, sha512, size, mode) or an error sentence
-_Result = tuple[str, str, int, int] | str
+Result = tuple[str, str, int, int] | str
 
-_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 
-def _hash(root: int, job: _Job) -> _Result:
+def _hash(root: int, job: Job) -> Result:
     try:
-        fd = os.open(job.rel, _FLAGS, dir_fd=root)
+        fd = os.open(job.rel, OPEN_FLAGS, dir_fd=root)
     except OSError as exc:
         return f"cannot open: {exc.strerror}"
     try:
@@ -227,15 +227,15 @@ def _hash(root: int, job: _Job) -> _Result:
         os.close(fd)
 
 
-def _hash_batch(root: int, jobs: Sequence[_Job]) -> list[_Result]:
+def _hash_batch(root: int, jobs: Sequence[Job]) -> list[Result]:
     return [_hash(root, job) for job in jobs]
 
 
-def _batches(jobs: list[_Job]) -> Iterator[list[_Job]]:
+def _batches(jobs: list[Job]) -> Iterator[list[Job]]:
     """Large files alone, largest first (one big file must not start last
     and run alone), then small files in batches."""
     jobs = sorted(jobs, key=lambda j: -j.hint)
-    batch: list[_Job] = []
+    batch: list[Job] = []
     size = 0
     for job in jobs:
         if job.hint >= SMALL:
@@ -250,8 +250,8 @@ def _batches(jobs: list[_Job]) -> Iterator[list[_Job]]:
         yield batch
 
 
-def _hash_all(root: int, jobs: list[_Job], workers: int) -> dict[int, _Result]:
-    results: dict[int, _Result] = {}
+def hash_all(root: int, jobs: list[Job], workers: int) -> dict[int, Result]:
+    results: dict[int, Result] = {}
     batches = list(_batches(jobs))
     if workers <= 1 or len(batches) <= 1:
         for batch in batches:
@@ -267,7 +267,7 @@ def _hash_all(root: int, jobs: list[_Job], workers: int) -> dict[int, _Result]:
     return results
 
 
-def _take_prefetched(digests: Digests, todo: list[_Job], results: dict[int, _Result]) -> list[_Job]:
+def take_prefetched(digests: Digests, todo: list[Job], results: dict[int, Result]) -> list[Job]:
     """Fill ``results`` from the prefetch child where it hashed the very
     file (same path, same inode) the listing found; the jobs left to do."""
     left = []
