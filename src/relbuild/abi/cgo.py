@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from relbuild.backends.go import list_deps
 from relbuild.errors import CommandError, UsageError
 
 
@@ -40,7 +41,6 @@ def go_list(
     go: str, package: str, env: Mapping[str, str], cwd: Path, tags: Sequence[str] = ()
 ) -> list[CgoPackage]:
     """The main module's packages with cgo files that ``package`` is built from."""
-    from relbuild.backends.go import list_deps
 
     try:
         packages = list(list_deps(go, package, env, cwd, tags))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from relbuild.abi.model import AbiReport, Finding
+from relbuild.system.ui import err
 
 ORIGIN = {"header": "header", "cgo": "cgo", "rust": "rust"}
 
@@ -52,7 +53,6 @@ def report_lines(report: AbiReport) -> list[str]:
 
 
 def render_abi(report: AbiReport) -> None:
-    from relbuild.system.ui import err
 
     for line in report_lines(report):
         err.print(line)

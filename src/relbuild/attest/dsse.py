@@ -16,6 +16,7 @@ import binascii
 import json
 from dataclasses import dataclass
 
+from relbuild.attest import load_json
 from relbuild.attest.keys import Signer, Verifier
 
 IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
@@ -55,7 +56,6 @@ class EnvelopeError(ValueError):
 def parse_envelope(data: bytes) -> Envelope:
     if len(data) > MAX_ENVELOPE_BYTES:
         raise EnvelopeError("too large to be an envelope")
-    from relbuild.attest import load_json
 
     doc = load_json(data, EnvelopeError)
     if not isinstance(doc, dict):

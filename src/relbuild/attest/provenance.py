@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from relbuild import __version__
+from relbuild.attest import load_json
 from relbuild.release.dist import Manifest
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
@@ -159,7 +160,6 @@ class StatementError(ValueError):
 
 def read_subjects(data: bytes) -> tuple[str, dict[str, dict[str, str]]]:
     """(predicateType, {subject name: digest set}) of a statement."""
-    from relbuild.attest import load_json
 
     doc = load_json(data, StatementError)
     if not isinstance(doc, dict) or doc.get("_type") != STATEMENT_TYPE:

@@ -33,6 +33,7 @@ from relbuild.backends.cargo_meta import Crate, Workspace, read_workspace, std_u
 from relbuild.config import LoadedConfig, TargetConfig, triples
 from relbuild.errors import CommandError, ConfigError, ToolchainError
 from relbuild.release.deps import CrateDep, Dependencies
+from relbuild.release.digest import hash_file
 from relbuild.release.dist import Manifest
 from relbuild.system import environ, proc
 
@@ -299,7 +300,6 @@ def linker_tool(name: str, path: str, env: Mapping[str, str]) -> ResolvedTool | 
     """The linker a target names (`linker = "ld.lld-19"`) as a tool the
     manifest records: the version it prints and its executable's SHA-256.
     None when it does not run (doctor reports that; the link then fails)."""
-    from relbuild.release.digest import hash_file
 
     try:
         res = proc.run([path, "--version"], env=env, check=False, timeout=30)

@@ -20,6 +20,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, computed_field
 
+from relbuild.attest import PROVENANCE_NAME, SBOM_NAME
+from relbuild.attest.readback import ReadbackError, config_from_statement, contents_from_sbom
+from relbuild.attest.record import write_documents
 from relbuild.errors import UsageError
 from relbuild.pipeline import output
 from relbuild.release.deps import CrateDep, Dependencies, GoModuleDep
@@ -35,6 +38,7 @@ from relbuild.release.dist import (
     locate,
     write_manifest,
 )
+from relbuild.verify.folder import verify
 
 
 class MergeReport(BaseModel):
@@ -78,7 +82,6 @@ def _field(manifest: Manifest, dotted: str) -> object:
 def load_parts(parts: Sequence[Path], jobs: int | None = None) -> list[tuple[Path, Manifest]]:
     """Each part verified on its own, then its manifest; a part that fails is
     refused with its first findings."""
-    from relbuild.verify.folder import verify
 
     if not parts:
         raise UsageError("merge needs at least one part")
@@ -298,9 +301,6 @@ def _attest(staging: Path, manifest: Manifest, parts: Sequence[tuple[Path, Manif
     from its part's SBOM, the config from the first part's provenance.
     Written by the functions a build uses, so the bytes are the same. A
     part's signatures sign that part only: sign the merged release again."""
-    from relbuild.attest import PROVENANCE_NAME, SBOM_NAME
-    from relbuild.attest.readback import ReadbackError, config_from_statement, contents_from_sbom
-    from relbuild.attest.record import write_documents
 
     have = [(folder / SBOM_NAME).is_file() for folder, _ in parts]
     if not any(have):

@@ -48,6 +48,9 @@ class BuildState:
     started: float = field(default_factory=time.monotonic)
     inputs: PlanInputs | None = None
     plan: Plan | None = None
+    # The steps the run stage runs: the whole plan unless a pipeline limits
+    # it (`relbuild abi` builds the staticlibs, not the programs).
+    to_run: Plan | None = None
     out: Path | None = None
     staging: Path | None = None
     staged: list[Staged] = field(default_factory=list)
@@ -130,7 +133,7 @@ def _open_staging(state: BuildState) -> None:
 
 
 def _run(state: BuildState) -> None:
-    plan, staging, options = state.the_plan, state.the_staging, state.options
+    plan, staging, options = state.to_run or state.the_plan, state.the_staging, state.options
     digests = checks.Digests(options.jobs)
     checker = checks.Checker(plan, state.paths.cache, digests)
     archive_cache = state.paths.cache / "archives"
@@ -261,8 +264,11 @@ def _plan_staticlibs(state: BuildState) -> None:
             f"{state.loaded.path}: no Go program links a staticlib through cgo on "
             f"{', '.join(full.targets)}; there is no C boundary to check"
         )
+    state.plan = full.model_copy(
+        update={"steps": [s for s in full.steps if s.target in chosen], "targets": chosen}
+    )
     steps = [s for t in chosen for s in abi.checked_libraries(full, t)]
-    state.plan = full.model_copy(update={"steps": steps, "targets": chosen})
+    state.to_run = full.model_copy(update={"steps": steps, "targets": chosen})
 
 
 def _scratch_staging(state: BuildState) -> None:

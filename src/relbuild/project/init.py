@@ -13,7 +13,7 @@ import tomli_w
 from relbuild.backends import go, rustc, zig
 from relbuild.backends.cargo_meta import Crate, read_workspace
 from relbuild.errors import CommandError, ConfigError, ToolchainError
-from relbuild.system import proc
+from relbuild.system import proc, vcs
 from relbuild.system.fsutil import atomic_write
 
 _SKIP_DIRS = {"target", "vendor", "testdata", "node_modules", ".git", "dist"}
@@ -103,7 +103,6 @@ def _workspace_roots(project: Path) -> list[Path]:
 
 def _repository_name(project: Path) -> str:
     """The repository's folder name (run inside `rust/`, not "rust")."""
-    from relbuild.system import vcs
 
     top = vcs.toplevel(project)
     return top.name if top is not None else project.name

@@ -17,6 +17,7 @@ from relbuild.release.dist import (
     load_manifest,
 )
 from relbuild.release.pairing import pair_renamed
+from relbuild.verify.inventory import generate
 
 
 class Change(BaseModel):
@@ -49,8 +50,6 @@ def load_side(arg: Path) -> Manifest:
     """A manifest file, a dist folder with one, or a folder of artifacts
     (inventoried on the fly)."""
     if arg.is_dir() and not (arg / MANIFEST_NAME).exists():
-        from relbuild.verify.inventory import generate
-
         inventory = generate(arg, name=None, version=None, targets={})
         if not inventory.artifacts:
             raise UsageError(f"{arg}: no manifest.json and no files to compare")

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, computed_field
 
+from relbuild.backends.zig import package_zig
 from relbuild.config import LoadedConfig
 from relbuild.errors import BuildError, UsageError
 from relbuild.proofs.compare import Comparison, compare_dists
@@ -334,7 +335,6 @@ def _toolchain_copies(ws: _Workspace) -> tuple[Path, Path | None]:
     """The pinned zig (the ``ziglang`` package) and the Go release on PATH,
     installed again under another folder: (a folder for PYTHONPATH, the
     copied Go's bin folder or None when Go is not on PATH)."""
-    from relbuild.backends.zig import package_zig
 
     site = ws.toolchain_copies / "python" / "site-packages"
     zig, _ = package_zig()

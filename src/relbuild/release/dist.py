@@ -34,6 +34,7 @@ from relbuild.release.digest import hash_fd as hash_fd  # noqa: PLC0414
 from relbuild.release.digest import hash_file as hash_file  # noqa: PLC0414
 from relbuild.release.safefs import read_regular
 from relbuild.release.sums import MAX_PROBLEMS, SUMS, sums_text
+from relbuild.system import bounded
 from relbuild.system.fsutil import atomic_write_many, remove_orphans, temp_name_pattern
 
 SCHEMA_VERSION = 1
@@ -241,7 +242,6 @@ def load_manifest(path: Path) -> Manifest:
 def parse_manifest(raw: bytes, path: Path) -> Manifest:
     """The manifest in ``raw`` (read from ``path``, named in messages): a
     UsageError for anything else, in bounded memory."""
-    from relbuild.system import bounded
 
     if len(raw) > MAX_MANIFEST_BYTES:
         raise UsageError(f"{path}: more than a manifest may be; refusing to read it")

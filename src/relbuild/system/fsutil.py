@@ -27,12 +27,9 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from relbuild.errors import RelbuildError, UsageError
 from relbuild.system import signals
-
-if TYPE_CHECKING:
-    from relbuild.errors import RelbuildError
 
 
 def read_text(path: Path, error: type[RelbuildError], missing: RelbuildError | None = None) -> str:
@@ -80,7 +77,6 @@ def atomic_write_many(
     then renamed into place in the order given (put the file readers treat
     as the commit, a manifest, last). A failure before the renames (a full
     disk, a signal) leaves every old file as it was and no temp file."""
-    from relbuild.errors import UsageError
 
     for path, _ in files:
         if path.exists() and not path.is_file():
@@ -93,7 +89,6 @@ def atomic_write_many(
 
 
 def _write_group(files: Sequence[tuple[Path, bytes]], mode: int, pending: list[_Pending]) -> None:
-    from relbuild.errors import UsageError
 
     try:
         for path, data in files:

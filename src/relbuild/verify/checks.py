@@ -9,6 +9,9 @@ import stat
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from relbuild.binaries import elfcheck, firmware
+from relbuild.binaries.leaks import Scanner, common_root_needles
+from relbuild.config.triples import TRIPLES
 from relbuild.release.dist import MAX_MANIFEST_BYTES, ArtifactRecord, Manifest
 from relbuild.release.sums import SUMS, Algo, parse_sums
 from relbuild.verify.walk import OPEN_FLAGS, Listing
@@ -21,7 +24,6 @@ MAX_FIRMWARE_BYTES = 64 << 20
 
 
 def leak_scanner(manifest: Manifest) -> Callable[[Sink, int, ArtifactRecord], None]:
-    from relbuild.binaries.leaks import Scanner, common_root_needles
 
     waived = {w.component for w in manifest.waivers if w.check == "path-leaks"}
     scanner = Scanner(common_root_needles())
@@ -65,12 +67,10 @@ def compare(sink: Sink, root: int, art: ArtifactRecord, result: tuple[str, str, 
 
 
 def _elf_findings(root: int, art: ArtifactRecord) -> list[tuple[FindingKind, str]]:
-    from relbuild.config.triples import TRIPLES
 
     triple = TRIPLES.get(art.target or "")
     if triple is None:
         return []
-    from relbuild.binaries import elfcheck, firmware
 
     out: list[tuple[FindingKind, str]] = []
     try:
