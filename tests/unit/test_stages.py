@@ -97,6 +97,9 @@ class Quiet:
     def finish(self, label: str, seconds: float, ok: bool) -> None:
         pass
 
+    def close(self) -> None:
+        pass
+
 
 def inputs(tmp: Path) -> PlanInputs:
     root = tmp / "demo"
