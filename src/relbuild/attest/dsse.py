@@ -74,10 +74,28 @@ def parse_envelope(data: bytes) -> Envelope:
 
 
 def _b64(text: str, what: str) -> bytes:
+    decoded = _decode(text)
+    if decoded is None:
+        raise EnvelopeError(f"{what} is not base64 (standard or URL-safe)")
+    return decoded
+
+
+def _decode(text: str | bytes) -> bytes | None:
+    """Base64 in the standard or the URL-safe alphabet, padded, as DSSE
+    allows both (and as its Go implementation reads them); one alphabet per
+    string, since a mix of the two is neither."""
     try:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
-        raise EnvelopeError(f"{what} is not base64") from None
+        pass
+    if isinstance(text, str):
+        text = text.encode("ascii", errors="replace")
+    if b"+" in text or b"/" in text:
+        return None
+    try:
+        return base64.b64decode(text, altchars=b"-_", validate=True)
+    except (binascii.Error, ValueError):
+        return None
 
 
 def detached(data: bytes, signer: Signer) -> bytes:
@@ -85,8 +103,5 @@ def detached(data: bytes, signer: Signer) -> bytes:
 
 
 def check_detached(data: bytes, signature: bytes, verifier: Verifier) -> bool:
-    try:
-        sig = base64.b64decode(b"".join(signature.split()), validate=True)
-    except (binascii.Error, ValueError):
-        return False
-    return verifier.verify(data, sig)
+    sig = _decode(b"".join(signature.split()))
+    return sig is not None and verifier.verify(data, sig)

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from relbuild.errors import UsageError
-from relbuild.system.fsutil import atomic_write
+from relbuild.system.fsutil import atomic_write_many
 
 KeyType = Literal["ecdsa-p256", "ed25519"]
 KEY_TYPES: tuple[KeyType, ...] = ("ecdsa-p256", "ed25519")
@@ -107,8 +107,14 @@ def keygen(
     private_pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
     )
-    atomic_write(private_path, private_pem, mode=0o600, make_parents=False)
-    atomic_write(public_path, Signer(key, str(private_path)).public().pem(), make_parents=False)
+    public_pem = Signer(key, str(private_path)).public().pem()
+    # One change: both halves are checked and written before either is
+    # renamed into place, so a failure keeps the old pair whole.
+    atomic_write_many(
+        [(private_path, private_pem), (public_path, public_pem)],
+        modes=[0o600, 0o644],
+        make_parents=False,
+    )
 
 
 def _read(ref: str, env: Mapping[str, str]) -> bytes:
@@ -119,7 +125,7 @@ def _read(ref: str, env: Mapping[str, str]) -> bytes:
         value = env.get(name)
         if not value:
             raise UsageError(f"--key {ref}: the environment variable {name} is not set or empty")
-        return value.encode()
+        return _one_block(ref, value.encode())
     path = Path(ref)
     try:
         size = path.stat().st_size
@@ -132,9 +138,18 @@ def _read(ref: str, env: Mapping[str, str]) -> bytes:
     if size > MAX_KEY_BYTES:
         raise UsageError(f"--key {ref}: {size} bytes is too large to be a PEM key")
     try:
-        return path.read_bytes()
+        return _one_block(ref, path.read_bytes())
     except OSError as exc:
         raise UsageError(f"--key {ref}: cannot read: {exc.strerror}") from None
+
+
+def _one_block(ref: str, data: bytes) -> bytes:
+    """A key file holds one key: with two, which one signs would be a guess
+    (the PEM loader silently takes the first)."""
+    blocks = data.count(b"-----BEGIN ")
+    if blocks > 1:
+        raise UsageError(f"--key {ref}: holds {blocks} PEM blocks; a key file holds one key")
+    return data
 
 
 def _password(env: Mapping[str, str]) -> bytes | None:

@@ -25,7 +25,7 @@ from relbuild.attest.provenance import ConfigRef, RunMetadata, make_statement
 from relbuild.attest.sbom import make_sbom
 from relbuild.config import LoadedConfig
 from relbuild.release.dist import MANIFEST_NAME, Manifest, hash_file
-from relbuild.system.fsutil import atomic_write
+from relbuild.system.fsutil import atomic_write, atomic_write_many
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,14 @@ def write_signatures(folder: Path, signer: Signer) -> None:
     """The DSSE envelope of provenance.intoto.json (its payload is that
     file's bytes) and the detached signature of manifest.json."""
     statement = (folder / PROVENANCE_NAME).read_bytes()
-    atomic_write(folder / ENVELOPE_NAME, envelope(statement, signer))
-    atomic_write(
-        folder / MANIFEST_SIGNATURE_NAME, detached((folder / MANIFEST_NAME).read_bytes(), signer)
+    # One change: a dist is signed whole or left as it was, never with a new
+    # envelope beside an old (or no) manifest signature.
+    atomic_write_many(
+        [
+            (folder / ENVELOPE_NAME, envelope(statement, signer)),
+            (
+                folder / MANIFEST_SIGNATURE_NAME,
+                detached((folder / MANIFEST_NAME).read_bytes(), signer),
+            ),
+        ]
     )

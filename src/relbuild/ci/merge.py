@@ -38,6 +38,7 @@ from relbuild.release.dist import (
     locate,
     write_manifest,
 )
+from relbuild.system import fsutil
 from relbuild.verify.folder import verify
 
 
@@ -330,7 +331,7 @@ def _copy_regular(src: Path, dest: Path) -> None:
     with os.fdopen(fd, "rb") as fin:
         if not stat.S_ISREG(os.fstat(fin.fileno()).st_mode):
             raise UsageError(f"part {src}: not a regular file any more")
-        with dest.open("wb") as fout:
+        with fsutil.naming(dest), dest.open("wb") as fout:
             shutil.copyfileobj(fin, fout, 1 << 20)
 
 

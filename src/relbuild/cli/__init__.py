@@ -61,12 +61,12 @@ def main() -> None:
     except click.ClickException as exc:
         import io
 
-        from relbuild.system.ui import escape
+        from relbuild.system.escaping import escape
 
         # Usage errors echo arguments back, and an argument may be a hostile name.
-        shown = io.StringIO()
-        exc.show(file=shown)
-        sys.stderr.write(escape(shown.getvalue()))
+        usage = io.StringIO()
+        exc.show(file=usage)
+        sys.stderr.write(escape(usage.getvalue()))
         sys.exit(2)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
@@ -86,9 +86,10 @@ def main() -> None:
         # permission, a full disk): one sentence, not a traceback.
         if _DEBUG:
             traceback.print_exc()
+        from relbuild.system.escaping import shown
         from relbuild.system.ui import err
 
-        where = f" {exc.filename}" if exc.filename else ""
+        where = f" {shown(exc.filename)}" if exc.filename else ""
         err.print(f"error: cannot access{where}: {exc.strerror or exc}")
         sys.exit(2)
 

@@ -143,13 +143,17 @@ def manifest_cmd(
 @click.command("diff")
 @click.argument("old", type=click.Path(path_type=Path, exists=True))
 @click.argument("new", type=click.Path(path_type=Path, exists=True))
+@jobs_option("Files hashed at once while checking a dist folder", "the number of CPUs")
 @json_option("Print the differences")
-def diff_cmd(old: Path, new: Path, as_json: bool) -> None:
-    """Compare two releases (manifests or dist folders). Exit 0 same, 1 different."""
+def diff_cmd(old: Path, new: Path, jobs: int | None, as_json: bool) -> None:
+    """Compare two releases (dist folders or manifest files). A dist folder's files
+    are first checked against its own manifest; a manifest file is compared alone.
+    Exit 0 same, 1 different (or a folder that does not match its manifest),
+    2 a folder that is not a dist."""
     from relbuild.cli.render import render_diff
     from relbuild.proofs.diff import diff
 
-    finish(diff(old, new), as_json, render_diff)
+    finish(diff(old, new, jobs), as_json, render_diff)
 
 
 @click.command("test")
@@ -281,8 +285,10 @@ def merge_cmd(
     """
     from relbuild.ci.merge import merge
     from relbuild.cli.render import render_merge
+    from relbuild.system.escaping import one_line_errors
 
-    report = merge(parts, out, allow_partial=allow_partial, jobs=jobs)
+    with one_line_errors():  # paths and values from the parts' manifests
+        report = merge(parts, out, allow_partial=allow_partial, jobs=jobs)
     finish(report, as_json, render_merge)
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from relbuild.release.dist import MANIFEST_NAME
-from relbuild.system.ui import err, escape, table
+from relbuild.system.escaping import shown
+from relbuild.system.ui import err, table
 
 if TYPE_CHECKING:
     from relbuild.ci.merge import MergeReport
@@ -62,41 +64,42 @@ def render_plan(plan: Plan) -> None:
 
 def render_build(result: BuildResult) -> None:
     err.print(
-        f"built {len(result.artifacts)} artifacts into {result.out} in {result.seconds:.1f} s; "
-        f"manifest: {result.manifest}"
+        f"built {len(result.artifacts)} artifacts into {shown(result.out)} in "
+        f"{result.seconds:.1f} s; manifest: {shown(result.manifest)}"
     )
 
 
 def render_inventory(folder: Path, manifest: Manifest) -> None:
-    err.print(f"wrote {folder / MANIFEST_NAME} with {len(manifest.artifacts)} artifacts")
+    err.print(f"wrote {shown(folder / MANIFEST_NAME)} with {len(manifest.artifacts)} artifacts")
     for art in manifest.artifacts:
-        err.print(f"  {art.path}: {art.kind}, {art.target or 'no target'}")
+        err.print(f"  {shown(art.path)}: {art.kind}, {shown(art.target or 'no target')}")
 
 
 def render_merge(report: MergeReport) -> None:
     err.print(
-        f"merged {len(report.parts)} part(s) into {report.out}: "
-        f"{report.artifacts} artifacts for {', '.join(report.targets)}"
+        f"merged {len(report.parts)} part(s) into {shown(report.out)}: "
+        f"{report.artifacts} artifacts for {shown(', '.join(report.targets))}"
     )
     if report.missing:
-        err.print(f"partial release: no part covers {', '.join(report.missing)}")
+        err.print(f"partial release: no part covers {shown(', '.join(report.missing))}")
 
 
 def render_verify(report: VerifyReport) -> None:
     size = report.bytes_hashed / (1024 * 1024)
     if report.ok:
         err.print(
-            f"verify: {report.folder} matches {report.manifest}: {report.artifacts} artifacts, "
+            f"verify: {shown(report.folder)} matches {shown(report.manifest)}: "
+            f"{report.artifacts} artifacts, "
             f"{size:.1f} MiB, SHA-256 and SHA-512"
         )
         return
-    shown = f", the first {len(report.findings)} shown" if report.omitted else ""
+    first = f", the first {len(report.findings)} shown" if report.omitted else ""
     t = table(
-        f"verify: {report.finding_count} finding(s) in {report.folder}{shown}",
+        f"verify: {report.finding_count} finding(s) in {report.folder}{first}",
         ["finding", "path", "detail"],
     )
     for f in report.findings:
-        t.add_row(f.kind, escape(f.path, newlines=True), escape(f.detail, newlines=True))
+        t.add_row(f.kind, f.path, f.detail)  # each cell kept on one line by the table
     err.print(t)
     if report.omitted:
         by_kind = ", ".join(f"{kind}: {n}" for kind, n in report.finding_counts.items())
@@ -104,16 +107,46 @@ def render_verify(report: VerifyReport) -> None:
 
 
 def render_diff(report: DiffReport) -> None:
-    if report.same:
-        err.print(f"diff: {report.old} and {report.new} describe the same release")
-        return
-    t = table(
-        f"diff: {len(report.changes)} difference(s), {report.old} -> {report.new}",
-        ["what", "change", "name", "old", "new"],
+    from relbuild.verify.findings import MAX_FINDINGS
+
+    sides = ((report.old, report.old_check), (report.new, report.new_check))
+    for _, check in sides:
+        if check is not None and not check.ok:
+            render_verify(check)
+    alone = [name for name, check in sides if check is None]
+    how = (
+        f"compared the manifests only for {shown(', '.join(alone))}; give the folder to check "
+        "its files too"
+        if alone
+        else "each folder's files checked against its manifest"
     )
-    for c in report.changes:
-        t.add_row(c.section, c.change, c.name, c.old or "-", c.new or "-")
-    err.print(t)
+    if report.same:
+        old, new = shown(report.old), shown(report.new)
+        err.print(f"diff: {old} and {new} describe the same release; {how}")
+        return
+    if report.changes:
+        rows = report.changes[:MAX_FINDINGS]
+        more = len(report.changes) - len(rows)
+        t = table(
+            f"diff: {len(report.changes)} difference(s), {report.old} -> {report.new}"
+            + (f", the first {len(rows)} shown" if more else ""),
+            ["what", "change", "name", "old", "new"],
+        )
+        for c in rows:
+            t.add_row(c.section, c.change, c.name, c.old or "-", c.new or "-")
+        err.print(t)
+        if more:
+            counts = Counter(c.section for c in report.changes)
+            by_kind = ", ".join(f"{kind}: {n}" for kind, n in sorted(counts.items()))
+            err.print(f"diff: ... and {more} more difference(s); all by kind: {by_kind}")
+    for name, check in sides:
+        if check is not None and not check.ok:
+            err.print(
+                f"diff: {shown(name)} does not match its manifest: {check.finding_count} "
+                "finding(s), "
+                "so it is not the release its manifest describes"
+            )
+    err.print(f"diff: {how}")
 
 
 def render_comparison(comparison: Comparison, title: str) -> None:
@@ -123,7 +156,8 @@ def render_comparison(comparison: Comparison, title: str) -> None:
         f"{'identical' if comparison.manifest_identical else 'DIFFERENT'}"
     )
     for o in comparison.differing:
-        err.print(f"  DIFFERENT {o.path}: {o.note or (o.explanation and o.explanation.summary)}")
+        why = o.note or (o.explanation and o.explanation.summary)
+        err.print(f"  DIFFERENT {shown(o.path)}: {shown(why)}")
         if o.explanation:
             for s in o.explanation.suspects[:6]:
                 err.print(f"    suspect: {s}")
@@ -186,7 +220,7 @@ def render_size(report: SizeReport) -> None:
         err.print("size: no firmware in this dist")
         return
     for e in entries:
-        err.print(f"{e.path} ({e.target or 'target unknown'})")
+        err.print(f"{shown(e.path)} ({shown(e.target or 'target unknown')})")
         t = table("", ["section", "size", "growth"])
         for row in e.sections:
             t.add_row(row.name, str(row.size), _growth(row.size, row.old))
@@ -210,4 +244,5 @@ def render_test(report: SmokeReport) -> None:
     err.print(f"test: {passed}/{len(ran)} passed")
     for r in ran:
         if r.status != "passed" and r.output_tail:
-            err.print(f"--- {r.path} ({' '.join(r.runner)}):\n{r.output_tail}")
+            # The program's own output keeps its lines, under a header of ours.
+            err.print(f"--- {shown(r.path)} ({shown(' '.join(r.runner))}):\n{r.output_tail}")

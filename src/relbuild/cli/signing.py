@@ -36,6 +36,7 @@ def keygen_cmd(key_type: str, prefix: str, force: bool) -> None:
 
     from relbuild.attest.keys import PASSWORD_VARIABLE, keygen
     from relbuild.system import ui
+    from relbuild.system.escaping import shown
 
     private, public = Path(f"{prefix}.key"), Path(f"{prefix}.pub")
     password = os.environ.get(PASSWORD_VARIABLE)
@@ -47,7 +48,7 @@ def keygen_cmd(key_type: str, prefix: str, force: bool) -> None:
         force=force,
     )
     how = f"encrypted with ${PASSWORD_VARIABLE}" if password else "not encrypted"
-    ui.err.print(f"wrote {private} ({key_type}, {how}, mode 0600) and {public}")
+    ui.err.print(f"wrote {shown(private)} ({key_type}, {how}, mode 0600) and {shown(public)}")
 
 
 @click.command("sign")
@@ -66,11 +67,12 @@ def sign_cmd(location: Path, key: str, jobs: int | None) -> None:
     first; one that does not match its manifest is not signed (exit 1)."""
     from relbuild.attest.keys import load_signer
     from relbuild.system import ui
+    from relbuild.system.escaping import shown
     from relbuild.verify.sign import sign
 
     signer = load_signer(key)
     folder, written = sign(location, signer, jobs=jobs)
-    ui.err.print(f"signed {folder} ({signer.key_type}): wrote {', '.join(written)}")
+    ui.err.print(f"signed {shown(folder)} ({signer.key_type}): wrote {', '.join(written)}")
 
 
 COMMANDS = [keygen_cmd, sign_cmd]

@@ -25,7 +25,7 @@ from relbuild.release.dist import (
     WaiverRecord,
 )
 from relbuild.system import environ
-from relbuild.system.fsutil import atomic_write
+from relbuild.system.fsutil import atomic_write, naming
 from relbuild.system.redact import Redactor
 
 
@@ -60,7 +60,8 @@ def archive(
     dest = staging / f"{top}.{fmt}"
     if not cached.is_file():
         atomic_write(cached, make_archive(fmt, members, plan.source_date_epoch))
-    shutil.copyfile(cached, dest)
+    with naming(dest):
+        shutil.copyfile(cached, dest)
     return Staged(dest, dest.name, "archive", triple, None, 0o644)
 
 

@@ -14,6 +14,7 @@ from relbuild.binaries import firmware
 from relbuild.errors import BuildError
 from relbuild.pipeline.model import Plan, Staged
 from relbuild.release.dist import ArtifactKind
+from relbuild.system.fsutil import naming
 
 
 def collect(plan: Plan, staging: Path, step: Step, produced: list[Path]) -> list[Staged]:
@@ -24,10 +25,11 @@ def collect(plan: Plan, staging: Path, step: Step, produced: list[Path]) -> list
         rel = f"{step.target}/{name}"
         dest = staging / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(src, bytes):
-            dest.write_bytes(src)
-        else:
-            shutil.copyfile(src, dest)
+        with naming(dest):
+            if isinstance(src, bytes):
+                dest.write_bytes(src)
+            else:
+                shutil.copyfile(src, dest)
         found.append(Staged(dest, rel, kind, step.target, step.component, mode, step.budget))
 
     if step.kind == "staticlib":
@@ -64,7 +66,9 @@ def _hand_over(folder: Path, lib: Path, header: Path | None) -> None:
     beside it, what rustc said it needs of the C library (written when the
     step ran: ``lib<name>.native-libs``)."""
     (folder / "lib").mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(lib, folder / "lib" / lib.name)
+    with naming(folder / "lib" / lib.name):
+        shutil.copyfile(lib, folder / "lib" / lib.name)
     if header is not None:
         (folder / "include").mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(header, folder / "include" / header.name)
+        with naming(folder / "include" / header.name):
+            shutil.copyfile(header, folder / "include" / header.name)

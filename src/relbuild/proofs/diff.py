@@ -1,4 +1,11 @@
-"""`relbuild diff OLD NEW`: what changed between two releases."""
+"""`relbuild diff OLD NEW`: what changed between two releases.
+
+A side given as a dist folder is first checked against its own manifest
+(relbuild.verify.folder): two folders whose manifests agree are the same release
+only when each folder holds what its manifest says, since a published
+binary can be swapped without touching its manifest. A side given as a
+manifest file is compared as a manifest only, and the report says so.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +24,9 @@ from relbuild.release.dist import (
     load_manifest,
 )
 from relbuild.release.pairing import pair_renamed
-from relbuild.verify.inventory import generate
+from relbuild.system.escaping import shown
+from relbuild.verify.findings import VerifyReport
+from relbuild.verify.folder import verify
 
 
 class Change(BaseModel):
@@ -34,11 +43,19 @@ class DiffReport(BaseModel):
     old: str
     new: str
     changes: list[Change]
+    # Each folder's files against its own manifest; None for a side given as
+    # a manifest file, compared as a manifest only.
+    old_check: VerifyReport | None = None
+    new_check: VerifyReport | None = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def same(self) -> bool:
-        return not self.changes
+        return not self.changes and all(c is None or c.ok for c in self.checks)
+
+    @property
+    def checks(self) -> tuple[VerifyReport | None, VerifyReport | None]:
+        return self.old_check, self.new_check
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -46,15 +63,18 @@ class DiffReport(BaseModel):
         return self.same
 
 
-def load_side(arg: Path) -> Manifest:
-    """A manifest file, a dist folder with one, or a folder of artifacts
-    (inventoried on the fly)."""
-    if arg.is_dir() and not (arg / MANIFEST_NAME).exists():
-        inventory = generate(arg, name=None, version=None, targets={})
-        if not inventory.artifacts:
-            raise UsageError(f"{arg}: no manifest.json and no files to compare")
-        return inventory
-    return load_manifest(arg / MANIFEST_NAME if arg.is_dir() else arg)
+def load_side(arg: Path, jobs: int | None = None) -> tuple[Manifest, VerifyReport | None]:
+    """A manifest file (compared alone), or a dist folder: its manifest and
+    the check of its files against it."""
+    if not arg.is_dir():
+        return load_manifest(arg), None
+    if not (arg / MANIFEST_NAME).exists():
+        raise UsageError(
+            f"{shown(arg)}: not a dist folder (no {MANIFEST_NAME}); "
+            f"`relbuild manifest DIR` writes one for files built elsewhere"
+        )
+    manifest = load_manifest(arg / MANIFEST_NAME)
+    return manifest, verify(arg, jobs=jobs)
 
 
 def _artifact_key(a: ArtifactRecord) -> tuple[str | None, str | None, str] | None:
@@ -211,5 +231,10 @@ def _deps(
     return out
 
 
-def diff(old: Path, new: Path) -> DiffReport:
-    return diff_manifests(load_side(old), load_side(new), str(old), str(new))
+def diff(old: Path, new: Path, jobs: int | None = None) -> DiffReport:
+    (old_manifest, old_check), (new_manifest, new_check) = (
+        load_side(old, jobs),
+        load_side(new, jobs),
+    )
+    report = diff_manifests(old_manifest, new_manifest, str(old), str(new))
+    return report.model_copy(update={"old_check": old_check, "new_check": new_check})

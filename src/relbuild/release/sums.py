@@ -60,13 +60,15 @@ class Sums:
 
 
 def parse_sums(text: str, algo: Algo) -> Sums:
-    """coreutils checksum lines, read as ``sha256sum -c --strict`` would and
-    stricter: a blank line, a line not of the form ``DIGEST  PATH`` or
-    ``DIGEST *PATH`` with a digest of the algorithm's length, and a path
-    listed twice (coreutils checks both lines: one with the wrong digest
-    fails) are problems. The BSD ``SHA256 (PATH) = DIGEST`` form and
-    backslash-escaped names are not what relbuild writes, so they are
-    problems too. Memory: one entry per line, problems bounded."""
+    """coreutils checksum lines in the one form relbuild writes, stricter
+    than ``sha256sum -c --strict`` (coreutils 9.1 accepts blank lines, a
+    path listed twice, CRLF, the BSD ``SHA256 (PATH) = DIGEST`` form and a
+    ``./`` prefix): a blank line, a line not of the form ``DIGEST  PATH`` or
+    ``DIGEST *PATH`` with a digest of the algorithm's length, a carriage
+    return or NUL in a name, and a path listed twice are problems; the BSD
+    form and backslash-escaped names are not checksum lines; a ``./``
+    prefix is kept, so the path is not the manifest's. Memory: one entry
+    per line, problems bounded."""
     lines = text.count("\n") + (1 if text and not text.endswith("\n") else 0)
     found = _SUMS_FAST[algo].findall(text)
     if len(found) == lines:

@@ -24,7 +24,7 @@ import contextlib
 import os
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,13 +71,19 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o644, *, make_parents: bo
 
 
 def atomic_write_many(
-    files: Sequence[tuple[Path, bytes]], mode: int = 0o644, *, make_parents: bool = True
+    files: Sequence[tuple[Path, bytes]],
+    mode: int = 0o644,
+    *,
+    make_parents: bool = True,
+    modes: Sequence[int] | None = None,
 ) -> None:
-    """Write several files as one change: all are written and synced first,
-    then renamed into place in the order given (put the file readers treat
-    as the commit, a manifest, last). A failure before the renames (a full
-    disk, a signal) leaves every old file as it was and no temp file."""
-
+    """Write several files as one change: all are checked, then written and
+    synced, then renamed into place in the order given (put the file readers
+    treat as the commit, a manifest, last). A failure before the renames (a
+    path that is a folder, a full disk, a signal) leaves every old file as
+    it was and no temp file. ``modes``: one per file, instead of ``mode``."""
+    if modes is not None and len(modes) != len(files):
+        raise ValueError("one mode per file")
     for path, _ in files:
         if path.exists() and not path.is_file():
             raise UsageError(f"{path} exists and is not a regular file; refusing to replace it")
@@ -85,13 +91,14 @@ def atomic_write_many(
             raise UsageError(f"{path.parent} is not a folder")
     pending: list[_Pending] = []
     with signals.guarded():
-        _write_group(files, mode, pending)
+        _write_group(files, modes or [mode] * len(files), pending)
 
 
-def _write_group(files: Sequence[tuple[Path, bytes]], mode: int, pending: list[_Pending]) -> None:
-
+def _write_group(
+    files: Sequence[tuple[Path, bytes]], modes: Sequence[int], pending: list[_Pending]
+) -> None:
     try:
-        for path, data in files:
+        for (path, data), mode in zip(files, modes, strict=True):
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 pending.append(_open_temp(path))
@@ -115,6 +122,19 @@ def _write_group(files: Sequence[tuple[Path, bytes]], mode: int, pending: list[_
             if item.tmp is not None:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(item.tmp)
+
+
+@contextlib.contextmanager
+def naming(path: Path) -> Iterator[None]:
+    """An OSError that names no file while ``path`` is written (a full disk
+    fails write() and close() with ENOSPC, which carry no name) becomes an
+    error naming ``path``, never "cannot access: No space left on device"."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is not None:
+            raise
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def _open_temp(path: Path) -> _Pending:

@@ -1,51 +1,27 @@
 """Human output: rich on stderr, never markup-parsed, so paths print as-is.
 Stdout is kept for what scripts parse (``--json``).
 
-Names and text from a dist folder, a manifest or a config may be hostile: a
-file named ``\\x1b]0;...`` must not retitle the terminal or rewrite a CI log.
-Every string this console prints has its control characters escaped
-(:func:`escape`); only the newlines of the message itself are kept.
+Names and text from a dist folder, a manifest or a config may be hostile;
+this console applies the one rule of relbuild.system.escaping to everything it
+prints: control characters escaped in every string, no newline inside a
+table cell or a title, no markup, no emoji codes, no highlighting.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 from rich.console import Console
+from rich.table import Table
+
+from relbuild.system.escaping import escape, shown
 
 if TYPE_CHECKING:
-    from rich.table import Table
     from rich.text import Text
-
-# C0 and C1 controls and DEL (ESC, CSI, OSC, BEL, CR...), the Unicode
-# bidirectional overrides that reorder what is shown, and lone surrogates
-# (bytes that were not UTF-8, kept by the file system codec).
-_UNSAFE = re.compile(
-    "[\x00-\x09\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
-)
-_UNSAFE_OR_NEWLINE = re.compile(f"{_UNSAFE.pattern[:-1]}\n]")
-_NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r", "\x1b": "\\x1b"}
-
-
-def _escape_one(match: re.Match[str]) -> str:
-    char = match.group()
-    if char in _NAMED:
-        return _NAMED[char]
-    code = ord(char)
-    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
-
-
-def escape(text: str, *, newlines: bool = False) -> str:
-    """``text`` with control characters shown as escapes (``\\x1b``), safe
-    to print on a terminal. With ``newlines``, a newline is escaped too, for
-    a value (a path) that must stay on one line."""
-    pattern = _UNSAFE_OR_NEWLINE if newlines else _UNSAFE
-    return pattern.sub(_escape_one, text) if pattern.search(text) else text
 
 
 class SafeConsole(Console):
@@ -56,11 +32,24 @@ class SafeConsole(Console):
         return super().render_str(escape(text), **kwargs)
 
 
+class SafeTable(Table):
+    """A table whose cells and title stay on one line each: a newline from
+    input is shown as ``\\n`` instead of starting a line of its own."""
+
+    def add_row(self, *renderables: Any, **kwargs: Any) -> None:
+        super().add_row(*(shown(r) if isinstance(r, str) else r for r in renderables), **kwargs)
+
+
 err = SafeConsole(
     stderr=True,
     markup=False,
     highlight=False,
-    # Logs in CI are read in wide windows; do not fold paths at 80 columns.
+    emoji=False,
+    # A message is never folded by rich: a folded line could begin with text
+    # from input (a padded path), which would read as a line of relbuild's.
+    # The terminal wraps long lines; a CI log keeps them whole.
+    soft_wrap=True,
+    # Tables: CI logs are read in wide windows; do not fold paths at 80 columns.
     width=None if sys.stderr.isatty() else 160,
 )
 
@@ -78,9 +67,7 @@ def print_json(data: BaseModel | dict[str, Any] | list[Any]) -> None:
 
 
 def table(title: str, columns: list[str]) -> Table:
-    from rich.table import Table
-
-    t = Table(title=title, title_justify="left", show_lines=False, pad_edge=False)
+    t = SafeTable(title=shown(title), title_justify="left", show_lines=False, pad_edge=False)
     for col in columns:
         t.add_column(col, overflow="fold")
     return t

@@ -15,6 +15,7 @@ from relbuild.attest.keys import Signer
 from relbuild.attest.record import write_signatures
 from relbuild.errors import RelbuildError, UsageError
 from relbuild.release.dist import load_manifest, locate
+from relbuild.system.escaping import shown
 from relbuild.verify.findings import VerifyReport
 from relbuild.verify.folder import verify
 
@@ -39,9 +40,11 @@ def sign(location: Path, signer: Signer, *, jobs: int | None = None) -> tuple[Pa
         f for f in report.findings if f.path not in signed and ENVELOPE_NAME not in f.detail
     ]
     if findings:
-        lines = [f"  {f.kind}: {f.path}: {f.detail}" for f in findings[:20]]
+        # Paths and details come from the folder: one line each, escaped.
+        lines = [f"  {f.kind}: {shown(f.path)}: {shown(f.detail)}" for f in findings[:20]]
         raise NotSignedError(
-            f"{folder} does not match its manifest, so it was not signed:\n" + "\n".join(lines)
+            f"{shown(folder)} does not match its manifest, so it was not signed:\n"
+            + "\n".join(lines)
         )
     write_signatures(folder, signer)
     source = load_manifest(manifest).source
