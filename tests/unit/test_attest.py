@@ -181,6 +181,7 @@ def manifest_for(folder: Path) -> Manifest:
             vcs="git", revision="ab" * 20, dirty=False, source_date_epoch=1700000000
         ),
         toolchains={"rust": ToolRecord(release="1.96.0", commit="cd" * 20, sha256="12" * 32)},
+        config_digest="ef" * 32,  # the config the provenance names
         artifacts=records,
         dependencies=Dependencies(
             rust=LOCK,

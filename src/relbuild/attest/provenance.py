@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from relbuild import __version__
 from relbuild.attest import load_json
 from relbuild.release.dist import Manifest
 
@@ -48,6 +47,13 @@ class RunMetadata:
     invocation_id: str
     started: float  # seconds since the epoch
     finished: float
+
+
+def relbuild_version(manifest: Manifest) -> str:
+    """The relbuild release that made the manifest, as its generator names it:
+    the builder the provenance and the SBOM name (a merge by a newer relbuild
+    names the release that built the parts)."""
+    return manifest.generator.removeprefix("relbuild ")
 
 
 def _time(seconds: float) -> str:
@@ -123,8 +129,9 @@ def make_statement(
             entry["digest"] = digest
         resolved.append(entry)
 
+    version = relbuild_version(manifest)
     run_details: dict[str, Any] = {
-        "builder": {"id": f"{BUILDER_ID}@{__version__}", "version": {"relbuild": __version__}}
+        "builder": {"id": f"{BUILDER_ID}@{version}", "version": {"relbuild": version}}
     }
     if run is not None:
         run_details["metadata"] = {

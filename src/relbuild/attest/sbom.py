@@ -25,8 +25,8 @@ import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from relbuild import __version__
 from relbuild.attest.contents import Contents, Package
+from relbuild.attest.provenance import relbuild_version
 from relbuild.release.dist import ArtifactRecord, Manifest
 
 # Serial numbers are uuid5 in this namespace of the document's digest.
@@ -93,9 +93,9 @@ def make_sbom(manifest: Manifest, contents: Mapping[str, Contents]) -> bytes:
         Component(
             type=ComponentType.APPLICATION,
             name="relbuild",
-            version=__version__,
+            version=relbuild_version(manifest),
             bom_ref="tool:relbuild",
-            purl=PackageURL(type="pypi", name="relbuild", version=__version__),
+            purl=PackageURL(type="pypi", name="relbuild", version=relbuild_version(manifest)),
         )
     )
     if manifest.source is not None:

@@ -21,6 +21,9 @@ from pathlib import Path
 from pydantic import BaseModel, computed_field
 
 from relbuild.attest import PROVENANCE_NAME, SBOM_NAME
+from relbuild.attest.claims import claims
+from relbuild.attest.contents import Contents
+from relbuild.attest.provenance import ConfigRef
 from relbuild.attest.readback import ReadbackError, config_from_statement, contents_from_sbom
 from relbuild.attest.record import write_documents
 from relbuild.errors import UsageError
@@ -38,7 +41,9 @@ from relbuild.release.dist import (
     locate,
     write_manifest,
 )
-from relbuild.system import fsutil
+from relbuild.release.safefs import read_regular
+from relbuild.system import fsutil, signals
+from relbuild.verify.attestations import MAX_BYTES
 from relbuild.verify.folder import verify
 
 
@@ -189,8 +194,8 @@ def merged_manifest(parts: Sequence[tuple[Path, Manifest]]) -> tuple[Manifest, l
     steps: list[StepRecord] = []
     for triple in covered:
         m = part_of(triple)
-        files += [a for a in m.artifacts if a.target == triple and a.kind != "archive"]
-        archives += [a for a in m.artifacts if a.target == triple and a.kind == "archive"]
+        files += [_settled(a) for a in m.artifacts if a.target == triple and a.kind != "archive"]
+        archives += [_settled(a) for a in m.artifacts if a.target == triple and a.kind == "archive"]
         steps += [s for s in m.steps if s.target == triple]
     untargeted = [a for _, m in parts for a in m.artifacts if a.target is None]
     if untargeted:
@@ -223,6 +228,12 @@ def merged_manifest(parts: Sequence[tuple[Path, Manifest]]) -> tuple[Manifest, l
         abi=[r for triple in covered for r in part_of(triple).abi if r.target == triple],
     )
     return manifest, missing
+
+
+def _settled(art: ArtifactRecord) -> ArtifactRecord:
+    """The record with the mode a build gives its kind: a part's own modes
+    (0777, setuid) are not carried into the release."""
+    return art.model_copy(update={"mode": "0755" if art.kind == "executable" else "0644"})
 
 
 def _dependencies(parts: Sequence[tuple[Path, Manifest]]) -> Dependencies:
@@ -264,13 +275,12 @@ def merge(
             "without those targets.",
         )
     out = out.resolve()
-    for folder, _ in loaded:
-        if folder.resolve() == out:
-            raise UsageError(f"--out {out} is one of the parts; merge into a new folder")
+    _check_out(out, [folder for folder, _ in loaded])
     output.check_out(out)
     where = {a.path: folder for folder, m in loaded for a in m.artifacts}
     epoch = manifest.source.source_date_epoch if manifest.source else 0
-    with output.staging_for(out) as staging:
+    # SIGTERM raises here, so the staging copy is removed on the way out.
+    with signals.guarded(), output.staging_for(out) as staging:
         for art in manifest.artifacts:
             dest = staging / art.path
             dest.parent.mkdir(parents=True, exist_ok=True)
@@ -296,29 +306,73 @@ def merge(
     )
 
 
-def _attest(staging: Path, manifest: Manifest, parts: Sequence[tuple[Path, Manifest]]) -> None:
-    """The merged release's SBOM and provenance, from the parts' own (each
-    was held against its manifest by verify): the contents of each artifact
-    from its part's SBOM, the config from the first part's provenance.
-    Written by the functions a build uses, so the bytes are the same. A
-    part's signatures sign that part only: sign the merged release again."""
+def _check_out(out: Path, parts: Sequence[Path]) -> None:
+    """``out`` (resolved) is replaced as a whole: it may not be a part, hold
+    one, or lie inside one."""
+    for folder in parts:
+        part = folder.resolve()
+        if part == out:
+            raise UsageError(f"--out {out} is one of the parts; merge into a new folder")
+        if out in part.parents:
+            raise UsageError(
+                f"--out {out} holds part {folder}, which replacing it would delete; "
+                "merge into a folder outside the parts"
+            )
+        if part in out.parents:
+            raise UsageError(
+                f"--out {out} lies inside part {folder}, which would then hold a file its "
+                "manifest does not list; merge into a folder outside the parts"
+            )
 
+
+def _attest(staging: Path, manifest: Manifest, parts: Sequence[tuple[Path, Manifest]]) -> None:
+    """The merged release's SBOM and provenance, written from the merged
+    manifest by the functions a build uses, so the bytes are the same.
+
+    Only what the manifest does not record is read from a part, whose own
+    SBOM and provenance verify held against its manifest: what each of its
+    artifacts contains (each package one of the manifest's locked
+    dependencies, with its digest) and the config file's name (the same in
+    every part). Everything else (config digest, source, toolchains,
+    builder) is the merged manifest's; what was written is checked against
+    it again. A part's signatures sign that part only: sign the merged
+    release again."""
     have = [(folder / SBOM_NAME).is_file() for folder, _ in parts]
     if not any(have):
         return  # parts from a relbuild that wrote none
-    contents = {}
-    config = None
+    contents: dict[str, Contents] = {}
+    names: dict[str, Path] = {}
     for (folder, m), present in zip(parts, have, strict=True):
         if not present:
             raise UsageError(f"part {folder}: {SBOM_NAME} is missing while other parts have one")
         try:
-            theirs = contents_from_sbom((folder / SBOM_NAME).read_bytes())
-            ref = config_from_statement((folder / PROVENANCE_NAME).read_bytes())
-        except (ReadbackError, OSError) as exc:
+            theirs = contents_from_sbom(read_regular(folder / SBOM_NAME, MAX_BYTES))
+            ref = config_from_statement(read_regular(folder / PROVENANCE_NAME, MAX_BYTES))
+        except ReadbackError as exc:
             raise UsageError(f"part {folder}: {exc}") from None
-        config = config or ref
+        except OSError as exc:
+            raise UsageError(f"part {folder}: cannot read its attestations: {exc}") from None
+        first = next(iter(names), None)
+        if ref is not None and first is not None and ref.name != first:
+            raise UsageError(
+                f"part {folder}: {PROVENANCE_NAME} names the config {_show(ref.name)}, part "
+                f"{names[first]} {_show(first)}; parts of one release must agree"
+            )
+        if ref is not None:
+            names.setdefault(ref.name, folder)
         contents.update({a.path: theirs[a.path] for a in m.artifacts if a.path in theirs})
+    config = None
+    if manifest.config_digest is not None and names:
+        config = ConfigRef(next(iter(names)), manifest.config_digest)
     write_documents(staging, manifest, contents, config)
+    wrong = claims(
+        manifest,
+        (staging / PROVENANCE_NAME).read_bytes(),
+        (staging / SBOM_NAME).read_bytes(),
+    )
+    if wrong:
+        shown = "; ".join(f"{c.file}: {c.field}: {c.detail}" for c in wrong[:5])
+        raise UsageError(f"the parts' attestations do not agree with the merged manifest: {shown}")
 
 
 def _copy_regular(src: Path, dest: Path) -> None:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import glob
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -66,11 +68,16 @@ def swap_into_place(staging: Path, out: Path) -> None:
 
 
 def _remove_stale_staging(out: Path) -> None:
-    for old in out.parent.glob(f".{out.name}.staging-*"):
+    # Only the names staging_for gives this out (its name may hold a `*`).
+    own = re.compile(rf"\.{re.escape(out.name)}\.staging-(\d+)-[0-9a-f]{{8}}")
+    for old in out.parent.glob(f".{glob.escape(out.name)}.staging-*"):
+        match = own.fullmatch(old.name)
+        if match is None:
+            continue
         try:
-            pid = int(old.name.split("staging-")[1].split("-")[0])
+            pid = int(match.group(1))
             os.kill(pid, 0)  # still running: another build's staging
-        except (ValueError, IndexError, ProcessLookupError):
+        except (ValueError, OverflowError, ProcessLookupError):
             shutil.rmtree(old, ignore_errors=True)
         except PermissionError:
             pass

@@ -4,8 +4,9 @@ checks.
 With a public key: manifest.json.sig must verify over manifest.json, and
 the DSSE envelope over its payload; the payload must be the bytes of
 provenance.intoto.json. Then, with a key or without: every subject of the
-provenance must match the dist, the SBOM's artifact components must match
-the manifest, and the manifest's artifacts must all be in both.
+provenance must match the dist, the manifest's artifacts must all be
+subjects, and every other claim of the provenance and the SBOM must be what
+the manifest records (:mod:`relbuild.attest.claims`).
 
 A subject that is an artifact of the manifest is held against the
 manifest's digests, and the usual checks hold the manifest against the
@@ -15,10 +16,8 @@ here.
 
 from __future__ import annotations
 
-import json
 import stat
 from pathlib import Path
-from typing import Any
 
 from relbuild.attest import (
     ENVELOPE_NAME,
@@ -26,6 +25,7 @@ from relbuild.attest import (
     PROVENANCE_NAME,
     SBOM_NAME,
 )
+from relbuild.attest.claims import Claim, provenance_claims, sbom_claims
 from relbuild.attest.dsse import IN_TOTO_PAYLOAD_TYPE, EnvelopeError, check_detached, parse_envelope
 from relbuild.attest.keys import Verifier
 from relbuild.attest.provenance import PREDICATE_TYPE, StatementError, read_subjects
@@ -117,10 +117,49 @@ def attestation_findings(
 
     if statement is not None:
         findings += _subject_findings(folder, manifest, statement, where)
+        findings += _as_findings(provenance_claims(manifest, statement, where))
     elif verifier is not None and not any(f.path == ENVELOPE_NAME for f in findings):
         sig(PROVENANCE_NAME, "missing: no provenance to check the artifacts against")
-    findings += _sbom_findings(folder, manifest, provenance is not None)
+    findings += _sbom_findings(folder, manifest)
     return findings
+
+
+def _sbom_findings(folder: Path, manifest: Manifest) -> list[Finding]:
+    """The SBOM's claims, and a document without the others."""
+    findings: list[Finding] = []
+
+    def att(path: str, detail: str) -> None:
+        findings.append(Finding(kind="attestation", path=path, detail=detail))
+
+    sbom = _read(folder, SBOM_NAME, findings, "attestation")
+    # A build writes the provenance and the SBOM together, and signs that
+    # provenance: one without the other is not what a build left.
+    absent = {
+        name
+        for name in (PROVENANCE_NAME, SBOM_NAME, ENVELOPE_NAME)
+        if walk_to(folder, name) == (None, None)
+    }
+    if PROVENANCE_NAME in absent:
+        for other in (SBOM_NAME, ENVELOPE_NAME):
+            if other not in absent:
+                att(PROVENANCE_NAME, f"missing, though {other} is there (a build writes both)")
+                break
+    elif SBOM_NAME in absent:
+        att(SBOM_NAME, f"missing, though {PROVENANCE_NAME} is there (a build writes both)")
+    if sbom is not None:
+        findings += _as_findings(sbom_claims(manifest, sbom))
+    return findings
+
+
+def _as_findings(found: list[Claim]) -> list[Finding]:
+    return [
+        Finding(
+            kind="attestation",
+            path=c.file,
+            detail=f"{c.field}: {c.detail}" if c.field else c.detail,
+        )
+        for c in found
+    ]
 
 
 def _subject_findings(
@@ -179,75 +218,4 @@ def _subject_findings(
                     detail=f"in the manifest, not a subject of {where}",
                 )
             )
-    return findings
-
-
-def _components(doc: dict[str, Any]) -> dict[str, dict[str, str]]:
-    """bom-ref -> {sha256, sha512} of the SBOM's top-level artifact components."""
-    out: dict[str, dict[str, str]] = {}
-    for comp in doc.get("components") or []:
-        if not isinstance(comp, dict):
-            continue
-        props = {
-            p.get("name"): p.get("value")
-            for p in comp.get("properties") or []
-            if isinstance(p, dict)
-        }
-        path = props.get("relbuild:path")
-        if not isinstance(path, str):
-            continue
-        hashes = {
-            str(h.get("alg", "")).lower().replace("-", ""): str(h.get("content", ""))
-            for h in comp.get("hashes") or []
-            if isinstance(h, dict)
-        }
-        out[path] = hashes
-    return out
-
-
-def _sbom_findings(folder: Path, manifest: Manifest, expected: bool) -> list[Finding]:
-    findings: list[Finding] = []
-    data = _read(folder, SBOM_NAME, findings, "attestation")
-    if data is None:
-        if expected and not findings:
-            findings.append(Finding(kind="attestation", path=SBOM_NAME, detail="missing"))
-        return findings
-    try:
-        doc = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return [Finding(kind="attestation", path=SBOM_NAME, detail="not valid JSON")]
-    if not isinstance(doc, dict) or doc.get("bomFormat") != "CycloneDX":
-        return [Finding(kind="attestation", path=SBOM_NAME, detail="not a CycloneDX document")]
-    try:
-        components = _components(doc)
-    except (AttributeError, TypeError):
-        return [Finding(kind="attestation", path=SBOM_NAME, detail="malformed components")]
-    for art in manifest.artifacts:
-        got = components.pop(art.path, None)
-        if got is None:
-            findings.append(
-                Finding(kind="attestation", path=SBOM_NAME, detail=f"no component for {art.path}")
-            )
-            continue
-        differ = [
-            algo
-            for algo, want in (("sha256", art.sha256), ("sha512", art.sha512))
-            if got.get(algo) != want
-        ]
-        if differ:
-            findings.append(
-                Finding(
-                    kind="attestation",
-                    path=SBOM_NAME,
-                    detail=f"{art.path}: {' and '.join(differ)} not the manifest's",
-                )
-            )
-    for extra in sorted(components):
-        findings.append(
-            Finding(
-                kind="attestation",
-                path=SBOM_NAME,
-                detail=f"component {extra} is not an artifact of the manifest",
-            )
-        )
     return findings
