@@ -20,7 +20,7 @@ from relbuild.attest import PROVENANCE_NAME, SBOM_NAME
 from relbuild.attest.claims import Claim, claims
 from relbuild.attest.provenance import ConfigRef
 from relbuild.attest.readback import ReadbackError, contents_from_sbom
-from relbuild.attest.record import write_documents
+from relbuild.attest.write import write_documents
 from relbuild.ci.merge import merge
 from relbuild.errors import RelbuildError
 from relbuild.release.dist import Manifest, write_manifest

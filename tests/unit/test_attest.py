@@ -19,8 +19,8 @@ from relbuild.attest.contents import CRATES_IO, Contents
 from relbuild.attest.dsse import envelope, pae, parse_envelope
 from relbuild.attest.keys import keygen, load_signer, load_verifier
 from relbuild.attest.provenance import ConfigRef, RunMetadata, make_statement
-from relbuild.attest.record import write_documents, write_signatures
 from relbuild.attest.sbom import make_sbom
+from relbuild.attest.write import write_documents, write_signatures
 from relbuild.backends.cargo_tree import parse_cargo_tree
 from relbuild.backends.go_buildinfo import (
     BuildInfoError,

@@ -15,7 +15,7 @@ from relbuild.attest import ENVELOPE_NAME, PROVENANCE_NAME, SBOM_NAME
 from relbuild.attest.contents import CRATES_IO
 from relbuild.attest.keys import load_signer
 from relbuild.attest.provenance import ConfigRef
-from relbuild.attest.record import write_documents
+from relbuild.attest.write import write_documents
 from relbuild.release.dist import StepRecord, TargetRecord, write_manifest
 from relbuild.verify.folder import verify
 from relbuild.verify.sign import NotSignedError, sign

@@ -16,7 +16,7 @@ import pytest
 from relbuild.attest import PROVENANCE_NAME, SBOM_NAME
 from relbuild.attest.contents import Contents, Package
 from relbuild.attest.provenance import ConfigRef
-from relbuild.attest.record import write_documents
+from relbuild.attest.write import write_documents
 from relbuild.ci.merge import merge
 from relbuild.errors import UsageError
 from relbuild.release.deps import CrateDep, Dependencies, GoModuleDep

@@ -69,7 +69,7 @@ def test_sign_error_cannot_print_a_forged_line(
 ) -> None:
     from relbuild.attest.keys import keygen
     from relbuild.attest.provenance import ConfigRef
-    from relbuild.attest.record import write_documents
+    from relbuild.attest.write import write_documents
 
     folder = tmp_path / "signed"
     folder.mkdir()

@@ -18,7 +18,7 @@ from relbuild.attest import ENVELOPE_NAME, MANIFEST_SIGNATURE_NAME
 from relbuild.attest.dsse import EnvelopeError, check_detached, envelope, parse_envelope
 from relbuild.attest.keys import keygen, load_signer, load_verifier
 from relbuild.attest.provenance import ConfigRef
-from relbuild.attest.record import write_documents
+from relbuild.attest.write import write_documents
 from relbuild.errors import UsageError
 from relbuild.release.dist import load_manifest, write_manifest
 from tests.conftest import CliResult

@@ -42,13 +42,6 @@ class Difference:
     message: str
 
 
-@dataclass(frozen=True)
-class StructDifference:
-    a: Record
-    b: Record
-    message: str
-
-
 def type_name(shape: Shape) -> str:
     """What the source calls a type, or its canonical text."""
     if isinstance(shape, Scalar | Pointer) and shape.name:

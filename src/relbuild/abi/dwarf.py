@@ -28,7 +28,6 @@ from relbuild.binaries.elfcheck import ELF_ERRORS
 DIE = Any  # pyelftools ships no types
 
 _SIGNED = {0x05, 0x06, 0x0D}  # signed, signed_char, signed_fixed
-_UNSIGNED = {0x07, 0x08, 0x10, 0x0E}  # unsigned, unsigned_char, UTF, unsigned_fixed
 _FLOAT = {0x04, 0x03}  # float, complex_float
 _BOOL = 0x02
 _QUALIFIERS = {

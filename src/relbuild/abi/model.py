@@ -15,7 +15,9 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, computed_field
+from pydantic import computed_field
+
+from relbuild.release.dist import Frozen
 
 ScalarKind = Literal["int", "float", "bool", "enum", "void"]
 
@@ -223,10 +225,6 @@ FindingKind = Literal[
     "struct-layout",
     "cgo-differs",
 ]
-
-
-class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class SideRecord(Frozen):

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict
 
 from relbuild.errors import ToolchainError
 from relbuild.release.deps import Dependencies
+from relbuild.release.dist import Frozen
 from relbuild.system import environ
 
 if TYPE_CHECKING:
@@ -97,10 +98,6 @@ def unresolved(subject: str, tool: str, need: str) -> Check:
 # --- steps ----------------------------------------------------------------------
 
 StepKind = Literal["staticlib", "executable", "firmware", "go-executable"]
-
-
-class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class CcWrapper(Frozen):

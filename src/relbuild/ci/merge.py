@@ -25,7 +25,7 @@ from relbuild.attest.claims import claims
 from relbuild.attest.contents import Contents
 from relbuild.attest.provenance import ConfigRef
 from relbuild.attest.readback import ReadbackError, config_from_statement, contents_from_sbom
-from relbuild.attest.record import write_documents
+from relbuild.attest.write import write_documents
 from relbuild.errors import UsageError
 from relbuild.pipeline import output
 from relbuild.release.deps import CrateDep, Dependencies, GoModuleDep

@@ -225,7 +225,7 @@ def build_cmd(
     """Build every target: Rust first, then Go; normalize; write the manifest,
     the SBOM and the provenance (signed with --sign)."""
     from relbuild.attest.keys import load_signer
-    from relbuild.attest.record import AttestOptions
+    from relbuild.attest.write import AttestOptions
     from relbuild.cli.render import render_build
     from relbuild.pipeline.gather import default_jobs
     from relbuild.pipeline.model import BuildOptions

@@ -130,8 +130,6 @@ def _bare() -> list[Triple]:
 
 TRIPLES: dict[str, Triple] = {t.name: t for t in [*_hosted(), *_bare()]}
 
-HOST_TRIPLE = "x86_64-unknown-linux-gnu"
-
 # The glibc a -gnu binary needs at least, unless the target sets `glibc`:
 # 2.28 (2018) runs on every supported Debian, Ubuntu and RHEL 8.
 DEFAULT_GLIBC = "2.28"

@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from relbuild.abi.boundary import Library, Paths, Program, TargetInput, check
 from relbuild.abi.cdecl import CCompiler
-from relbuild.abi.check import Library, Paths, Program, TargetInput, check
 from relbuild.abi.model import AbiReport, Finding
 from relbuild.abi.report import finding_lines
 from relbuild.errors import BuildError

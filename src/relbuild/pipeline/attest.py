@@ -11,7 +11,7 @@ from pathlib import Path
 
 from relbuild.attest.contents import Contents
 from relbuild.attest.provenance import RunMetadata
-from relbuild.attest.record import AttestOptions, config_ref, write_documents, write_signatures
+from relbuild.attest.write import AttestOptions, config_ref, write_documents, write_signatures
 from relbuild.backends import BACKENDS
 from relbuild.backends.base import Probe
 from relbuild.release.dist import Manifest

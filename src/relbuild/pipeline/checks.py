@@ -24,7 +24,7 @@ from relbuild.pipeline.model import Plan, Staged
 from relbuild.release.dist import Footprint, hash_file
 
 
-class Digests:
+class DigestCache:
     """SHA-256 and SHA-512 of each file, computed once, several files at a
     time (hashlib releases the GIL)."""
 
@@ -89,7 +89,7 @@ class Findings:
 class Checker:
     """The checks of one build; :meth:`target` runs them on a target's files."""
 
-    def __init__(self, plan: Plan, cache: Path, digests: Digests) -> None:
+    def __init__(self, plan: Plan, cache: Path, digests: DigestCache) -> None:
         self._plan, self._cache, self._digests = plan, cache, digests
         machine = plan.machine.items()
         needles = leaks.machine_needles(

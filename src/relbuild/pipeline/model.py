@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from relbuild.attest.record import AttestOptions
+from relbuild.attest.write import AttestOptions
 from relbuild.backends.base import Budget, Step
 from relbuild.release.archive import ArchiveFormat
 from relbuild.release.deps import Dependencies

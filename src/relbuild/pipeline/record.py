@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from relbuild import __version__
-from relbuild.pipeline.checks import Digests
+from relbuild.pipeline.checks import DigestCache
 from relbuild.pipeline.model import Plan, Staged
 from relbuild.release.archive import LEVEL, ArchiveFormat, Member, make_archive
 from relbuild.release.dist import (
@@ -36,7 +36,7 @@ def archive(
     staging: Path,
     fmt: ArchiveFormat,
     cache: Path,
-    digests: Digests,
+    digests: DigestCache,
 ) -> Staged | None:
     """The archive of one target: its artifacts and the license files.
 
@@ -66,7 +66,7 @@ def archive(
 
 
 def artifact(
-    staging: Path, s: Staged, epoch: int, digests: Digests, footprint: Footprint | None
+    staging: Path, s: Staged, epoch: int, digests: DigestCache, footprint: Footprint | None
 ) -> ArtifactRecord:
     path = staging / s.rel
     os.chmod(path, s.mode)

@@ -24,7 +24,7 @@ from relbuild.abi.model import AbiReport
 from relbuild.backends.base import BuildPaths, Probe, Step
 from relbuild.config import LoadedConfig
 from relbuild.errors import ConfigError
-from relbuild.pipeline import abi, attest, checks, output, record, run, stage
+from relbuild.pipeline import abi, attest, checks, collect, output, record, run
 from relbuild.pipeline.gather import gather, log_toolchains
 from relbuild.pipeline.model import BuildOptions, BuildResult, Plan, Staged, StepTiming
 from relbuild.pipeline.plan import PlanInputs
@@ -58,7 +58,7 @@ class BuildState:
     findings: dict[str, checks.Findings] = field(default_factory=dict)
     archives: dict[str, Staged] = field(default_factory=dict)
     footprints: dict[str, Footprint] = field(default_factory=dict)
-    digests: checks.Digests | None = None
+    digests: checks.DigestCache | None = None
     abi_report: AbiReport | None = None
     abi: list[AbiRecord] = field(default_factory=list)
     artifacts: list[ArtifactRecord] = field(default_factory=list)
@@ -134,7 +134,7 @@ def _open_staging(state: BuildState) -> None:
 
 def _run(state: BuildState) -> None:
     plan, staging, options = state.to_run or state.the_plan, state.the_staging, state.options
-    digests = checks.Digests(options.jobs)
+    digests = checks.DigestCache(options.jobs)
     checker = checks.Checker(plan, state.paths.cache, digests)
     archive_cache = state.paths.cache / "archives"
     state.digests = digests
@@ -149,12 +149,12 @@ def _run(state: BuildState) -> None:
             if archived is not None:
                 state.archives[triple] = archived
 
-    def collect(step: Step, produced: list[Path]) -> list[Staged]:
-        return stage.collect(plan, staging, step, produced)
+    def stage_outputs(step: Step, produced: list[Path]) -> list[Staged]:
+        return collect.collect(plan, staging, step, produced)
 
     runner = state.runner(plan, state.paths)
     state.staged, state.timings = run.run_plan(
-        plan, options.jobs, state.reporter, collect, finish, runner
+        plan, options.jobs, state.reporter, stage_outputs, finish, runner
     )
 
 

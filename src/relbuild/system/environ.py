@@ -87,8 +87,3 @@ def go_mod_cache(source: Mapping[str, str] | None = None) -> str:
         return src["GOMODCACHE"]
     gopath = src.get("GOPATH", "").split(os.pathsep)[0] or os.path.join(home(src), "go")
     return os.path.join(gopath, "pkg", "mod")
-
-
-def zig_global_cache(source: Mapping[str, str] | None = None) -> str:
-    src = os.environ if source is None else source
-    return src.get("ZIG_GLOBAL_CACHE_DIR") or os.path.join(home(src), ".cache", "zig")

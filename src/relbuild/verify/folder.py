@@ -26,8 +26,8 @@ from relbuild.release.dist import MANIFEST_NAME, Manifest, load_manifest, locate
 from relbuild.release.prefetch import Prefetched
 from relbuild.release.safefs import safe_relpath
 from relbuild.release.sums import SUMS
+from relbuild.verify.artifacts import compare, leak_scanner, sums_findings
 from relbuild.verify.attestations import attestation_findings
-from relbuild.verify.checks import compare, leak_scanner, sums_findings
 from relbuild.verify.findings import MAX_FINDINGS, Finding, FindingKind, Sink, VerifyReport
 from relbuild.verify.walk import (
     MAX_DEPTH,

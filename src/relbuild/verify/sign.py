@@ -12,7 +12,7 @@ from pathlib import Path
 
 from relbuild.attest import ENVELOPE_NAME, MANIFEST_SIGNATURE_NAME, PROVENANCE_NAME
 from relbuild.attest.keys import Signer
-from relbuild.attest.record import write_signatures
+from relbuild.attest.write import write_signatures
 from relbuild.errors import RelbuildError, UsageError
 from relbuild.release.dist import load_manifest, locate
 from relbuild.system.escaping import shown
