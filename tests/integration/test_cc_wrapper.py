@@ -46,7 +46,7 @@ def test_a_target_linker_is_recorded_by_the_release_it_prints() -> None:
     manifest records it: the release it prints and the executable's digest."""
     import shutil
 
-    from relbuild.backends.rust import linker_tool
+    from relbuild.backends.rust_link import linker_tool
 
     found = shutil.which("ld.lld-19")
     assert found, "ld.lld-19 (Debian lld-19) is installed by scripts/setup.sh"

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from relbuild.attest.contents import Contents
-from relbuild.backends import cargo_tree, rustc
+from relbuild.backends import cargo_tree, rust_link, rustc
 from relbuild.backends.base import (
     Budget,
     CcWrapper,
@@ -30,10 +30,9 @@ from relbuild.backends.base import (
     unresolved,
 )
 from relbuild.backends.cargo_meta import Crate, Workspace, read_workspace, std_use
-from relbuild.config import LoadedConfig, TargetConfig, triples
-from relbuild.errors import CommandError, ConfigError, ToolchainError
+from relbuild.config import LoadedConfig, TargetConfig
+from relbuild.errors import CommandError, ConfigError
 from relbuild.release.deps import CrateDep, Dependencies
-from relbuild.release.digest import hash_file
 from relbuild.release.dist import Manifest
 from relbuild.system import environ, proc
 
@@ -87,7 +86,9 @@ class RustBackend:
         }
         path = {"PATH": environ.step_path([str(Path(rust.paths["rustc"]).parent)])}
         linkers = {t.linker: proc.which(t.linker, path) or t.linker for t in targets if t.linker}
-        tools = {name: linker_tool(name, found, probe.env) for name, found in linkers.items()}
+        tools = {
+            name: rust_link.linker_tool(name, found, probe.env) for name, found in linkers.items()
+        }
         return RustFacts(
             workspaces=workspaces,
             std_prebuilt={t.triple: rustc.std_installed(rust, t.triple) for t in targets},
@@ -182,8 +183,8 @@ class RustBackend:
         )
         if crates and rustc.needs_bootstrap(rust):
             env["RUSTC_BOOTSTRAP"] = "1"
-        cc = _linker(ctx, facts, target, component, env)
-        host_cc = _host_linker(ctx, target, env)
+        cc = rust_link.target_linker(ctx, facts.linkers, target, component, env)
+        host_cc = rust_link.host_linker(ctx, target, env)
         budget = None
         if comp.kind == "firmware":
             budgets = [b for b in (comp.budget, target.budget) if b]
@@ -254,37 +255,6 @@ class RustBackend:
         return None  # cargo's own fingerprints decide
 
 
-def _linker(
-    ctx: StepContext, facts: RustFacts, target: TargetConfig, component: str, env: dict[str, str]
-) -> CcWrapper | None:
-    """The linker of the target's Rust steps, set in ``env``: the target's
-    own, rust-lld on bare metal, else the pinned zig (the wrapper returned)."""
-    comp = ctx.loaded.config.rust[component]
-    rust = ctx.tools.require("rust")
-    triple = target.info
-    if target.linker:
-        env[f"CARGO_TARGET_{triple.env_suffix}_LINKER"] = facts.linkers[target.linker]
-        return None
-    if not triple.bare_metal and ctx.tools.zig is not None:
-        # The pinned zig links Rust programs for hosted Linux (as
-        # cargo-zigbuild does): no host cross compiler is needed, and
-        # every machine links with the same one. Every step of the
-        # target sets it, so cargo's fingerprints agree across steps.
-        return _zig_linker(ctx, ctx.tools.zig, target.zig_target or "", triple.env_suffix, env)
-    if (
-        not triple.bare_metal
-        and comp.kind != "staticlib"
-        and target.triple != rust.details.get("host")
-    ):
-        raise ConfigError(
-            f"{ctx.loaded.path}: rust.{component} is a program for {target.triple}, and "
-            "nothing can link it: no `linker` on the target and no zig pinned",
-            hint="Pin zig in toolchains.zig (it links Rust programs for hosted Linux), or "
-            "set `linker` on the target. `relbuild doctor` checks this.",
-        )
-    return None
-
-
 def _toolchains(
     pin: str, zig: CcWrapper | None, target: TargetConfig, kind: str, facts: RustFacts
 ) -> list[str]:
@@ -294,51 +264,6 @@ def _toolchains(
     if target.linker and kind != "staticlib" and target.linker in facts.linker_tools:
         names.append(target.linker)
     return names
-
-
-def linker_tool(name: str, path: str, env: Mapping[str, str]) -> ResolvedTool | None:
-    """The linker a target names (`linker = "ld.lld-19"`) as a tool the
-    manifest records: the version it prints and its executable's SHA-256.
-    None when it does not run (doctor reports that; the link then fails)."""
-
-    try:
-        res = proc.run([path, "--version"], env=env, check=False, timeout=30)
-        digest = hash_file(Path(path).resolve())[0]
-    except (OSError, CommandError, ToolchainError):
-        return None
-    found = re.search(r"\b(\d+\.\d+(?:\.\d+)?)\b", res.stdout)
-    if res.returncode != 0 or found is None:
-        return None
-    return ResolvedTool(
-        name=name, release=found.group(1), found_via=path, executable=path, digest=digest
-    )
-
-
-def _host_linker(ctx: StepContext, target: TargetConfig, env: dict[str, str]) -> CcWrapper | None:
-    """With zig pinned, it also links what cargo builds for the host while
-    building for another triple (build scripts, proc macros), so no host C
-    compiler is needed either. cargo applies the host triple's
-    ``CARGO_TARGET_<HOST>_LINKER`` to them (target-applies-to-host)."""
-    host = triples.lookup(ctx.tools.require("rust").details.get("host", ""))
-    zig = ctx.tools.zig
-    if zig is None or host is None or host.bare_metal or host.name == target.triple:
-        return None
-    return _zig_linker(ctx, zig, triples.zig_target(host) or "", host.env_suffix, env)
-
-
-def _zig_linker(
-    ctx: StepContext, zig: ResolvedTool, zig_target: str, env_suffix: str, env: dict[str, str]
-) -> CcWrapper:
-    """A zig wrapper as cargo's linker for one triple (set in ``env``)."""
-    cc = CcWrapper(
-        path=str(ctx.paths.tools / f"ld-{zig_target}"),
-        zig=zig.executable,
-        zig_target=zig_target,
-        link_cwd=str(ctx.paths.zig_link_cwd),
-    )
-    env[f"CARGO_TARGET_{env_suffix}_LINKER"] = cc.path
-    env.update(ctx.paths.zig_env)
-    return cc
 
 
 def _hosted_flags(target: TargetConfig) -> list[str]:
