@@ -36,7 +36,9 @@ def init_cmd(project: Path, force: bool, output: Path | None) -> None:
     from relbuild.system import environ, ui
 
     out = output or project / "toolchains.toml"
-    init(project.resolve(), out, environ.probe_env(), force)
+    done = init(project.resolve(), out, environ.probe_env(), force)
+    for note in done.notes:
+        ui.err.print(f"note: {note}")
     ui.err.print(f"wrote {out}; check it, then run `relbuild doctor`")
 
 

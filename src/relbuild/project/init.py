@@ -1,24 +1,39 @@
-"""`relbuild init`: a starting toolchains.toml for an existing project."""
+"""`relbuild init`: a starting toolchains.toml for an existing project.
+
+Init reads the project and never runs what it names: the toolchains it pins
+are the ones installed (asked with a neutral working folder, so no
+rust-toolchain.toml of the tree picks them), cargo is called by the absolute
+path of the pinned toolchain's own binary, every child has a timeout and is
+killed with its process group when init is stopped, and the tree is read as
+:mod:`relbuild.project.treescan` reads it (regular files, bounded).
+"""
 
 from __future__ import annotations
 
-import os
 import re
+import stat
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import tomli_w
 
 from relbuild.backends import go, rustc, zig
-from relbuild.backends.cargo_meta import Crate, read_workspace
+from relbuild.backends.cargo_meta import Crate, parse_metadata
 from relbuild.errors import CommandError, ConfigError, ToolchainError
-from relbuild.system import proc, vcs
+from relbuild.project import goscan, treescan
+from relbuild.system import proc, signals
 from relbuild.system.fsutil import atomic_write
 
 _SKIP_DIRS = {"target", "vendor", "testdata", "node_modules", ".git", "dist"}
-_LDFLAGS_LINE = re.compile(r"#cgo\s+(?:[^:]*\s)?LDFLAGS:(.*)")
-_LIB_FLAG = re.compile(r"(?:^|\s)-l(\w+)")
+
+# A probe of an installed tool runs here: no rust-toolchain.toml or go.mod of
+# the project (or of any folder above it) can then choose the tool.
+NEUTRAL_CWD = "/"
+PROBE_TIMEOUT = 60.0  # `rustc -vV`, `go version`, `zig version`
+METADATA_TIMEOUT = 300.0  # `cargo metadata --no-deps` reads manifests only
+MAX_WORKSPACES = 100  # one `cargo metadata` each
 
 HEADER = """\
 # toolchains.toml, written by `relbuild init`: the pinned toolchains, the
@@ -27,12 +42,44 @@ HEADER = """\
 """
 
 
-def scaffold(project: Path, env: Mapping[str, str]) -> dict[str, Any]:
-    """The config `init` would write for ``project``, as a TOML-ready dict."""
-    cargo_tomls = _workspace_roots(project)
-    go_mods = sorted(
-        p for p in project.rglob("go.mod") if not (_SKIP_DIRS & set(p.relative_to(project).parts))
-    )
+@dataclass(frozen=True)
+class RustTools:
+    """The installed toolchain init pinned: its compiler and cargo by
+    absolute path, and the environment that keeps cargo on them."""
+
+    rustc: str
+    cargo: str
+    env: Mapping[str, str]
+
+
+def read_tree(project: Path, notes: list[str]) -> treescan.Tree:
+    """The project's folders, as init reads them; what was not searched is
+    added to ``notes``."""
+    try:
+        tree = treescan.scan(project, _SKIP_DIRS)
+    except treescan.TooLarge as exc:
+        raise ConfigError(
+            f"{project}: {exc}; relbuild init does not search a folder that large",
+            hint="Run `relbuild init` in the folder that holds your Cargo.toml or go.mod.",
+        ) from None
+    if tree.too_deep:
+        notes.append(
+            f"not searched: {len(tree.too_deep)} folder(s) nested deeper than "
+            f"{treescan.MAX_DEPTH} levels, such as {tree.too_deep[0][:200]!r}"
+        )
+    return tree
+
+
+def scaffold(
+    project: Path, env: Mapping[str, str], notes: list[str] | None = None
+) -> dict[str, Any]:
+    """The config `init` would write for ``project``, as a TOML-ready dict;
+    what the user should know (the tree asks for another toolchain, files
+    that were not read) is added to ``notes``."""
+    notes = [] if notes is None else notes
+    tree = read_tree(project, notes)
+    cargo_tomls = _workspace_roots(tree)
+    go_mods = [d for d in tree.files if "go.mod" in tree.names(d)]
     if not cargo_tomls and not go_mods:
         raise ConfigError(
             f"{project}: no Cargo.toml and no go.mod found",
@@ -43,14 +90,16 @@ def scaffold(project: Path, env: Mapping[str, str]) -> dict[str, Any]:
     libs: dict[str, str] = {}  # library name (-l<name>) -> component
     version: str | None = None
     host = "x86_64-unknown-linux-gnu"
+    tools: RustTools | None = None
     for cargo_toml in cargo_tomls:
-        if "rust" not in toolchains:
-            toolchains["rust"], host = _pin_rust(env)
-        more, more_libs, first = _rust_components(project, cargo_toml, env)
+        if tools is None:
+            toolchains["rust"], host, tools = _pin_rust(env)
+            notes += treescan.rust_toolchain_requests(tree, toolchains["rust"])
+        more, more_libs, first = _rust_components(project, cargo_toml, tools)
         rust.update({k: v for k, v in more.items() if k not in rust})
         libs.update({k: v for k, v in more_libs.items() if k not in libs})
         version = version or first
-    go = _go_components(project, go_mods, rust, libs)
+    go = _go_components(tree, rust, libs, notes)
     if go:
         toolchains["go"] = _pin_go(env)
     # zig is the C compiler of cgo and the linker of Rust programs on hosted Linux.
@@ -81,42 +130,63 @@ def scaffold(project: Path, env: Mapping[str, str]) -> dict[str, Any]:
     return data
 
 
-def _workspace_roots(project: Path) -> list[Path]:
-    """Every Cargo.toml under ``project`` that is not inside another one's
+def _workspace_roots(tree: treescan.Tree) -> list[Path]:
+    """Every Cargo.toml under the project that is not inside another one's
     folder (a workspace, or a lone package), skipping build and vendor
-    folders: `rust/Cargo.toml` as well as `./Cargo.toml`."""
+    folders: `rust/Cargo.toml` as well as `./Cargo.toml`. Cargo reads each
+    manifest of the tree, so each must be a regular file (a FIFO would
+    hang it)."""
     found = sorted(
-        (
-            p
-            for p in project.rglob("Cargo.toml")
-            if not (_SKIP_DIRS & set(p.relative_to(project).parts))
-            and not any(part.startswith(".") for part in p.relative_to(project).parts[:-1])
-        ),
+        (tree.root / d / "Cargo.toml" for d in tree.files if "Cargo.toml" in tree.names(d)),
         key=lambda p: (len(p.parts), p),
     )
-    roots: list[Path] = []
     for p in found:
-        if not any(p.parent.is_relative_to(r.parent) for r in roots):
+        _regular_manifest(p)
+    roots: list[Path] = []
+    seen: set[Path] = set()
+    for p in found:  # shallowest first: a folder's own workspace is seen first
+        if not any(up in seen for up in p.parents):
             roots.append(p)
+            seen.add(p.parent)
+    if len(roots) > MAX_WORKSPACES:
+        raise ConfigError(
+            f"{tree.root}: {len(roots)} Cargo workspaces; relbuild init runs `cargo metadata` "
+            f"for at most {MAX_WORKSPACES}",
+            hint="Run `relbuild init` in the folder that holds your Cargo.toml or go.mod.",
+        )
     return sorted(roots)
 
 
-def _repository_name(project: Path) -> str:
-    """The repository's folder name (run inside `rust/`, not "rust")."""
+def _regular_manifest(path: Path) -> None:
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise ConfigError(f"{path} is not a regular file; relbuild init reads only regular files")
+    if st.st_size > treescan.MANIFEST_LIMIT:
+        raise ConfigError(f"{path} is larger than {treescan.MANIFEST_LIMIT} bytes")
 
-    top = vcs.toplevel(project)
-    return top.name if top is not None else project.name
+
+def _repository_name(project: Path) -> str:
+    """The repository's folder name (run inside `rust/`, not "rust"): the
+    nearest folder with a `.git`, found by looking, not by running git in a
+    tree whose configuration could name programs."""
+    for folder in (project, *project.parents):
+        if (folder / ".git").exists():
+            return folder.name
+    return project.name
 
 
 def _rust_components(
-    project: Path, cargo_toml: Path, env: Mapping[str, str]
+    project: Path, cargo_toml: Path, tools: RustTools
 ) -> tuple[dict[str, Any], dict[str, str], str | None]:
     """(components, library name -> component, first package version) of
     the workspace at ``cargo_toml``; components outside the project's root
     folder say `path`."""
     rel_dir = cargo_toml.parent.relative_to(project).as_posix()
     try:
-        packages = _cargo_packages(cargo_toml.parent, env)
+        packages = _cargo_packages(cargo_toml.parent, tools)
     except CommandError as exc:
         raise ConfigError(
             f"{cargo_toml}: cargo cannot read the workspace:\n{exc.output_tail}"
@@ -130,7 +200,7 @@ def _rust_components(
             if "staticlib" in target.kinds:
                 comp: dict[str, Any] = {"kind": "staticlib"}
                 header = _find_header(Path(pkg.manifest_path).parent)
-                if header is not None:
+                if header is not None and header.is_relative_to(cargo_toml.parent):
                     # relative to the component's `path`, as the build reads it
                     comp["header"] = header.relative_to(cargo_toml.parent).as_posix()
                 rust[pkg.name] = _in(rel_dir, _with_package(comp, pkg.name, pkg.name))
@@ -142,13 +212,15 @@ def _rust_components(
 
 
 def _go_components(
-    project: Path, go_mods: list[Path], rust: Mapping[str, Any], libs: Mapping[str, str]
+    tree: treescan.Tree, rust: Mapping[str, Any], libs: Mapping[str, str], notes: list[str]
 ) -> dict[str, Any]:
     go: dict[str, Any] = {}
-    for go_mod in go_mods:
-        module_dir = go_mod.parent
-        rel_dir = module_dir.relative_to(project).as_posix()
-        for main_dir, links in _go_mains(module_dir):
+    source = goscan.GoSource(tree)
+    for rel_dir, folders in sorted(goscan.modules(tree).items()):
+        module_dir = tree.root / rel_dir
+        # A main links the libraries that its own package and the packages of
+        # the module it imports (usually an internal one) declare with #cgo LDFLAGS.
+        for main_dir, links in goscan.go_mains(source, rel_dir, folders):
             name = main_dir.name if main_dir != module_dir else module_dir.name
             if name in rust:  # a Rust binary of the same name: keep both
                 name = f"{name}-go"
@@ -159,29 +231,50 @@ def _go_components(
             if linked:
                 comp["links"] = linked
             go[name] = comp
+    notes += source.note()
     return go
 
 
-def init(project: Path, out: Path, env: Mapping[str, str], force: bool) -> str:
+@dataclass(frozen=True)
+class Initialized:
+    text: str  # what was written
+    notes: list[str]  # what the user should know: shown, and kept as comments
+
+
+def init(project: Path, out: Path, env: Mapping[str, str], force: bool) -> Initialized:
     if out.exists() and not force:
         raise ConfigError(f"{out} exists already", hint="Pass --force to replace it.")
-    text = HEADER + tomli_w.dumps(scaffold(project, env))
+    notes: list[str] = []
+    # Stopped by a signal, init kills the child it waits for (with its
+    # process group) before it goes: no `cargo metadata` is left behind.
+    with signals.guarded():
+        data = scaffold(project, env, notes)
+    comments = "".join(f"# note: {n}\n" for n in notes)
+    text = HEADER + comments + tomli_w.dumps(data)
     atomic_write(out, text.encode(), make_parents=False)
-    ignore_outputs(out.parent)
-    return text
+    ignore_outputs(out.parent, notes)
+    return Initialized(text, notes)
 
 
 # relbuild's own outputs: never the user's changes, never committed.
 IGNORED = (".relbuild/", "dist/")
 
 
-def ignore_outputs(folder: Path) -> list[str]:
+def ignore_outputs(folder: Path, notes: list[str] | None = None) -> list[str]:
     """Add relbuild's cache and dist folders to ``folder/.gitignore`` (kept
-    as it is otherwise); the lines added."""
+    as it is otherwise); the lines added. A .gitignore that is not a
+    regular file (a symbolic link, perhaps to a file outside the project)
+    is left alone, and ``notes`` says so."""
     path = folder / ".gitignore"
     try:
-        text = path.read_text() if path.is_file() else ""
-    except OSError:
+        text = treescan.read_text(folder, path, treescan.MANIFEST_LIMIT, follow=False)
+    except FileNotFoundError:
+        text = ""
+    except treescan.Unreadable as exc:
+        if notes is not None:
+            notes.append(
+                f"{path} left as it is ({exc}); add {' and '.join(IGNORED)} to it yourself"
+            )
         return []
     have = {line.strip().lstrip("/") for line in text.splitlines()}
     missing = [p for p in IGNORED if p not in have and p.rstrip("/") not in have]
@@ -207,30 +300,48 @@ def _safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "-", name).strip("-.") or "project"
 
 
-def _pin_rust(env: Mapping[str, str]) -> tuple[dict[str, Any], str]:
+def _probe(argv: list[str], env: Mapping[str, str]) -> str:
+    return proc.run(argv, env=env, cwd=NEUTRAL_CWD, timeout=PROBE_TIMEOUT).stdout
+
+
+def _pin_rust(env: Mapping[str, str]) -> tuple[dict[str, Any], str, RustTools]:
+    """The installed Rust (rustup's default, or the rustc on PATH), never
+    one a rust-toolchain.toml of the tree names: the pin, the host, and
+    the absolute paths init runs cargo by."""
     exe = proc.which("rustc", env)
     if exe is None:
         raise ToolchainError("Cargo.toml found, but no rustc on PATH to pin")
-    info = rustc.parse_rustc_vv(proc.run([exe, "-vV"], env=env).stdout)
+    info = rustc.parse_rustc_vv(_probe([exe, "-vV"], env))
     pin: dict[str, Any] = {"release": info.release}
     if info.commit:
         pin["commit"] = info.commit
-    sysroot = proc.run([exe, "--print", "sysroot"], env=env).stdout.strip()
-    if "/toolchains/" in sysroot:
+    sysroot = Path(_probe([exe, "--print", "sysroot"], env).strip())
+    tool_env = {**env, "RUSTC_WRAPPER": "", "RUSTC_WORKSPACE_WRAPPER": ""}
+    if "/toolchains/" in str(sysroot):
         # rustup's: the toolchain by name, so a proxy on PATH cannot pick another.
-        pin["rustup-toolchain"] = Path(sysroot).name
+        pin["rustup-toolchain"] = sysroot.name
+        tool_env["RUSTUP_TOOLCHAIN"] = sysroot.name
     else:  # not rustup's: pin the folder itself
-        pin["path"] = str(Path(sysroot) / "bin")
-    return pin, info.host
+        pin["path"] = str(sysroot / "bin")
+    real_rustc = sysroot / "bin" / "rustc"
+    real_rustc = real_rustc if real_rustc.is_file() else Path(exe)
+    cargo = real_rustc.parent / "cargo"
+    if not cargo.is_file():
+        found = proc.which("cargo", env)
+        if found is None:
+            raise ToolchainError("Cargo.toml found, but no cargo on PATH")
+        cargo = Path(found)
+    # RUSTC over any `build.rustc` of the tree's .cargo/config.toml, and
+    # no wrapper it may name.
+    tool_env["RUSTC"] = str(real_rustc)
+    return pin, info.host, RustTools(str(real_rustc), str(cargo), tool_env)
 
 
 def _pin_go(env: Mapping[str, str]) -> dict[str, Any]:
     exe = proc.which("go", env)
     if exe is None:
         raise ToolchainError("go.mod found, but no go on PATH to pin")
-    release, _ = go.parse_go_version(
-        proc.run([exe, "version"], env={**env, "GOTOOLCHAIN": "local"}).stdout
-    )
+    release, _ = go.parse_go_version(_probe([exe, "version"], {**env, "GOTOOLCHAIN": "local"}))
     return {"release": release}
 
 
@@ -241,72 +352,16 @@ def _pin_zig(env: Mapping[str, str]) -> dict[str, Any]:
             "zig links cgo and Rust programs, but the `ziglang` package is not installed to pin",
             hint="Fix: pip install ziglang",
         )
-    return {"release": proc.run([exe, "version"], env=env).stdout.strip()}
+    return {"release": _probe([str(exe), "version"], env).strip()}
 
 
-def _cargo_packages(project: Path, env: Mapping[str, str]) -> list[Crate]:
-    cargo = proc.which("cargo", env)
-    if cargo is None:
-        raise ToolchainError("Cargo.toml found, but no cargo on PATH")
-    workspace = read_workspace(cargo, project, env, offline=False, locked=False)
-    return list(workspace.members.values())
+def _cargo_packages(folder: Path, tools: RustTools) -> list[Crate]:
+    argv = [tools.cargo, "metadata", "--no-deps", "--format-version", "1"]
+    res = proc.run(argv, env=tools.env, cwd=folder, timeout=METADATA_TIMEOUT)
+    members, _ = parse_metadata(res.stdout)
+    return list(members.values())
 
 
 def _find_header(crate: Path) -> Path | None:
     headers = sorted(crate.glob("include/*.h")) + sorted(crate.glob("*.h"))
     return headers[0] if headers else None
-
-
-def _go_mains(module_dir: Path) -> list[tuple[Path, list[str]]]:
-    mains: dict[Path, list[str]] = {}
-    for root, dirs, files in os.walk(module_dir):
-        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.startswith("."))
-        here = Path(root)
-        if here != module_dir and (here / "go.mod").exists():
-            dirs[:] = []  # a nested module is its own project
-            continue
-        for fname in sorted(files):
-            if not fname.endswith(".go") or fname.endswith("_test.go"):
-                continue
-            text = (here / fname).read_text(errors="replace")
-            if re.search(r"^package main\b", text, re.M):
-                mains.setdefault(here, [])
-    # A main links the libraries that its own package and the packages of the
-    # module it imports (usually an internal one) declare with #cgo LDFLAGS.
-    module = _module_path(module_dir / "go.mod")
-    return [(d, _cgo_libs(module_dir, module, d)) for d in sorted(mains)]
-
-
-_IMPORT_BLOCK = re.compile(r"^import\s*\((.*?)\)", re.M | re.S)
-_IMPORT_LINE = re.compile(r'^import\s+(?:\w+\s+)?"([^"]+)"', re.M)
-_QUOTED = re.compile(r'"([^"]+)"')
-
-
-def _module_path(go_mod: Path) -> str:
-    m = re.search(r"^module\s+(\S+)", go_mod.read_text(errors="replace"), re.M)
-    return m.group(1) if m else ""
-
-
-def _cgo_libs(module_dir: Path, module: str, package: Path) -> list[str]:
-    libs: list[str] = []
-    seen: set[Path] = set()
-    todo = [package]
-    while todo:
-        here = todo.pop()
-        if here in seen or not here.is_dir():
-            continue
-        seen.add(here)
-        for f in sorted(here.glob("*.go")):
-            if f.name.endswith("_test.go"):
-                continue
-            text = f.read_text(errors="replace")
-            if 'import "C"' in text:
-                for line in _LDFLAGS_LINE.findall(text):
-                    libs += [lib for lib in _LIB_FLAG.findall(line) if lib not in libs]
-            imports = _IMPORT_LINE.findall(text)
-            for block in _IMPORT_BLOCK.findall(text):
-                imports += _QUOTED.findall(block)
-            for imp in imports:
-                if module and imp.startswith(module + "/"):
-                    todo.append(module_dir / imp.removeprefix(module + "/"))
-    return libs
