@@ -20,7 +20,8 @@ from relbuild.config import LoadedConfig
 from relbuild.config.models import Config
 from relbuild.errors import BuildError
 from relbuild.pipeline import stages
-from relbuild.pipeline.model import BuildOptions, Plan
+from relbuild.pipeline.model import Plan
+from relbuild.pipeline.options import BuildOptions
 from relbuild.pipeline.plan import PlanInputs
 from relbuild.release.dist import load_manifest
 from relbuild.system.progress import Reporter
@@ -90,6 +91,12 @@ class FakeRunner:
         return [out], 0.01
 
 
+@pytest.fixture(autouse=True)
+def _no_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A machine without git: the source is read from the options alone."""
+    monkeypatch.setenv("PATH", str(tmp_path / "no-tools"))
+
+
 class Quiet:
     def start(self, label: str) -> None:
         pass
@@ -103,9 +110,10 @@ class Quiet:
 
 def inputs(tmp: Path) -> PlanInputs:
     root = tmp / "demo"
-    root.mkdir(exist_ok=True)
-    (root / "go.sum").write_text("")
-    (tmp / "toolchains.toml").write_text(CONFIG)
+    if not root.exists():  # written once: a build after it sees no change
+        root.mkdir()
+        (root / "go.sum").write_text("")
+        (tmp / "toolchains.toml").write_text(CONFIG)
     config = Config.model_validate(tomllib.loads(CONFIG))
     go = tool("go", "1.26.8", "/opt/go/bin/go", go="/opt/go/bin/go", goroot="/opt/go")
     return PlanInputs(
@@ -137,7 +145,7 @@ def run_build(
     spy = stages.Stage("spy", kept.append)
     stages.build(
         given.loaded,
-        BuildOptions(out=tmp / "dist", jobs=jobs),
+        BuildOptions(out=tmp / "dist", jobs=jobs, source_date_epoch="1700000000"),
         Quiet(),
         runner=lambda plan, paths: runner(plan, paths, fail, ran),
         inputs=given,
@@ -152,7 +160,8 @@ def staging_left(tmp: Path) -> list[str]:
 
 def test_the_stage_list_reads_in_the_order_of_the_data_flow() -> None:
     assert [s.name for s in stages.BUILD] == [
-        "gather", "plan", "staging", "run", "check", "abi", "record", "attest", "output",
+        "fresh", "gather", "plan", "staging", "run", "check", "abi", "record", "attest",
+        "output", "remember",
     ]  # fmt: skip
 
 
@@ -166,15 +175,9 @@ def test_a_build_runs_every_stage_in_order_and_swaps_the_dist_into_place(tmp_pat
         "aarch64-unknown-linux-gnu/one",
     ]
     assert state.ran == [
-        "spy",
-        "plan",
-        "staging",
-        "run",
-        "check",
-        "record",
-        "attest",
-        "output",
-    ]
+        "spy", "fresh", "plan", "staging", "run", "check", "record", "attest", "output",
+        "remember",
+    ]  # fmt: skip
     assert state.skipped == {
         "gather": "inputs given by the caller",
         "abi": "no Go program links a staticlib through cgo",
@@ -193,6 +196,7 @@ def test_a_build_runs_every_stage_in_order_and_swaps_the_dist_into_place(tmp_pat
 def test_a_failing_step_stops_the_build_and_leaves_the_old_dist_in_place(tmp_path: Path) -> None:
     run_build(tmp_path, [])
     before = {p.name: p.read_bytes() for p in (tmp_path / "dist").iterdir() if p.is_file()}
+    (tmp_path / "demo" / "main.go").write_text("package main\n")  # a change to build
     with pytest.raises(BuildError, match="x86_64-unknown-linux-gnu/two failed"):
         run_build(tmp_path, [], fail="x86_64-unknown-linux-gnu/two")
     after = {p.name: p.read_bytes() for p in (tmp_path / "dist").iterdir() if p.is_file()}
@@ -237,3 +241,47 @@ def test_cancellation_reaches_a_target_building_side_by_side(tmp_path: Path) -> 
     assert sorted(ran) == ["aarch64-unknown-linux-gnu/one", "x86_64-unknown-linux-gnu/one"]
     assert not (tmp_path / "dist").exists()
     assert staging_left(tmp_path) == []
+
+
+def test_an_unchanged_release_is_not_built_again(tmp_path: Path) -> None:
+    run_build(tmp_path, [])
+    ran: list[str] = []
+    state = run_build(tmp_path, ran)
+    assert ran == []
+    assert state.ran == ["spy", "fresh"]
+    assert state.result is not None and state.result.up_to_date
+    assert set(state.skipped) == {
+        "gather", "plan", "staging", "run", "check", "abi", "record", "attest", "output",
+        "remember",
+    }  # fmt: skip
+    assert len(state.result.artifacts) == 3
+
+
+@pytest.mark.parametrize("change", ["source", "dist", "extra", "option"])
+def test_a_changed_input_or_dist_builds_again(tmp_path: Path, change: str) -> None:
+    run_build(tmp_path, [])
+    dist = tmp_path / "dist"
+    if change == "source":
+        (tmp_path / "demo" / "main.go").write_text("package main\n")
+    elif change == "dist":
+        exe = dist / "x86_64-unknown-linux-gnu" / "one-1.2.3-x86_64-unknown-linux-gnu"
+        exe.write_bytes(exe.read_bytes() + b"\0")
+    elif change == "extra":
+        (dist / "notes.txt").write_text("not ours")
+    ran: list[str] = []
+    if change == "option":
+        given = inputs(tmp_path)
+        stages.build(
+            given.loaded,
+            BuildOptions(out=dist, source_date_epoch="1700000001"),
+            Quiet(),
+            runner=lambda plan, paths: FakeRunner(plan, paths, None, ran),
+            inputs=given,
+        )
+    else:
+        run_build(tmp_path, ran)
+    assert ran == [
+        "x86_64-unknown-linux-gnu/one",
+        "x86_64-unknown-linux-gnu/two",
+        "aarch64-unknown-linux-gnu/one",
+    ]

@@ -12,9 +12,7 @@ the manifest and the SBOM as subjects, so its signature covers both.
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from relbuild.attest import ENVELOPE_NAME, MANIFEST_SIGNATURE_NAME, PROVENANCE_NAME, SBOM_NAME
@@ -26,17 +24,6 @@ from relbuild.attest.sbom import make_sbom
 from relbuild.config import LoadedConfig
 from relbuild.release.dist import MANIFEST_NAME, Manifest, hash_file
 from relbuild.system.fsutil import atomic_write, atomic_write_many
-
-
-@dataclass(frozen=True)
-class AttestOptions:
-    """What `relbuild build` was asked for beyond the defaults."""
-
-    signer: Signer | None = None
-    # Add the run-specific invocation id and times to the provenance (it
-    # then differs on every build).
-    run_metadata: bool = False
-    started: float = field(default_factory=time.time)
 
 
 def config_ref(loaded: LoadedConfig) -> ConfigRef:

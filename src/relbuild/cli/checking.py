@@ -235,7 +235,7 @@ def repro_cmd(
     every artifact and the manifest are identical, 1 when not.
     """
     from relbuild.cli.render import render_repro
-    from relbuild.pipeline.gather import default_cache
+    from relbuild.pipeline.fresh import default_cache
     from relbuild.proofs.repro import VARIATIONS, repro, select
     from relbuild.system import ui
 
@@ -308,7 +308,7 @@ def abi_cmd(
     agree, 1 on a finding, 2 on input that cannot be read. See docs/abi.md.
     """
     from relbuild.abi.report import render_abi
-    from relbuild.pipeline.model import BuildOptions
+    from relbuild.pipeline.options import BuildOptions
     from relbuild.pipeline.stages import abi_only
     from relbuild.system.progress import reporting
 

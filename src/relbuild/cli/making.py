@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -134,7 +135,7 @@ def plan_cmd(
         return
     from relbuild.cli.render import render_plan
     from relbuild.pipeline.gather import gather
-    from relbuild.pipeline.model import BuildOptions
+    from relbuild.pipeline.options import BuildOptions
     from relbuild.pipeline.plan import plan
 
     options = BuildOptions(
@@ -205,6 +206,11 @@ def plan_cmd(
     help="Add the invocation id and start/finish times to the provenance (it then differs "
     "on every build).",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Build even when the last build's release is up to date.",
+)
 @json_option("Print a summary")
 @click.pass_obj
 def build_cmd(
@@ -222,16 +228,18 @@ def build_cmd(
     version: str | None,
     sign_key: str | None,
     provenance_run_metadata: bool,
+    force: bool,
     as_json: bool,
 ) -> None:
     """Build every target: Rust first, then Go; normalize; write the manifest,
-    the SBOM and the provenance (signed with --sign)."""
+    the SBOM and the provenance (signed with --sign).
+
+    When nothing the last build read has changed and --out still holds what
+    it wrote, nothing is rebuilt (--force builds anyway). Exit 0 built (or
+    up to date), 1 a build step or check failed, 2 unusable input."""
     from relbuild.attest.keys import load_signer
-    from relbuild.attest.write import AttestOptions
-    from relbuild.cli.render import render_build
-    from relbuild.pipeline.gather import default_jobs
-    from relbuild.pipeline.model import BuildOptions
-    from relbuild.pipeline.stages import build
+    from relbuild.pipeline import fresh
+    from relbuild.pipeline.options import AttestOptions, BuildOptions, default_jobs
     from relbuild.system.progress import reporting
 
     # A bad key fails here, before a long build.
@@ -250,11 +258,41 @@ def build_cmd(
         source_revision=source_revision,
         source_dirty=source_dirty,
         version=version,
+        reuse=not force,
         attest=AttestOptions(signer=signer, run_metadata=provenance_run_metadata),
     )
     with reporting() as reporter:
-        result = build(loaded, options, reporter)
+        # Asked before the stages are imported (start-up speed): an
+        # unchanged release costs this check alone.
+        reused = fresh.up_to_date(loaded, options) if options.reuse else None
+        if reused is not None:
+            for step in reused.get("steps", []):
+                reporter.finish(f"{step['target']} {step['component']} (up to date)", 0, ok=True)
+    if reused is not None:
+        _up_to_date(reused, as_json)
+        return
+    from relbuild.cli.render import render_build
+    from relbuild.pipeline.stages import build
+
+    with reporting() as reporter:
+        # The check above was just made: the stage need not make it again.
+        result = build(loaded, dataclasses.replace(options, reuse=False), reporter)
     finish(result, as_json, render_build)
+
+
+def _up_to_date(result: dict[str, Any], as_json: bool) -> None:
+    """An up-to-date release, said without the pipeline's imports."""
+    from relbuild.system import ui
+    from relbuild.system.escaping import shown
+
+    if as_json:
+        ui.print_json({**result, "up_to_date": True})
+        return
+    count = len(result.get("artifacts", []))
+    ui.err.print(
+        f"up to date: {shown(result.get('out'))} already holds the release these "
+        f"inputs make ({count} artifacts); nothing rebuilt (--force builds anyway)"
+    )
 
 
 @click.group("ci")

@@ -11,9 +11,10 @@ from pathlib import Path
 
 from relbuild.attest.contents import Contents
 from relbuild.attest.provenance import RunMetadata
-from relbuild.attest.write import AttestOptions, config_ref, write_documents, write_signatures
+from relbuild.attest.write import config_ref, write_documents, write_signatures
 from relbuild.backends import BACKENDS
 from relbuild.backends.base import Probe
+from relbuild.pipeline.options import AttestOptions
 from relbuild.release.dist import Manifest
 
 

@@ -16,20 +16,12 @@ from relbuild.backends import BACKENDS
 from relbuild.backends.base import BuildPaths, Probe
 from relbuild.backends.toolchains import resolve_all
 from relbuild.config import LoadedConfig
-from relbuild.pipeline.model import BuildOptions
+from relbuild.pipeline.fresh import default_cache
+from relbuild.pipeline.options import BuildOptions
 from relbuild.pipeline.plan import PlanInputs, fact_components, select
 from relbuild.system import environ
 from relbuild.system.fsutil import atomic_write
 from relbuild.system.sourceinfo import read_source
-
-
-def default_jobs() -> int:
-    """Targets built side by side unless told: the CPUs, at most 4."""
-    return min(os.cpu_count() or 1, 4)
-
-
-def default_cache(loaded: LoadedConfig) -> Path:
-    return loaded.base / ".relbuild"
 
 
 def gather(loaded: LoadedConfig, options: BuildOptions) -> PlanInputs:

@@ -4,38 +4,15 @@ made, and what `relbuild build --json` reports."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from relbuild.attest.write import AttestOptions
 from relbuild.backends.base import Budget, Step
-from relbuild.release.archive import ArchiveFormat
 from relbuild.release.deps import Dependencies
 from relbuild.release.dist import ArtifactKind, ArtifactRecord, SourceRecord, ToolRecord
 from relbuild.system.sandbox import Layout
-
-
-@dataclass
-class BuildOptions:
-    out: Path
-    targets: Sequence[str] = ()
-    components: Sequence[str] = ()
-    offline: bool = False
-    jobs: int = 1
-    archive: ArchiveFormat | None = None
-    source_date_epoch: str | None = None
-    cache: Path | None = None
-    # For trees exported without .git (rebuilds, source tarballs).
-    source_revision: str | None = None
-    source_dirty: bool | None = None
-    # The release's version (--version), before an exact v* tag on HEAD,
-    # project.version and the first crate's version.
-    version: str | None = None
-    # Key and run metadata for the SBOM, provenance and signatures.
-    attest: AttestOptions | None = None
 
 
 class Plan(BaseModel):
@@ -107,3 +84,6 @@ class BuildResult(BaseModel):
     artifacts: list[ArtifactRecord]
     steps: list[StepTiming]
     seconds: float
+    # The release in `out` was already the one these inputs make: nothing
+    # was rebuilt (pipeline/fresh.py); `seconds` is the build that made it.
+    up_to_date: bool = False

@@ -24,9 +24,10 @@ from relbuild.abi.model import AbiReport
 from relbuild.backends.base import BuildPaths, Probe, Step
 from relbuild.config import LoadedConfig
 from relbuild.errors import ConfigError
-from relbuild.pipeline import abi, attest, checks, collect, output, record, run
+from relbuild.pipeline import abi, attest, checks, collect, fresh, output, record, run
 from relbuild.pipeline.gather import gather, log_toolchains
-from relbuild.pipeline.model import BuildOptions, BuildResult, Plan, Staged, StepTiming
+from relbuild.pipeline.model import BuildResult, Plan, Staged, StepTiming
+from relbuild.pipeline.options import BuildOptions
 from relbuild.pipeline.plan import PlanInputs
 from relbuild.pipeline.plan import plan as make_plan
 from relbuild.release.dist import MANIFEST_NAME, AbiRecord, ArtifactRecord, Footprint, Manifest
@@ -64,6 +65,8 @@ class BuildState:
     artifacts: list[ArtifactRecord] = field(default_factory=list)
     manifest: Manifest | None = None
     result: BuildResult | None = None
+    # Why no further stage has anything to do (the release is up to date).
+    done: str | None = None
     ran: list[str] = field(default_factory=list)  # stage names, in order
     skipped: dict[str, str] = field(default_factory=dict)  # stage name -> why
 
@@ -100,7 +103,7 @@ def run_stages(stages: Sequence[Stage], state: BuildState) -> None:
     first error stops the list; what the stages opened (the staging folder)
     is closed by the caller's ExitStack, so a failed build leaves nothing."""
     for s in stages:
-        why = s.skip(state)
+        why = state.done or s.skip(state)
         if why is not None:
             state.skipped[s.name] = why
             continue
@@ -109,6 +112,33 @@ def run_stages(stages: Sequence[Stage], state: BuildState) -> None:
 
 
 # --- the stages ---------------------------------------------------------------------
+
+
+def _fresh(state: BuildState) -> None:
+    result = fresh.up_to_date(state.loaded, state.options)
+    if result is None:
+        return
+    state.result = BuildResult.model_validate({**result, "up_to_date": True})
+    announce(state.result, state.reporter)
+    state.done = f"{state.result.out} already holds the release these inputs make"
+
+
+def _no_reuse(state: BuildState) -> str | None:
+    return None if state.options.reuse else "not asked to reuse the last release"
+
+
+def announce(result: BuildResult, reporter: Reporter) -> None:
+    """Every step of an up-to-date release, said as up to date."""
+    for s in result.steps:
+        reporter.finish(f"{s.target} {s.component} (up to date)", 0.0, ok=True)
+
+
+def _remember(state: BuildState) -> None:
+    assert state.result is not None
+    tools = state.the_inputs.tools
+    used = [t for t in (tools.rust, tools.go, tools.zig) if t is not None]
+    files = sorted({p for t in used for p in (t.executable, *t.paths.values())})
+    fresh.remember(state.loaded, state.options, files, state.result.model_dump(mode="json"))
 
 
 def _gather(state: BuildState) -> None:
@@ -223,6 +253,7 @@ def _output(state: BuildState) -> None:
     )
 
 
+FRESH = Stage("fresh", _fresh, _no_reuse)
 GATHER = Stage("gather", _gather, _inputs_given)
 PLAN = Stage("plan", _plan)
 STAGING = Stage("staging", _open_staging)
@@ -232,8 +263,11 @@ ABI = Stage("abi", _abi, _no_c_boundary)
 RECORD = Stage("record", _record)
 ATTEST = Stage("attest", _attest)
 OUTPUT = Stage("output", _output)
+REMEMBER = Stage("remember", _remember)
 
-BUILD: tuple[Stage, ...] = (GATHER, PLAN, STAGING, RUN, CHECK, ABI, RECORD, ATTEST, OUTPUT)
+BUILD: tuple[Stage, ...] = (
+    FRESH, GATHER, PLAN, STAGING, RUN, CHECK, ABI, RECORD, ATTEST, OUTPUT, REMEMBER,
+)  # fmt: skip
 
 
 def build(

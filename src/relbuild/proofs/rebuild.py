@@ -20,8 +20,7 @@ from pydantic import BaseModel, computed_field
 
 from relbuild.config import LoadedConfig, load_config
 from relbuild.errors import UsageError
-from relbuild.pipeline.gather import default_jobs
-from relbuild.pipeline.model import BuildOptions
+from relbuild.pipeline.options import BuildOptions, default_jobs
 from relbuild.pipeline.stages import build
 from relbuild.proofs.compare import Comparison, compare_dists
 from relbuild.release.dist import load_manifest, locate
