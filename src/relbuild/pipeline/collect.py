@@ -33,12 +33,7 @@ def collect(plan: Plan, staging: Path, step: Step, produced: list[Path]) -> list
         found.append(Staged(dest, rel, kind, step.target, step.component, mode, step.budget))
 
     if step.kind == "staticlib":
-        lib = next((p for p in produced if p.suffix == ".a"), None)
-        if lib is None:
-            raise BuildError(
-                f"{step.tool} built no static library for {step.component} "
-                f"({step.target}); its log: {step.log}"
-            )
+        lib = _library(step, produced)
         stage(f"{base}.a", "staticlib", 0o644, lib)
         header = Path(step.header) if step.header else None
         if header is not None:
@@ -59,6 +54,25 @@ def collect(plan: Plan, staging: Path, step: Step, produced: list[Path]) -> list
     else:
         stage(base, "executable", 0o755, exe)
     return found
+
+
+def hand_over(step: Step, produced: list[Path]) -> list[Staged]:
+    """A staticlib handed to the cgo steps of its target (with its header),
+    not staged: what `relbuild abi` builds. Its name is cargo's."""
+    lib = _library(step, produced)
+    if step.handoff is not None:
+        _hand_over(Path(step.handoff), lib, Path(step.header) if step.header else None)
+    return [Staged(lib, lib.name, "staticlib", step.target, step.component, 0o644)]
+
+
+def _library(step: Step, produced: list[Path]) -> Path:
+    lib = next((p for p in produced if p.suffix == ".a"), None)
+    if lib is None:
+        raise BuildError(
+            f"{step.tool} built no static library for {step.component} "
+            f"({step.target}); its log: {step.log}"
+        )
+    return lib
 
 
 def _hand_over(folder: Path, lib: Path, header: Path | None) -> None:

@@ -13,7 +13,6 @@ programs link (:data:`ABI_ONLY`).
 
 from __future__ import annotations
 
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
@@ -305,12 +304,11 @@ def _plan_staticlibs(state: BuildState) -> None:
     state.to_run = full.model_copy(update={"steps": steps, "targets": chosen})
 
 
-def _scratch_staging(state: BuildState) -> None:
-    # The staticlibs are staged (and handed over) as a build does, in a
-    # folder of the cache that is gone afterwards: nothing is released.
-    state.paths.cache.mkdir(parents=True, exist_ok=True)
-    state.staging = Path(
-        state.stack.enter_context(tempfile.TemporaryDirectory(dir=state.paths.cache))
+def _run_staticlibs(state: BuildState) -> None:
+    plan = state.to_run or state.the_plan
+    runner = state.runner(plan, state.paths)
+    state.staged, state.timings = run.run_plan(
+        plan, state.options.jobs, state.reporter, collect.hand_over, lambda *_: None, runner
     )
 
 
@@ -322,8 +320,7 @@ def _abi_report(state: BuildState) -> None:
 ABI_ONLY: tuple[Stage, ...] = (
     GATHER,
     Stage("plan", _plan_staticlibs),
-    Stage("staging", _scratch_staging),
-    RUN,
+    Stage("run", _run_staticlibs),
     Stage("abi", _abi_report),
 )
 
