@@ -371,3 +371,42 @@ def test_probe_drops_flags_that_would_leave_it_without_dwarf() -> None:
 
     flags = ["-O2", "-g0", "-I/x", "-std=c11", "-flto=thin", "-s", "-DX=1", "-gdwarf-4"]
     assert probe_flags(flags) == ["-I/x", "-std=c11", "-DX=1"]
+
+
+def test_the_abi_stage_keys_a_target_by_what_the_check_reads(tmp_path: Path) -> None:
+    """A Go edit outside the cgo files reuses the last result; an edit to a
+    cgo file, the staticlib or the header does not."""
+    from relbuild.abi.boundary import Library, Paths, Program, TargetInput
+    from relbuild.abi.cdecl import CCompiler
+    from relbuild.pipeline.abi import _key
+
+    module = tmp_path / "go"
+    module.mkdir()
+    (module / "go.mod").write_text("module example.com/m\n")
+    (module / "cgo.go").write_text('package main\n// #include "lib.h"\nimport "C"\n')
+    (module / "plain.go").write_text("package main\nfunc f() {}\n")
+    lib = tmp_path / "liblab.a"
+    lib.write_bytes(b"!<arch>\n")
+    header = tmp_path / "lab.h"
+    header.write_text("int lab(void);\n")
+    target = TargetInput(
+        "x86_64-unknown-linux-gnu",
+        CCompiler("/nonexistent/zig", "x86_64-linux-gnu", {}, tmp_path / "work"),
+        (Library("lab", lib, header),),
+        (Program("tool", "/usr/bin/go", "./cmd/tool", module, {}, ("lab",)),),
+    )
+    shown = Paths(tmp_path)
+    first = _key(target, shown)
+    (module / "plain.go").write_text("package main\nfunc g() {}\n")
+    assert _key(target, shown) == first
+    for path, text in [
+        (module / "cgo.go", 'package main\n// #include "lib.h"\n// int x;\nimport "C"\n'),
+        (header, "int lab(int);\n"),
+        (module / "go.sum", "example.com/x v1.0.0 h1:abc=\n"),
+    ]:
+        before = _key(target, shown)
+        path.write_text(text)
+        assert _key(target, shown) != before, path
+    before = _key(target, shown)
+    lib.write_bytes(b"!<arch>\nchanged")
+    assert _key(target, shown) != before

@@ -10,16 +10,25 @@ them into the check's inputs and the report into the manifest's records.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from relbuild.abi.boundary import Library, Paths, Program, TargetInput, check
+from pydantic import BaseModel
+
+from relbuild import __version__
+from relbuild.abi.boundary import Library, Paths, Program, TargetInput, check_target
 from relbuild.abi.cdecl import CCompiler
-from relbuild.abi.model import AbiReport, Finding
+from relbuild.abi.model import AbiReport, Finding, LibraryResult
 from relbuild.abi.report import finding_lines
 from relbuild.errors import BuildError
+from relbuild.release.digest import hash_file
 from relbuild.release.dist import AbiRecord, AbiSymbol, AbiWaiver
+from relbuild.system.fsutil import atomic_write
 
 if TYPE_CHECKING:
     from relbuild.backends.base import BuildPaths, Step
@@ -95,6 +104,10 @@ def run(
     archives: Mapping[tuple[str, str], Path],
     targets: Sequence[str],
 ) -> AbiReport:
+    """The check of ``targets``, each target's result taken from the cache
+    when none of its inputs changed (the staticlibs' and headers' bytes,
+    every Go file that imports "C" and the module files of each program,
+    the C compiler and its environment, relbuild's own check)."""
     inputs = target_inputs(plan, paths, archives, targets)
     allowed = plan.abi_allow
 
@@ -106,7 +119,91 @@ def run(
 
     # Rust's DWARF names sources by the prefix the build remapped the root to.
     root = Path(plan.root)
-    return check(inputs, Paths(root, {f"/build/{plan.project}": root}), allow)
+    shown = Paths(root, {f"/build/{plan.project}": root})
+    libraries: list[LibraryResult] = []
+    findings: list[Finding] = []
+    for t in inputs:
+        libs, found = _remembered(t, shown, paths.cache / "abi" / "results")
+        libraries += libs
+        findings += [f.model_copy(update={"waived": allow(f)}) for f in found]
+    return AbiReport(targets=[t.triple for t in inputs], libraries=libraries, findings=findings)
+
+
+class _Result(BaseModel):
+    libraries: list[LibraryResult]
+    findings: list[Finding]
+
+
+def _remembered(
+    t: TargetInput, shown: Paths, folder: Path
+) -> tuple[list[LibraryResult], list[Finding]]:
+    path = folder / f"{_key(t, shown)}.json"
+    with contextlib.suppress(OSError, ValueError):
+        kept = _Result.model_validate_json(path.read_bytes())
+        return kept.libraries, kept.findings
+    libs, found = check_target(t, shown)
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, _Result(libraries=libs, findings=found).model_dump_json().encode())
+    return libs, found
+
+
+_CHECK = Path(__file__).resolve().parent.parent / "abi"
+
+
+def _key(t: TargetInput, shown: Paths) -> str:
+    """Every input of one target's check, as a digest."""
+    h = hashlib.sha256()
+
+    def feed(*parts: object) -> None:
+        h.update(json.dumps(parts, sort_keys=True, default=str).encode() + b"\n")
+
+    feed(__version__, [(p.name, _sha256(p.read_bytes())) for p in sorted(_CHECK.glob("*.py"))])
+    feed(t.triple, t.cc.zig, t.cc.zig_target, dict(t.cc.env), str(shown.root), shown.remaps)
+    feed(_stat(Path(t.cc.zig)))
+    for lib in t.libraries:
+        header = lib.header.read_bytes() if lib.header is not None else b""
+        feed(
+            lib.name, hash_file(lib.archive)[0], str(lib.header), hashlib.sha256(header).hexdigest()
+        )
+        feed([str(c) for c in lib.header_copies])
+    for prog in t.programs:
+        feed(prog.name, prog.go, prog.package, str(prog.cwd), dict(prog.env), prog.links, prog.tags)
+        for rel, digest in _cgo_sources(prog.cwd):
+            feed(rel, digest)
+    return h.hexdigest()
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _stat(path: Path) -> list[int]:
+    try:
+        st = path.stat()
+    except OSError:
+        return []
+    return [st.st_size, st.st_mtime_ns, st.st_ino]
+
+
+_MODULE_FILES = ("go.mod", "go.sum", "go.work", "go.work.sum")
+
+
+def _cgo_sources(module: Path) -> list[tuple[str, str]]:
+    """(path, SHA-256) of the module files and of every Go file under
+    ``module`` that imports "C": what the cgo side of the check reads, with
+    the versions of what it imports (go.sum)."""
+    found = []
+    for folder, dirs, files in os.walk(module):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "testdata")
+        for name in sorted(files):
+            if not (name.endswith(".go") or name in _MODULE_FILES):
+                continue
+            data = (Path(folder) / name).read_bytes()
+            if name.endswith(".go") and b'"C"' not in data:
+                continue
+            rel = os.path.relpath(os.path.join(folder, name), module)
+            found.append((rel, _sha256(data)))
+    return found
 
 
 def records(report: AbiReport) -> list[AbiRecord]:
