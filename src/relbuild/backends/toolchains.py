@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -12,6 +14,7 @@ from relbuild.backends.base import ResolvedTool, ResolvedToolchains
 from relbuild.config.models import Config
 from relbuild.errors import ToolchainError
 from relbuild.release.dist import hash_file
+from relbuild.system.fsutil import atomic_write
 
 Resolver = Callable[[Any, Mapping[str, str]], ResolvedTool]
 
@@ -40,14 +43,45 @@ def needed_tools(config: Config) -> list[str]:
     return names
 
 
-def _digest(executable: str) -> str | None:
+def _digest(executable: str, memo: Path | None) -> str | None:
+    """SHA-256 of a toolchain's executable (zig's is 172 MB): remembered in
+    ``memo`` by the file's identity (path, size, times, inode), so an
+    unchanged toolchain is hashed once."""
     try:
-        return hash_file(Path(executable).resolve())[0]
+        real = Path(executable).resolve()
+        st = real.stat()
     except OSError:
         return None
+    identity = f"{real}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}|{st.st_ino}"
+    known = _read_memo(memo)
+    if identity in known:
+        return known[identity]
+    try:
+        digest = hash_file(real)[0]
+    except OSError:
+        return None
+    if memo is not None:
+        with contextlib.suppress(OSError):
+            memo.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(memo, json.dumps({**_read_memo(memo), identity: digest}).encode())
+    return digest
 
 
-def resolve_all(config: Config, env: Mapping[str, str]) -> ResolvedToolchains:
+def _read_memo(memo: Path | None) -> dict[str, str]:
+    if memo is None:
+        return {}
+    try:
+        data = json.loads(memo.read_bytes()[: 1 << 20])
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+def resolve_all(
+    config: Config, env: Mapping[str, str], memo: Path | None = None
+) -> ResolvedToolchains:
     """Every pinned tool, or one ToolchainError naming all that failed. The
     tools are asked side by side (each answer takes a few processes)."""
 
@@ -59,7 +93,7 @@ def resolve_all(config: Config, env: Mapping[str, str]) -> ResolvedToolchains:
             tool = RESOLVERS[name](pin, env)
         except ToolchainError as exc:
             return exc
-        return tool.model_copy(update={"digest": _digest(tool.executable)})
+        return tool.model_copy(update={"digest": _digest(tool.executable, memo)})
 
     names = needed_tools(config)
     with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:

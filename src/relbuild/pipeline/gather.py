@@ -45,7 +45,7 @@ def gather(loaded: LoadedConfig, options: BuildOptions) -> PlanInputs:
             # relbuild's own cache and output are not the user's changes.
             ignore=(paths.cache, options.out, loaded.base / "dist"),
         )
-        tools = resolve_all(loaded.config, env)
+        tools = resolve_all(loaded.config, env, paths.cache / "toolchain-digests.json")
         source = reading.result()
     selection = select(loaded, options.targets, options.components)
     targets = [t for t, _ in selection]
