@@ -514,3 +514,40 @@ def test_sbom_and_config_read_back_give_the_same_documents(dist: Path) -> None:
     write_manifest(again, manifest)
     write_documents(again, manifest, back, config)
     assert (again / PROVENANCE_NAME).read_bytes() == (dist / PROVENANCE_NAME).read_bytes()
+
+
+def test_cargo_tree_is_asked_again_only_when_what_it_reads_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from relbuild.backends import cargo_tree
+    from relbuild.system import proc
+
+    root = tmp_path / "project"
+    (root / "rust" / "crates" / "a").mkdir(parents=True)
+    (root / "shared").mkdir()
+    (root / "rust" / "Cargo.toml").write_text('[workspace]\nmembers = ["crates/a"]\n')
+    (root / "rust" / "Cargo.lock").write_text("version = 4\n")
+    (root / "rust" / "crates" / "a" / "Cargo.toml").write_text('[package]\nname = "a"\n')
+    (root / "shared" / "Cargo.toml").write_text('[package]\nname = "shared"\n')
+    (root / "rust" / "target").mkdir()
+    (root / "rust" / "target" / "CACHEDIR.TAG").write_text("")
+    calls: list[list[str]] = []
+
+    def fake_run(argv: list[str], **kwargs: object) -> proc.Result:
+        calls.append(list(argv))
+        return proc.Result(list(argv), 0, f"0a v0.1.0|\n{len(calls)}", "", False)
+
+    monkeypatch.setattr(proc, "run", fake_run)
+    argv = ["/nonexistent/cargo", "tree", "-p", "a"]
+
+    def ask() -> str:
+        return cargo_tree._cargo_tree(argv, {}, root / "rust", root, tmp_path / "cache")
+
+    first = ask()
+    assert ask() == first and len(calls) == 1
+    (root / "rust" / "target" / "Cargo.toml").write_text("# cargo's own output: ignored")
+    assert ask() == first and len(calls) == 1
+    for edit in (root / "rust" / "crates" / "a" / "Cargo.toml", root / "shared" / "Cargo.toml"):
+        edit.write_text(edit.read_text() + 'version = "0.2.0"\n')
+        assert ask() != first
+    assert len(calls) == 3

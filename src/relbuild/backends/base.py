@@ -266,6 +266,8 @@ class Probe:
     tools: ResolvedToolchains
     env: Mapping[str, str]
     offline: bool = False
+    # Where a backend may keep what it read, keyed by its inputs.
+    cache: Path | None = None
 
 
 F = TypeVar("F")

@@ -9,6 +9,9 @@ the artifact. The std crates of -Zbuild-std belong to the toolchain.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -22,6 +25,7 @@ from relbuild.errors import BuildError
 from relbuild.release.deps import CrateDep
 from relbuild.release.dist import Manifest
 from relbuild.system import proc
+from relbuild.system.fsutil import atomic_write
 
 
 def cargo_tree_argv(
@@ -102,16 +106,46 @@ def _relative(where: str, root: Path) -> str | None:
         return None  # outside the project: a machine path, never recorded
 
 
-def rust_contents(
-    argv: list[str],
-    env: Mapping[str, str],
-    workspace: Path,
-    lock: Iterable[CrateDep],
-    root: Path,
-) -> Contents:
-    result = proc.run(argv, env=env, cwd=workspace)
-    top, packages = parse_cargo_tree(result.stdout, lock, root)
-    return Contents(packages=tuple(packages), direct=top.depends)
+def _cargo_tree(
+    argv: list[str], env: Mapping[str, str], workspace: Path, root: Path, cache: Path | None
+) -> str:
+    """What `cargo tree` prints, kept in ``cache`` under a key of what it
+    reads: the command, its environment, cargo itself, and the Cargo.lock,
+    Cargo.toml and cargo configuration files of the workspace and the
+    project (where its path dependencies live)."""
+    if cache is None:
+        return proc.run(argv, env=env, cwd=workspace).stdout
+    h = hashlib.sha256(json.dumps([argv, sorted(env.items()), str(workspace)]).encode())
+    cargo = Path(argv[0])
+    with contextlib.suppress(OSError):
+        st = cargo.resolve().stat()
+        h.update(f"{st.st_size}|{st.st_mtime_ns}|{st.st_ino}".encode())
+    for path in dict.fromkeys([*_manifests(workspace), *_manifests(root)]):
+        h.update(str(path).encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    kept = cache / "cargo-tree" / f"{h.hexdigest()}.txt"
+    with contextlib.suppress(OSError):
+        return kept.read_text()
+    text = proc.run(argv, env=env, cwd=workspace).stdout
+    atomic_write(kept, text.encode())
+    return text
+
+
+def _manifests(workspace: Path) -> list[Path]:
+    """Cargo.lock, every Cargo.toml and .cargo/config(.toml) under the
+    workspace (cargo's target folders, marked by CACHEDIR.TAG, and other
+    hidden folders left out), in a fixed order."""
+    found: list[Path] = []
+    for folder, dirs, files in os.walk(workspace):
+        if "CACHEDIR.TAG" in files:
+            dirs[:] = []
+            continue
+        dirs[:] = sorted(d for d in dirs if d == ".cargo" or not d.startswith("."))
+        for name in sorted(files):
+            if name in ("Cargo.toml", "Cargo.lock", "config", "config.toml"):
+                if name.startswith("config") and not folder.endswith(".cargo"):
+                    continue
+                found.append(Path(folder) / name)
+    return found
 
 
 def artifact_contents(probe: Probe, manifest: Manifest) -> dict[str, Contents]:
@@ -143,6 +177,8 @@ def artifact_contents(probe: Probe, manifest: Manifest) -> dict[str, Contents]:
                 comp.default_features,
                 probe.offline,
             )
-            done[key] = rust_contents(argv, env, workspace, locks[workspace], loaded.root)
+            text = _cargo_tree(argv, env, workspace, loaded.root, probe.cache)
+            top, packages = parse_cargo_tree(text, locks[workspace], loaded.root)
+            done[key] = Contents(packages=tuple(packages), direct=top.depends)
         out[art.path] = done[key]
     return out

@@ -232,7 +232,9 @@ def _record(state: BuildState) -> None:
 def _attest(state: BuildState) -> None:
     assert state.manifest is not None
     inputs = state.the_inputs
-    probe = Probe(inputs.loaded, inputs.tools, environ.probe_env(), inputs.offline)
+    probe = Probe(
+        inputs.loaded, inputs.tools, environ.probe_env(), inputs.offline, state.paths.cache
+    )
     attest.attest_build(state.the_staging, state.manifest, probe, state.options.attest)
 
 
