@@ -300,6 +300,11 @@ class Backend(Protocol[F]):
         """The version a component declares (a crate's), if any."""
         ...
 
+    def extra_tools(self, facts: F) -> Mapping[str, ResolvedTool]:
+        """Tools besides the pin that steps may use (a linker a target
+        names), each recorded with the toolchains where a step uses it."""
+        ...
+
     def dependencies(
         self, loaded: LoadedConfig, facts: F, components: Sequence[str]
     ) -> Dependencies:

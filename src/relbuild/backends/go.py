@@ -217,6 +217,9 @@ class GoBackend:
     def version(self, loaded: LoadedConfig, facts: GoFacts, component: str) -> str | None:
         return None  # a Go module has no version of its own
 
+    def extra_tools(self, facts: GoFacts) -> Mapping[str, ResolvedTool]:
+        return {}
+
     def dependencies(
         self, loaded: LoadedConfig, facts: GoFacts, components: Sequence[str]
     ) -> Dependencies:

@@ -99,6 +99,9 @@ class RustBackend:
     def version(self, loaded: LoadedConfig, facts: RustFacts, component: str) -> str | None:
         return _crate(loaded, facts, component).version
 
+    def extra_tools(self, facts: RustFacts) -> Mapping[str, ResolvedTool]:
+        return facts.linker_tools
+
     def dependencies(
         self, loaded: LoadedConfig, facts: RustFacts, components: Sequence[str]
     ) -> Dependencies:

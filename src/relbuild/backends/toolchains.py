@@ -6,7 +6,7 @@ import contextlib
 import json
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from relbuild.backends import BACKENDS, zig
@@ -105,3 +105,14 @@ def resolve_all(
             raise failures[0]
         raise ToolchainError("\n\n".join(str(f) for f in failures))
     return ResolvedToolchains(**found)
+
+
+def toolchain_folders(tools: ResolvedToolchains) -> dict[str, str]:
+    """Each resolved toolchain's install folder, by pin: what the sandbox
+    mounts and what must never reach an artifact."""
+    folders = {
+        "rust": tools.rust.paths.get("sysroot") if tools.rust else None,
+        "go": tools.go.paths.get("goroot") if tools.go else None,
+        "zig": str(PurePath(tools.zig.executable).parent) if tools.zig else None,
+    }
+    return {k: v for k, v in folders.items() if v}

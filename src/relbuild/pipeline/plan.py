@@ -16,11 +16,12 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Any
 
 from relbuild.backends import BACKENDS
 from relbuild.backends.base import BuildPaths, ResolvedTool, ResolvedToolchains, Step, StepContext
+from relbuild.backends.toolchains import toolchain_folders
 from relbuild.config import LoadedConfig, TargetConfig
 from relbuild.config.models import Config, GoComponent, RustComponent
 from relbuild.errors import ConfigError
@@ -161,8 +162,8 @@ def plan(inputs: PlanInputs, targets: Sequence[str] = (), components: Sequence[s
             # Tools a target names itself (its `linker`), where a step used one.
             **{
                 name: _tool_record(tool)
-                for facts in inputs.facts.values()
-                for name, tool in sorted(getattr(facts, "linker_tools", {}).items())
+                for language, facts in inputs.facts.items()
+                for name, tool in sorted(BACKENDS[language].extra_tools(facts).items())
                 if name in used
             },
         },
@@ -212,20 +213,10 @@ def machine(inputs: PlanInputs) -> dict[str, str]:
         "HOME": environ.home(inputs.user_env),
         "CARGO_HOME": environ.cargo_home(inputs.user_env),
         "GOMODCACHE": environ.go_mod_cache(inputs.user_env),
-        **{f"{name} toolchain": folder for name, folder in _toolchain_folders(inputs).items()},
+        **{f"{name} toolchain": folder for name, folder in toolchain_folders(inputs.tools).items()},
         **inputs.host,
     }
     return {label: value for label, value in found.items() if value}
-
-
-def _toolchain_folders(inputs: PlanInputs) -> dict[str, str]:
-    tools = inputs.tools
-    folders = {
-        "rust": tools.rust.paths.get("sysroot") if tools.rust else None,
-        "go": tools.go.paths.get("goroot") if tools.go else None,
-        "zig": str(PurePath(tools.zig.executable).parent) if tools.zig else None,
-    }
-    return {k: v for k, v in folders.items() if v}
 
 
 def layout(inputs: PlanInputs, used: set[str]) -> Layout:
@@ -236,7 +227,7 @@ def layout(inputs: PlanInputs, used: set[str]) -> Layout:
     if loaded.config.project.sandbox == "none":
         return HOST
     env = inputs.user_env
-    folders = _toolchain_folders(inputs)
+    folders = toolchain_folders(inputs.tools)
     return canonical_layout(
         src=Path(os.path.commonpath([loaded.base, loaded.root])),
         cache=inputs.paths.cache,
