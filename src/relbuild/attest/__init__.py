@@ -31,13 +31,22 @@ MANIFEST_SIGNATURE_NAME = "manifest.json.sig"
 ATTESTATION_FILES = (SBOM_NAME, PROVENANCE_NAME, ENVELOPE_NAME, MANIFEST_SIGNATURE_NAME)
 
 
-def load_json(data: bytes, error: type[ValueError]) -> object:
-    """``data`` as JSON, or ``error`` with one sentence (not UTF-8, not JSON)."""
-    import json
+# Budgets of JSON values (see relbuild.system.bounded), counted in the raw bytes
+# before anything is parsed. A statement restates about as much as the
+# manifest it is about (a subject per artifact, the steps, the dependencies);
+# an SBOM lists each artifact's packages under it, so it holds more. Each
+# value costs up to about 80 bytes of memory parsed (an empty list or dict).
+MAX_STATEMENT_VALUES = 1_000_000
+MAX_SBOM_VALUES = 2_000_000
+
+
+def load_json(data: bytes, error: type[ValueError], *, max_values: int) -> object:
+    """``data`` as JSON within a budget of ``max_values`` values, or
+    ``error`` with one sentence (too many values, not UTF-8, not JSON, a key
+    twice)."""
+    from relbuild.system import bounded
 
     try:
-        return json.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise error("not UTF-8") from None
-    except (ValueError, RecursionError) as exc:
-        raise error(f"not valid JSON ({str(exc).splitlines()[0][:80]})") from None
+        return bounded.loads(data, max_values=max_values)
+    except bounded.DocumentError as exc:
+        raise error(str(exc)) from None

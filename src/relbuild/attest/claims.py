@@ -34,7 +34,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from relbuild.attest import PROVENANCE_NAME, SBOM_NAME, load_json
+from relbuild.attest import (
+    MAX_SBOM_VALUES,
+    MAX_STATEMENT_VALUES,
+    PROVENANCE_NAME,
+    SBOM_NAME,
+    load_json,
+)
 from relbuild.attest.contents import Contents
 from relbuild.attest.provenance import ConfigRef, make_statement
 from relbuild.attest.readback import ReadbackError, contents_from_sbom
@@ -92,7 +98,7 @@ def provenance_claims(
     aside). A statement that is not a JSON object gives none: reading its
     subjects says why it is unusable."""
     try:
-        doc = load_json(statement, _ClaimError)
+        doc = load_json(statement, _ClaimError, max_values=MAX_STATEMENT_VALUES)
     except _ClaimError:
         return []
     if not isinstance(doc, dict):
@@ -147,7 +153,7 @@ def sbom_claims(manifest: Manifest, sbom: bytes) -> list[Claim]:
     """The SBOM's claims the manifest does not back."""
     try:
         contents = contents_from_sbom(sbom)
-        got = load_json(sbom, _ClaimError)
+        got = load_json(sbom, _ClaimError, max_values=MAX_SBOM_VALUES)
     except (ReadbackError, _ClaimError) as exc:
         return [Claim(SBOM_NAME, "", f"unusable: {str(exc).removeprefix(SBOM_NAME + ': ')}")]
     if not isinstance(got, dict) or got.get("bomFormat") != "CycloneDX":

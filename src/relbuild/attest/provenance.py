@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from relbuild.attest import load_json
+from relbuild.attest import MAX_STATEMENT_VALUES, load_json
 from relbuild.release.dist import Manifest
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
@@ -168,7 +168,7 @@ class StatementError(ValueError):
 def read_subjects(data: bytes) -> tuple[str, dict[str, dict[str, str]]]:
     """(predicateType, {subject name: digest set}) of a statement."""
 
-    doc = load_json(data, StatementError)
+    doc = load_json(data, StatementError, max_values=MAX_STATEMENT_VALUES)
     if not isinstance(doc, dict) or doc.get("_type") != STATEMENT_TYPE:
         raise StatementError(f"not an in-toto statement (_type is not {STATEMENT_TYPE})")
     subjects = doc.get("subject")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from relbuild.attest import load_json
+from relbuild.attest import MAX_SBOM_VALUES, MAX_STATEMENT_VALUES, load_json
 from relbuild.attest.contents import Contents, Package
 from relbuild.attest.provenance import ConfigRef
 
@@ -21,9 +21,9 @@ class ReadbackError(ValueError):
     """Why a supply-chain file cannot be read back (one sentence)."""
 
 
-def _doc(data: bytes, what: str) -> dict[str, Any]:
+def _doc(data: bytes, what: str, max_values: int) -> dict[str, Any]:
     try:
-        doc = load_json(data, ReadbackError)
+        doc = load_json(data, ReadbackError, max_values=max_values)
     except ReadbackError as exc:
         raise ReadbackError(f"{what} is {exc}") from None
     if not isinstance(doc, dict):
@@ -96,7 +96,7 @@ def contents_from_sbom(data: bytes) -> dict[str, Contents]:
     read is what ``make_sbom`` needs, so it can write the document again
     (and a document that reads back but is not what it writes differs from
     that, which :mod:`relbuild.attest.claims` reports)."""
-    doc = _doc(data, "sbom.cdx.json")
+    doc = _doc(data, "sbom.cdx.json", MAX_SBOM_VALUES)
     graph = _graph(doc)
     artifacts: dict[str, dict[str, Any]] = {}
     for comp in _objects(doc.get("components"), "components"):
@@ -161,7 +161,7 @@ def contents_from_sbom(data: bytes) -> dict[str, Contents]:
 
 def config_from_statement(data: bytes) -> ConfigRef | None:
     """The config reference of a provenance statement, if it names one."""
-    doc = _doc(data, "provenance.intoto.json")
+    doc = _doc(data, "provenance.intoto.json", MAX_STATEMENT_VALUES)
     try:
         config = doc["predicate"]["buildDefinition"]["externalParameters"].get("config")
     except (KeyError, AttributeError, TypeError):

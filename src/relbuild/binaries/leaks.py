@@ -4,7 +4,8 @@ A reproducible artifact holds nothing of the machine that built it. This
 module looks for such strings *inside the bytes*, where `strings` cannot
 see: each ELF section is read decompressed (``SHF_COMPRESSED`` and the older
 ``.zdebug_*`` form), static libraries member by member, and tar.gz and zip
-archives member by member, recursively.
+archives member by member, recursively; all of it streamed in chunks
+(:mod:`relbuild.binaries.regions`), so memory does not grow with the file.
 
 Two sets of needles:
 - ``machine_needles``: the absolute paths and names of *this* build
@@ -16,20 +17,14 @@ Two sets of needles:
 
 from __future__ import annotations
 
-import gzip
 import io
 import re
-import tarfile
-import zipfile
-import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO
 
-from elftools.elf.elffile import ELFFile
-
-from relbuild.binaries.elfcheck import ELF_ERRORS, ar_members
+from relbuild.binaries.regions import regions
 
 # A path needle only counts where the path ends: "/root" must not match
 # "/rootfs", nor "/work/app" match "/work/apple".
@@ -54,9 +49,12 @@ COMMON_ROOTS: tuple[tuple[str, bytes], ...] = (
     ("C:\\", rb"[A-Za-z]:\\(?:Users|Windows|Program Files|msys64|cygwin)\\"),
 )
 
-# Bounds for hostile input: nesting depth and bytes decompressed per artifact.
-MAX_DEPTH = 4
+# Bounds for hostile input: bytes of sections and members per artifact.
 MAX_INFLATED = 4 << 30
+# A match is found whole when it is shorter than this: a path is at most
+# PATH_MAX (4096) bytes, and a hit is shown with up to 160 bytes after it.
+OVERLAP = 4096 + 256
+_BEHIND = 8
 
 
 @dataclass(frozen=True)
@@ -129,23 +127,49 @@ class Scanner:
         )
 
     def scan_file(self, path: Path, name: str | None = None) -> list[Leak]:
-        return self.scan_bytes(path.read_bytes(), name or path.name)
+        with path.open("rb") as fh:
+            return self.scan_stream(fh, name or path.name)
 
     def scan_bytes(self, data: bytes, name: str) -> list[Leak]:
+        return self.scan_stream(io.BytesIO(data), name)
+
+    def scan_stream(self, fh: BinaryIO, name: str) -> list[Leak]:
+        """Leaks in the seekable file ``fh``, read region by region in
+        chunks (see :mod:`relbuild.binaries.regions`): memory flat in its size."""
         if self._regex is None:
             return []
         leaks: dict[tuple[str, str, str], Leak] = {}
-        budget = [MAX_INFLATED]
-        for where, region in _regions(data, name, 0, budget):
-            for m in self._regex.finditer(region):
-                assert m.lastgroup is not None
-                needle = self.needles[int(m.lastgroup[1:])]
-                found = _context(region, m.start(), m.end())
-                key = (where, needle.label, found)
-                leaks.setdefault(key, Leak(name, where, needle.label, found))
+        for where, chunks in regions(fh, name, [MAX_INFLATED]):
+            for label, found in self._hits(chunks):
+                leaks.setdefault((where, label, found), Leak(name, where, label, found))
                 if len(leaks) >= self.max_hits:
                     return list(leaks.values())
         return list(leaks.values())
+
+    def _hits(self, chunks: Iterable[bytes]) -> Iterator[tuple[str, str]]:
+        """(needle label, string found) in a region given in chunks. Each
+        buffer keeps the last ``OVERLAP`` bytes of the one before, and a
+        match is taken only where it starts before them, or in the last
+        buffer: one that spans two chunks is found whole, once."""
+        assert self._regex is not None
+        buf = b""
+        resume = 0  # where the next search starts, in ``buf``
+        pending = iter(chunks)
+        more = True
+        while more:
+            chunk = next(pending, None)
+            more = chunk is not None
+            buf += chunk or b""
+            limit = len(buf) - OVERLAP if more else len(buf)
+            for m in self._regex.finditer(buf, resume):
+                if m.start() >= limit:
+                    break
+                assert m.lastgroup is not None
+                yield self.needles[int(m.lastgroup[1:])].label, _context(buf, m.start(), m.end())
+                resume = m.end()
+            resume = max(resume, limit)
+            keep = max(0, resume - _BEHIND)  # a look-behind sees a byte before
+            buf, resume = buf[keep:], resume - keep
 
 
 def _context(region: bytes, start: int, end: int) -> str:
@@ -154,106 +178,3 @@ def _context(region: bytes, start: int, end: int) -> str:
     while stop < len(region) and stop - start < 160 and 0x20 <= region[stop] < 0x7F:
         stop += 1
     return region[start:stop].decode("ascii", "replace")
-
-
-def _regions(data: bytes, name: str, depth: int, budget: list[int]) -> Iterator[tuple[str, bytes]]:
-    """(where, bytes) for every readable part of ``data``: ELF sections
-    decompressed, archive members recursively, else the bytes themselves."""
-    if depth > MAX_DEPTH:
-        yield "", data
-        return
-    inner = _members(data, name, budget)
-    if inner is not None:
-        for member, body in inner:
-            for where, region in _regions(body, member, depth + 1, budget):
-                yield f"member {member}" + (f" {where}" if where else ""), region
-        return
-    if data[:4] == b"\x7fELF":
-        sections = _elf_sections(data, budget)
-        if sections is not None:
-            yield from sections
-            return
-    yield "", data
-
-
-def _members(data: bytes, name: str, budget: list[int]) -> list[tuple[str, bytes]] | None:
-    """Members of a tar.gz, zip or ar file; None where ``data`` is none of them."""
-    try:
-        if data[:2] == b"\x1f\x8b":
-            raw = _inflate(gzip.GzipFile(fileobj=io.BytesIO(data)), budget)
-            if raw is None:
-                return None
-            with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
-                out = []
-                for m in tar.getmembers():
-                    fh = tar.extractfile(m) if m.isfile() else None
-                    if fh is not None:
-                        out.append((m.name, fh.read()))
-                return out
-        if data[:4] == b"PK\x03\x04":
-            with zipfile.ZipFile(io.BytesIO(data)) as zf:
-                out = []
-                for info in zf.infolist():
-                    if info.is_dir():
-                        continue
-                    body = _inflate(zf.open(info), budget)
-                    if body is None:
-                        break
-                    out.append((info.filename, body))
-                return out
-        if data[:8] == b"!<arch>\n":
-            return [(f"{name}({m})", body) for m, body in ar_members(data)]
-    except (
-        OSError,
-        EOFError,
-        tarfile.TarError,
-        zipfile.BadZipFile,
-        zlib.error,
-        ValueError,
-        IndexError,  # a zip member with an empty name (ZipInfo.is_dir)
-        NotImplementedError,  # a zip "version 8.0", an unknown compression method
-        RuntimeError,  # an encrypted zip member
-        MemoryError,
-    ):
-        return None
-    return None
-
-
-class _Stream(Protocol):
-    def read(self, size: int = -1, /) -> bytes: ...
-
-
-def _inflate(fh: _Stream, budget: list[int]) -> bytes | None:
-    """Read a decompressing stream within the artifact's budget."""
-    data = fh.read(budget[0] + 1)
-    if len(data) > budget[0]:
-        return None
-    budget[0] -= len(data)
-    return bytes(data)
-
-
-def _elf_sections(data: bytes, budget: list[int]) -> list[tuple[str, bytes]] | None:
-    try:
-        elf = ELFFile(io.BytesIO(data))
-        out = []
-        for section in elf.iter_sections():
-            if section["sh_type"] in ("SHT_NOBITS", "SHT_NULL"):
-                continue
-            body = section.data()  # decompressed where SHF_COMPRESSED
-            if section.name.startswith(".zdebug") and body[:4] == b"ZLIB":
-                body = _zlib(body[12:], budget)
-            else:
-                budget[0] -= len(body)
-            if budget[0] < 0:
-                break
-            out.append((f"section {section.name}", body))
-        return out
-    except (*ELF_ERRORS, OverflowError, zlib.error, MemoryError, RecursionError):
-        return None
-
-
-def _zlib(data: bytes, budget: list[int]) -> bytes:
-    d = zlib.decompressobj()
-    body = d.decompress(data, max(budget[0], 1))
-    budget[0] -= len(body)
-    return body

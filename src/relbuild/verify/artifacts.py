@@ -38,8 +38,8 @@ def leak_scanner(manifest: Manifest) -> Callable[[Sink, int, ArtifactRecord], No
         with os.fdopen(fd, "rb") as fh:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 return
-            data = fh.read()
-        for leak in scanner.scan_bytes(data, art.path):
+            found = scanner.scan_stream(fh, art.path)  # in chunks, never whole
+        for leak in found:
             sink.add("leak", art.path, f"{leak.where}: {leak.found!r}")
 
     return scan

@@ -19,6 +19,7 @@ from elftools.elf.elffile import ELFFile
 from relbuild import __version__
 from relbuild.binaries import elfcheck
 from relbuild.binaries.elfcheck import ELF_ERRORS
+from relbuild.binaries.regions import Window
 from relbuild.config.triples import TRIPLES
 from relbuild.errors import UsageError
 from relbuild.release.dist import (
@@ -99,9 +100,12 @@ def classify(path: Path) -> tuple[ArtifactKind, str | None]:
         info = TRIPLES.get(triple or "")
         return ("firmware" if info is not None and info.bare_metal else "executable"), triple
     if elfcheck.is_ar(path):
-        for _, body in elfcheck.ar_members(path.read_bytes()):
-            if body[:4] == b"\x7fELF":
-                return "staticlib", infer_triple(io.BytesIO(body))
+        # Member by member, by range: never the whole library in memory.
+        with path.open("rb") as fh:
+            for _, offset, size in elfcheck.ar_index(fh, fh.seek(0, io.SEEK_END)):
+                fh.seek(offset)
+                if fh.read(4) == b"\x7fELF":
+                    return "staticlib", infer_triple(io.BufferedReader(Window(fh, offset, size)))
         return "staticlib", None
     return "file", None
 
