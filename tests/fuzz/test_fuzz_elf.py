@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import tempfile
+from pathlib import Path
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -16,18 +18,40 @@ from relbuild.binaries import elfcheck, firmware
 from relbuild.config.triples import TRIPLES
 from relbuild.errors import MalformedFileError
 from relbuild.verify.inventory import infer_triple
-from tests.elfgen import cortex_m_firmware, x86_64_program
+from tests.elfgen import Elf, Section, cortex_m_firmware, x86_64_program
 from tests.fuzz.conftest import examples
 from tests.fuzz.mutate import elf_fields, mutated_bytes
 
 X86 = x86_64_program()
+# A program with a symbol table whose entries point anywhere in its strings.
+
+
+def _with_symbols() -> bytes:
+    entries = b"".join(i.to_bytes(4, "little") + bytes(20) for i in (0, 1, 14, 99))
+    data = bytearray(
+        Elf(
+            sections=[
+                Section(".strtab", b"\0main.version\0main.x", type=3, flags=0),
+                Section(".symtab", entries, type=2, flags=0),
+            ]
+        ).build()
+    )
+    shoff = int.from_bytes(data[0x28:0x30], "little")
+    data[shoff + 2 * 64 + 40] = 1  # .symtab's sh_link: the string table
+    data[shoff + 2 * 64 + 56] = 24  # its sh_entsize: one Elf64_Sym
+    return bytes(data)
+
+
+SYMS = _with_symbols()
 FW = cortex_m_firmware()
 TARGETS = [TRIPLES["x86_64-unknown-linux-gnu"], TRIPLES["thumbv7m-none-eabi"]]
 
 
 def elf_inputs() -> st.SearchStrategy[bytes]:
     return st.one_of(
-        mutated_bytes(X86, fields=elf_fields(X86)), mutated_bytes(FW, fields=elf_fields(FW))
+        mutated_bytes(X86, fields=elf_fields(X86)),
+        mutated_bytes(FW, fields=elf_fields(FW)),
+        mutated_bytes(SYMS, fields=elf_fields(SYMS)),
     )
 
 
@@ -45,6 +69,10 @@ def test_elf_readers(data: bytes) -> None:
         assert isinstance(elfcheck.header_problems(io.BytesIO(data), triple, "x"), list)
         assert isinstance(elfcheck.check_stream(io.BytesIO(data), triple, "x"), list)
     assert infer_triple(io.BytesIO(data)) in (None, *TRIPLES)
+    with tempfile.NamedTemporaryFile() as fh:
+        fh.write(data)
+        fh.flush()
+        assert isinstance(elfcheck.symbol_names(Path(fh.name)), set)
 
 
 def _truncated_segment() -> bytes:
