@@ -141,3 +141,28 @@ def test_hostile_input_is_bounded() -> None:
     assert needles().scan_bytes(bomb, "bomb.tar.gz") == []
     assert needles().scan_bytes(b"\x7fELF" + bytes(100), "broken") == []
     assert needles().scan_bytes(b"!<arch>\n" + b"x" * 200, "broken.a") == []
+
+
+def test_the_literal_prefilter_finds_what_the_whole_expression_finds() -> None:
+    """Buffers without a needle's bytes are passed over; where some are
+    present, only their needles run, in the same order: the hits are those
+    of the one expression over everything, across chunk boundaries too."""
+    needles = [
+        *machine_needles(
+            [("project root", "/tmp/work/proj"), ("HOME", "/home/alice")],
+            [("user name", "alice"), ("host name", "buildhost7")],
+        ),
+        *common_root_needles(),
+    ]
+    filler = bytes(range(32, 127)) * 20000
+    data = (
+        filler[:1500000]
+        + b"\0/tmp/work/proj/src/main.rs\0"
+        + filler[:70000]
+        + b"\0/home/alice/.cargo/x\0alice@buildhost7\0C:\\Users\\bob\\x\0"
+        + filler
+    )
+    whole = Scanner(needles)
+    whole._literals = None  # the one expression over every buffer
+    assert Scanner(needles).scan_bytes(data, "a") == whole.scan_bytes(data, "a")
+    assert len(whole.scan_bytes(data, "a")) >= 4

@@ -41,12 +41,12 @@ _GENERIC_NAMES = frozenset(
 )
 
 # Paths under the usual home and temp roots of Linux, macOS and Windows.
-COMMON_ROOTS: tuple[tuple[str, bytes], ...] = (
-    ("/home/<user>", rb"/home/[A-Za-z0-9._-]+/"),
-    ("/root/", rb"/root/[A-Za-z0-9._-]"),
-    ("/tmp/<dir>", rb"/tmp/[A-Za-z0-9._-]+/"),  # noqa: S108
-    ("/Users/<user>", rb"/Users/[A-Za-z0-9._ -]+/"),
-    ("C:\\", rb"[A-Za-z]:\\(?:Users|Windows|Program Files|msys64|cygwin)\\"),
+COMMON_ROOTS: tuple[tuple[str, bytes, bytes], ...] = (
+    ("/home/<user>", rb"/home/[A-Za-z0-9._-]+/", b"/home/"),
+    ("/root/", rb"/root/[A-Za-z0-9._-]", b"/root/"),
+    ("/tmp/<dir>", rb"/tmp/[A-Za-z0-9._-]+/", b"/tmp/"),  # noqa: S108
+    ("/Users/<user>", rb"/Users/[A-Za-z0-9._ -]+/", b"/Users/"),
+    ("C:\\", rb"[A-Za-z]:\\(?:Users|Windows|Program Files|msys64|cygwin)\\", b":\\"),
 )
 
 # Bounds for hostile input: bytes of sections and members per artifact.
@@ -63,6 +63,9 @@ class Needle:
 
     label: str
     pattern: bytes
+    # Bytes every match holds: a region without them is passed over at the
+    # speed of a substring search (b"": the expression always runs).
+    literal: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,7 @@ def path_needle(label: str, path: str) -> Needle | None:
     path = path.rstrip("/") or "/"
     if not path.startswith("/") or path in _GENERIC_PATHS:
         return None
-    return Needle(label, re.escape(path.encode()) + _END)
+    return Needle(label, re.escape(path.encode()) + _END, path.encode())
 
 
 def name_needle(label: str, name: str) -> Needle | None:
@@ -89,7 +92,8 @@ def name_needle(label: str, name: str) -> Needle | None:
     is too short or too common to mean anything."""
     if len(name) < 4 or name.lower() in _GENERIC_NAMES or not name.isprintable():
         return None
-    return Needle(label, rb"(?<![A-Za-z0-9_-])" + re.escape(name.encode()) + rb"(?![A-Za-z0-9_-])")
+    word = re.escape(name.encode())
+    return Needle(label, rb"(?<![A-Za-z0-9_-])" + word + rb"(?![A-Za-z0-9_-])", name.encode())
 
 
 def machine_needles(
@@ -110,7 +114,7 @@ def machine_needles(
 
 
 def common_root_needles() -> list[Needle]:
-    return [Needle(label, pattern) for label, pattern in COMMON_ROOTS]
+    return [Needle(label, pattern, literal) for label, pattern, literal in COMMON_ROOTS]
 
 
 class Scanner:
@@ -125,6 +129,9 @@ class Scanner:
             if needles
             else None
         )
+        literals = [n.literal for n in self.needles]
+        self._literals = None if not all(literals) else literals
+        self._partial: dict[tuple[int, ...], re.Pattern[bytes]] = {}
 
     def scan_file(self, path: Path, name: str | None = None) -> list[Leak]:
         with path.open("rb") as fh:
@@ -146,6 +153,21 @@ class Scanner:
                     return list(leaks.values())
         return list(leaks.values())
 
+    def _for(self, buf: bytes) -> re.Pattern[bytes] | None:
+        """The expression of the needles whose bytes ``buf`` holds (in the
+        same order, so it finds what the whole expression would), or None
+        when it holds none."""
+        if self._literals is None:
+            return self._regex
+        present = tuple(i for i, a in enumerate(self._literals) if a in buf)
+        if not present:
+            return None
+        if present not in self._partial:
+            self._partial[present] = re.compile(
+                b"|".join(b"(?P<n%d>%s)" % (i, self.needles[i].pattern) for i in present)
+            )
+        return self._partial[present]
+
     def _hits(self, chunks: Iterable[bytes]) -> Iterator[tuple[str, str]]:
         """(needle label, string found) in a region given in chunks. Each
         buffer keeps the last ``OVERLAP`` bytes of the one before, and a
@@ -161,12 +183,16 @@ class Scanner:
             more = chunk is not None
             buf += chunk or b""
             limit = len(buf) - OVERLAP if more else len(buf)
-            for m in self._regex.finditer(buf, resume):
-                if m.start() >= limit:
-                    break
-                assert m.lastgroup is not None
-                yield self.needles[int(m.lastgroup[1:])].label, _context(buf, m.start(), m.end())
-                resume = m.end()
+            regex = self._for(buf)
+            if regex is not None:
+                for m in regex.finditer(buf, resume):
+                    if m.start() >= limit:
+                        break
+                    assert m.lastgroup is not None
+                    label = self.needles[int(m.lastgroup[1:])].label
+                    yield label, _context(buf, m.start(), m.end())
+                    resume = m.end()
+            # (Else no needle's bytes are in the buffer: no match starts in it.)
             resume = max(resume, limit)
             keep = max(0, resume - _BEHIND)  # a look-behind sees a byte before
             buf, resume = buf[keep:], resume - keep
