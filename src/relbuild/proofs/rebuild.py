@@ -106,6 +106,7 @@ def rebuild(
             archive=fmt,  # type: ignore[arg-type]
             source_date_epoch=str(source.source_date_epoch),
             cache=work / "fresh-cache",
+            reuse=False,  # a proof builds, whatever a record says
         )
         t0 = time.monotonic()
         build(load_config(tree / config_rel), options, reporter)

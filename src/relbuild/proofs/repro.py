@@ -246,6 +246,8 @@ def _build_variant(
                 "--config",
                 str(tree / ws.config_rel),
                 "build",
+                # A proof builds: never the last release taken as up to date.
+                "--force",
                 "--out",
                 str(result / "dist"),
                 "--cache-dir",
