@@ -83,7 +83,7 @@ def test_sbom_over_its_budget_is_refused_by_verify_and_merge(tmp_path: Path) -> 
     manifest = Manifest(generator="t", project=ProjectRecord(name="a", version="1"), artifacts=[])
     found: list[str] = []
     peak = peak_mib(
-        lambda: found.extend(f.detail for f in attestation_findings(tmp_path, manifest, None))
+        lambda: found.extend(f.detail for f in attestation_findings(tmp_path, manifest, ()))
     )
     assert any("JSON values" in detail for detail in found)
     assert peak < len(raw) / (1 << 20) + 2  # the file's bytes, nothing parsed

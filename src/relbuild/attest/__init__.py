@@ -21,6 +21,8 @@ same bytes, and nothing holds a wall-clock time unless asked for.
 
 from __future__ import annotations
 
+import re
+
 SBOM_NAME = "sbom.cdx.json"
 PROVENANCE_NAME = "provenance.intoto.json"
 ENVELOPE_NAME = "provenance.intoto.jsonl"
@@ -29,6 +31,25 @@ MANIFEST_SIGNATURE_NAME = "manifest.json.sig"
 # Files beside manifest.json that are not in it: statements about the
 # artifacts, written after them (the manifest lists what the build made).
 ATTESTATION_FILES = (SBOM_NAME, PROVENANCE_NAME, ENVELOPE_NAME, MANIFEST_SIGNATURE_NAME)
+# The manifest's detached signature by each signer after the first (cosign's
+# verify-blob reads one signature per file); keyid from keys.key_id.
+_SIGNER_SIGNATURE = re.compile(r"manifest\.json\.[0-9a-f]{16}\.sig")
+
+
+def signer_signature_name(keyid: str) -> str:
+    return f"{MANIFEST_SIGNATURE_NAME.removesuffix('.sig')}.{keyid}.sig"
+
+
+def is_signature_file(name: str) -> bool:
+    """The envelope or a detached signature of the manifest."""
+    return name in (ENVELOPE_NAME, MANIFEST_SIGNATURE_NAME) or (
+        _SIGNER_SIGNATURE.fullmatch(name) is not None
+    )
+
+
+def is_attestation_file(name: str) -> bool:
+    """A top-level file a dist holds beside its manifest, not listed in it."""
+    return name in ATTESTATION_FILES or _SIGNER_SIGNATURE.fullmatch(name) is not None
 
 
 # Budgets of JSON values (see relbuild.system.bounded), counted in the raw bytes

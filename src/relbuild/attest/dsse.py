@@ -3,7 +3,9 @@
 An envelope signs PAE(payloadType, payload):
 ``"DSSEv1" SP len(type) SP type SP len(body) SP body``, lengths in decimal
 bytes. It is written as one line of JSON, as cosign reads it:
-``{"payloadType": ..., "payload": base64, "signatures": [{"keyid": "", "sig": base64}]}``.
+``{"payloadType": ..., "payload": base64, "signatures": [{"keyid": ..., "sig": base64}]}``,
+one signature per signer (`relbuild sign` adds one; cosign 2.6's
+verify-blob-attestation accepts such an envelope with any one signer's key).
 
 A detached signature (``manifest.json.sig``) is the base64 of the signature
 over the file's bytes, the format of `cosign sign-blob`.
@@ -17,7 +19,7 @@ import json
 from dataclasses import dataclass
 
 from relbuild.attest import load_json
-from relbuild.attest.keys import Signer, Verifier
+from relbuild.attest.keys import Signer, Verifier, key_id
 
 IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
 # The statement of the largest manifest relbuild reads (16 MiB, about 51,000
@@ -25,9 +27,10 @@ IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
 # envelope takes about eight times its size at most (measured: 32 MiB, under
 # 300 MB with `verify --key`; 64 MiB took 430 MB).
 MAX_ENVELOPE_BYTES = 32 * 1024 * 1024
-# An envelope is three keys and its signatures (relbuild writes one); the
-# payload is one string. Counted before parsing: 4.4 million tiny signatures
-# took 1.32 GB and two minutes of verifying.
+# An envelope is three keys and its signatures (one per signer: a few people
+# approve a release, never thousands); the payload is one string. Counted
+# before parsing: 4.4 million tiny signatures took 1.32 GB and two minutes of
+# verifying.
 MAX_SIGNATURES = 16
 _MAX_VALUES = 64 + 4 * MAX_SIGNATURES
 
@@ -37,14 +40,11 @@ def pae(payload_type: str, payload: bytes) -> bytes:
     return b"DSSEv1 %d %b %d %b" % (len(kind), kind, len(payload), payload)
 
 
+MAX_KEYID_CHARS = 256
+
+
 def envelope(payload: bytes, signer: Signer, payload_type: str = IN_TOTO_PAYLOAD_TYPE) -> bytes:
-    sig = signer.sign(pae(payload_type, payload))
-    doc = {
-        "payloadType": payload_type,
-        "payload": base64.b64encode(payload).decode(),
-        "signatures": [{"keyid": "", "sig": base64.b64encode(sig).decode()}],
-    }
-    return json.dumps(doc, separators=(",", ":")).encode() + b"\n"
+    return Envelope(payload_type, payload, ()).countersigned(signer).to_bytes()
 
 
 @dataclass(frozen=True)
@@ -52,10 +52,36 @@ class Envelope:
     payload_type: str
     payload: bytes
     signatures: tuple[bytes, ...]
+    keyids: tuple[str, ...] = ()  # one per signature ("" when the signer named none)
 
     def verified_by(self, verifier: Verifier) -> bool:
         message = pae(self.payload_type, self.payload)
         return any(verifier.verify(message, sig) for sig in self.signatures)
+
+    def countersigned(self, signer: Signer) -> Envelope:
+        """This envelope with ``signer``'s signature of the same statement
+        added after the others (keyid: keys.key_id of its public key)."""
+        sig = signer.sign(pae(self.payload_type, self.payload))
+        keyids = self.keyids or ("",) * len(self.signatures)
+        return Envelope(
+            self.payload_type,
+            self.payload,
+            (*self.signatures, sig),
+            (*keyids, key_id(signer.public())),
+        )
+
+    def to_bytes(self) -> bytes:
+        """One line of JSON, as cosign reads it."""
+        keyids = self.keyids or ("",) * len(self.signatures)
+        doc = {
+            "payloadType": self.payload_type,
+            "payload": base64.b64encode(self.payload).decode(),
+            "signatures": [
+                {"keyid": k, "sig": base64.b64encode(s).decode()}
+                for k, s in zip(keyids, self.signatures, strict=True)
+            ],
+        }
+        return json.dumps(doc, separators=(",", ":")).encode() + b"\n"
 
 
 class EnvelopeError(ValueError):
@@ -75,13 +101,18 @@ def parse_envelope(data: bytes) -> Envelope:
     if len(sigs) > MAX_SIGNATURES:
         raise EnvelopeError(f"{len(sigs)} signatures, more than {MAX_SIGNATURES}")
     decoded: list[bytes] = []
+    keyids: list[str] = []
     for i, entry in enumerate(sigs):
         if not isinstance(entry, dict) or not isinstance(entry.get("sig"), str):
             raise EnvelopeError(f"signatures[{i}] has no sig string")
+        keyid = entry.get("keyid", "")
+        if not isinstance(keyid, str) or len(keyid) > MAX_KEYID_CHARS:
+            raise EnvelopeError(f"signatures[{i}].keyid is not a short string")
         decoded.append(_b64(entry["sig"], f"signatures[{i}].sig"))
+        keyids.append(keyid)
     if not decoded:
         raise EnvelopeError("no signatures")
-    return Envelope(kind, _b64(payload, "payload"), tuple(decoded))
+    return Envelope(kind, _b64(payload, "payload"), tuple(decoded), tuple(keyids))
 
 
 def _b64(text: str, what: str) -> bytes:

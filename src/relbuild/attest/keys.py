@@ -12,6 +12,7 @@ cosign makes and checks: ECDSA with SHA-256 (DER), or pure Ed25519.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -77,6 +78,15 @@ class Verifier:
         return self.key.public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
+
+
+def key_id(verifier: Verifier) -> str:
+    """16 hex digits of the SHA-256 of the public key (SubjectPublicKeyInfo,
+    DER): the DSSE keyid of its signatures, and the name of its files."""
+    der = verifier.key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return hashlib.sha256(der).hexdigest()[:16]
 
 
 def generate(key_type: KeyType) -> PrivateKey:

@@ -15,14 +15,30 @@ import hashlib
 from collections.abc import Mapping
 from pathlib import Path
 
-from relbuild.attest import ENVELOPE_NAME, MANIFEST_SIGNATURE_NAME, PROVENANCE_NAME, SBOM_NAME
+from relbuild.attest import (
+    ENVELOPE_NAME,
+    MANIFEST_SIGNATURE_NAME,
+    PROVENANCE_NAME,
+    SBOM_NAME,
+    signer_signature_name,
+)
 from relbuild.attest.contents import Contents
-from relbuild.attest.dsse import detached, envelope
-from relbuild.attest.keys import Signer
+from relbuild.attest.dsse import (
+    IN_TOTO_PAYLOAD_TYPE,
+    MAX_ENVELOPE_BYTES,
+    MAX_SIGNATURES,
+    Envelope,
+    EnvelopeError,
+    detached,
+    parse_envelope,
+)
+from relbuild.attest.keys import Signer, key_id
 from relbuild.attest.provenance import ConfigRef, RunMetadata, make_statement
 from relbuild.attest.sbom import make_sbom
 from relbuild.config import LoadedConfig
+from relbuild.errors import UsageError
 from relbuild.release.dist import MANIFEST_NAME, Manifest, hash_file
+from relbuild.release.safefs import read_regular
 from relbuild.system.fsutil import atomic_write, atomic_write_many
 
 
@@ -47,18 +63,38 @@ def write_documents(
     atomic_write(folder / PROVENANCE_NAME, make_statement(manifest, extra, config, run))
 
 
-def write_signatures(folder: Path, signer: Signer) -> None:
-    """The DSSE envelope of provenance.intoto.json (its payload is that
-    file's bytes) and the detached signature of manifest.json."""
+def write_signatures(folder: Path, signer: Signer) -> list[str]:
+    """Sign the dist in ``folder``: ``signer``'s signature of
+    provenance.intoto.json added to its DSSE envelope (a new envelope when
+    there is none, or when the one there signs another statement), and its
+    detached signature of manifest.json: manifest.json.sig for the first
+    signer, manifest.json.<keyid>.sig for each later one. Returns the files
+    written; none when ``signer``'s key has signed this statement already."""
     statement = (folder / PROVENANCE_NAME).read_bytes()
+    base = Envelope(IN_TOTO_PAYLOAD_TYPE, statement, ())
+    existing = folder / ENVELOPE_NAME
+    if existing.is_file() and not existing.is_symlink():
+        try:
+            old = parse_envelope(read_regular(existing, MAX_ENVELOPE_BYTES))
+        except (EnvelopeError, OSError):
+            old = None  # not an envelope: replaced, as before multi-signer dists
+        if old is not None and (old.payload_type, old.payload) == (IN_TOTO_PAYLOAD_TYPE, statement):
+            base = old
+    if base.verified_by(signer.public()):
+        return []
+    if len(base.signatures) >= MAX_SIGNATURES:
+        raise UsageError(f"{ENVELOPE_NAME} has {MAX_SIGNATURES} signatures, as many as are read")
+    detached_name = (
+        signer_signature_name(key_id(signer.public()))
+        if base.signatures
+        else MANIFEST_SIGNATURE_NAME
+    )
     # One change: a dist is signed whole or left as it was, never with a new
     # envelope beside an old (or no) manifest signature.
     atomic_write_many(
         [
-            (folder / ENVELOPE_NAME, envelope(statement, signer)),
-            (
-                folder / MANIFEST_SIGNATURE_NAME,
-                detached((folder / MANIFEST_NAME).read_bytes(), signer),
-            ),
+            (existing, base.countersigned(signer).to_bytes()),
+            (folder / detached_name, detached((folder / MANIFEST_NAME).read_bytes(), signer)),
         ]
     )
+    return [ENVELOPE_NAME, detached_name]

@@ -35,9 +35,17 @@ from relbuild.cli.app import (
 )
 @click.option(
     "--key",
+    "keys",
+    multiple=True,
     metavar="PUB",
     help="Public key (PEM file or env://VAR): check the signatures of the provenance and "
-    "the manifest first.",
+    "the manifest first. Repeatable: signers of one release.",
+)
+@click.option(
+    "--threshold",
+    type=click.IntRange(1, 32),
+    help="Signatures by at least this many distinct keys of --key (default: all of them; "
+    "at least `[release] approvals` of the config given with --config).",
 )
 @json_option("Print the report")
 @click.pass_obj
@@ -49,7 +57,8 @@ def verify_cmd(
     rebuild: bool,
     keep: bool,
     leaks: bool,
-    key: str | None,
+    keys: tuple[str, ...],
+    threshold: int | None,
     as_json: bool,
 ) -> None:
     """Check a dist folder (or a manifest) against the manifest.
@@ -70,14 +79,15 @@ def verify_cmd(
         from relbuild.cli.render import render_rebuild, render_verify
         from relbuild.verify.folder import verify
 
-        verifier = load_verifier(key) if key else None
+        verifiers = [load_verifier(k) for k in keys]
         report = verify(
             location,
             allow_extra=allow_extra,
             jobs=jobs,
             leaks=leaks,
             prefetched=pre,
-            key=verifier,
+            keys=verifiers,
+            threshold=_threshold(app, threshold, len(verifiers)),
         )
     finally:
         if pre is not None:
@@ -93,6 +103,22 @@ def verify_cmd(
     with reporting() as reporter:
         again = rebuild_dist(location, app.config(), reporter, keep=keep)
     finish(VerifyRebuildReport(verify=report, rebuild=again), as_json, render_rebuild)
+
+
+def _threshold(app: App, threshold: int | None, keys: int) -> int | None:
+    """--threshold, raised to `[release] approvals` of a config given with
+    --config (a dist checked on its own, far from the project, needs none)."""
+    if app.config_path is None:
+        return threshold
+    approvals = app.config().config.release.approvals
+    if approvals > 1 and not keys:
+        from relbuild.errors import UsageError
+
+        raise UsageError(
+            f"[release] approvals = {approvals} in {app.config_path}: give the approvers' "
+            "public keys with --key"
+        )
+    return max(threshold or 1, approvals) if threshold or approvals > 1 else None
 
 
 def _target_pairs(

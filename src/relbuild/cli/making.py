@@ -194,6 +194,13 @@ def plan_cmd(
     "then the first crate's version).",
 )
 @click.option(
+    "--previous",
+    type=click.Path(path_type=Path, file_okay=False),
+    metavar="DIST",
+    help="The release this one replaces: its manifest's version and SHA-256 go into the new "
+    "manifest (a hash chain; `relbuild history verify`), and the new version must be greater.",
+)
+@click.option(
     "--sign",
     "sign_key",
     metavar="KEY",
@@ -226,6 +233,7 @@ def build_cmd(
     source_revision: str | None,
     source_dirty: bool | None,
     version: str | None,
+    previous: Path | None,
     sign_key: str | None,
     provenance_run_metadata: bool,
     force: bool,
@@ -244,6 +252,9 @@ def build_cmd(
 
     # A bad key fails here, before a long build.
     signer = load_signer(sign_key) if sign_key else None
+    from relbuild.verify.series import previous_of
+
+    link = previous_of(previous, jobs=jobs) if previous is not None else None
     loaded = app.config()
     fmt = archive or loaded.config.project.archive
     options = BuildOptions(
@@ -260,6 +271,7 @@ def build_cmd(
         version=version,
         reuse=not force,
         attest=AttestOptions(signer=signer, run_metadata=provenance_run_metadata),
+        previous=link,
     )
     with reporting() as reporter:
         # Asked before the stages are imported (start-up speed): an

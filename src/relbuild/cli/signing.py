@@ -63,8 +63,10 @@ def keygen_cmd(key_type: str, prefix: str, force: bool) -> None:
 @jobs_option("Files hashed at once while checking the dist", "the number of CPUs")
 def sign_cmd(location: Path, key: str, jobs: int | None) -> None:
     """Sign a dist: a DSSE envelope of its provenance (provenance.intoto.jsonl)
-    and a signature of its manifest (manifest.json.sig). The dist is checked
-    first; one that does not match its manifest is not signed (exit 1)."""
+    and a signature of its manifest (manifest.json.sig). A dist signed
+    already gets this key's signature added to its envelope (and
+    manifest.json.KEYID.sig): a second approver. The dist is checked first;
+    one that does not match its manifest is not signed (exit 1)."""
     from relbuild.attest.keys import load_signer
     from relbuild.system import ui
     from relbuild.system.escaping import shown
@@ -72,6 +74,9 @@ def sign_cmd(location: Path, key: str, jobs: int | None) -> None:
 
     signer = load_signer(key)
     folder, written = sign(location, signer, jobs=jobs)
+    if not written:
+        ui.err.print(f"{shown(folder)} is signed by this key already; nothing written")
+        return
     ui.err.print(f"signed {shown(folder)} ({signer.key_type}): wrote {', '.join(written)}")
 
 

@@ -132,6 +132,7 @@ def key(loaded: LoadedConfig, options: BuildOptions, tools: list[str]) -> str | 
             "revision": options.source_revision,
             "dirty": options.source_dirty,
             "version": options.version,
+            "previous": options.previous.model_dump() if options.previous else None,
             "cache": str(cache),
             "out": str(out),
             # The public half: a new key at the same path signs anew.

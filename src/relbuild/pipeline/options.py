@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from relbuild.release.archive import ArchiveFormat
+from relbuild.release.dist import PreviousRecord
 
 if TYPE_CHECKING:
     from relbuild.attest.keys import Signer
@@ -55,3 +56,6 @@ class BuildOptions:
     reuse: bool = True
     # Key and run metadata for the SBOM, provenance and signatures.
     attest: AttestOptions | None = None
+    # The release this one replaces (--previous): recorded in the manifest,
+    # and its version must be lower (release/chain.py).
+    previous: PreviousRecord | None = None

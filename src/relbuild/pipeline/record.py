@@ -19,6 +19,7 @@ from relbuild.release.dist import (
     ArtifactRecord,
     Footprint,
     Manifest,
+    PreviousRecord,
     ProjectRecord,
     StepRecord,
     TargetRecord,
@@ -86,7 +87,10 @@ def artifact(
 
 
 def manifest(
-    plan: Plan, artifacts: list[ArtifactRecord], abi: Sequence[AbiRecord] = ()
+    plan: Plan,
+    artifacts: list[ArtifactRecord],
+    abi: Sequence[AbiRecord] = (),
+    previous: PreviousRecord | None = None,
 ) -> Manifest:
     return Manifest(
         generator=f"relbuild {__version__}",
@@ -114,6 +118,7 @@ def manifest(
         artifacts=artifacts,
         dependencies=plan.dependencies,
         abi=list(abi),
+        previous=previous,
     )
 
 

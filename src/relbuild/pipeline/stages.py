@@ -29,6 +29,7 @@ from relbuild.pipeline.model import BuildResult, Plan, Staged, StepTiming
 from relbuild.pipeline.options import BuildOptions
 from relbuild.pipeline.plan import PlanInputs
 from relbuild.pipeline.plan import plan as make_plan
+from relbuild.release.chain import check_successor
 from relbuild.release.dist import MANIFEST_NAME, AbiRecord, ArtifactRecord, Footprint, Manifest
 from relbuild.release.dist import write_manifest as write_manifest_file
 from relbuild.system import environ
@@ -151,6 +152,8 @@ def _inputs_given(state: BuildState) -> str | None:
 def _plan(state: BuildState) -> None:
     inputs = state.the_inputs
     state.plan = make_plan(inputs, state.options.targets, state.options.components)
+    if state.options.previous is not None:  # before a long build, not after
+        check_successor(state.plan.version, state.options.previous)
     log_toolchains(inputs, inputs.paths.logs / "toolchains.log")
     state.out = state.options.out.resolve()
     output.check_out(state.out)
@@ -225,7 +228,7 @@ def _record(state: BuildState) -> None:
         record.artifact(staging, s, plan.source_date_epoch, digests, state.footprints.get(s.rel))
         for s in state.staged
     ]
-    state.manifest = record.manifest(plan, state.artifacts, state.abi)
+    state.manifest = record.manifest(plan, state.artifacts, state.abi, state.options.previous)
     write_manifest_file(staging, state.manifest)
 
 

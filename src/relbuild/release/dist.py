@@ -143,6 +143,14 @@ class AbiRecord(Frozen):
     waived: list[AbiWaiver] = []
 
 
+class PreviousRecord(Frozen):
+    """The release this one replaces: one link of the hash chain
+    (docs/releases.md, "The hash chain")."""
+
+    version: str = Field(max_length=256)
+    manifest_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
 class Manifest(Frozen):
     schema_version: Literal[1] = 1
     generator: str
@@ -168,9 +176,13 @@ class Manifest(Frozen):
     artifacts: list[ArtifactRecord]
     dependencies: Dependencies = Dependencies()
     abi: list[AbiRecord] = []
+    # `relbuild build --previous DIST`: the release before, by its manifest's digest.
+    previous: PreviousRecord | None = None
 
     def to_bytes(self) -> bytes:
-        data = self.model_dump(mode="json")
+        # Without a previous release the bytes are those of a manifest from
+        # before the field existed.
+        data = self.model_dump(mode="json", exclude={"previous"} if self.previous is None else None)
         return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
 

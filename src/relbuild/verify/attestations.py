@@ -17,20 +17,21 @@ here.
 from __future__ import annotations
 
 import stat
+from collections.abc import Sequence
 from pathlib import Path
 
 from relbuild.attest import (
     ENVELOPE_NAME,
-    MANIFEST_SIGNATURE_NAME,
     PROVENANCE_NAME,
     SBOM_NAME,
 )
 from relbuild.attest.claims import Claim, provenance_claims, sbom_claims
-from relbuild.attest.dsse import IN_TOTO_PAYLOAD_TYPE, EnvelopeError, check_detached, parse_envelope
+from relbuild.attest.dsse import IN_TOTO_PAYLOAD_TYPE, Envelope, EnvelopeError, parse_envelope
 from relbuild.attest.keys import Verifier
 from relbuild.attest.provenance import PREDICATE_TYPE, StatementError, read_subjects
 from relbuild.release.dist import MANIFEST_NAME, Manifest, hash_file
 from relbuild.release.safefs import walk_to
+from relbuild.verify.approvals import count_approvals
 from relbuild.verify.findings import Finding, FindingKind
 
 MAX_BYTES = 64 * 1024 * 1024
@@ -55,8 +56,13 @@ def _read(folder: Path, name: str, findings: list[Finding], kind: FindingKind) -
 
 
 def attestation_findings(
-    folder: Path, manifest: Manifest, verifier: Verifier | None
+    folder: Path,
+    manifest: Manifest,
+    keys: Sequence[Verifier] = (),
+    threshold: int | None = None,
 ) -> list[Finding]:
+    """With ``keys``: the signatures, by enough of them (verify/approvals.py);
+    then, with keys or without, the claims of the provenance and the SBOM."""
     findings: list[Finding] = []
 
     def sig(path: str, detail: str) -> None:
@@ -69,56 +75,39 @@ def attestation_findings(
     raw_envelope = _read(folder, ENVELOPE_NAME, findings, "signature")
     statement = provenance
     where = PROVENANCE_NAME
-
-    if verifier is not None:
-        manifest_bytes = _read(folder, MANIFEST_NAME, findings, "signature") or b""
-        signature = _read(folder, MANIFEST_SIGNATURE_NAME, findings, "signature")
-        if signature is None:
-            sig(MANIFEST_SIGNATURE_NAME, "missing: the dist is not signed (`relbuild sign`)")
-        elif not check_detached(manifest_bytes, signature, verifier):
-            sig(
-                MANIFEST_SIGNATURE_NAME,
-                f"does not verify manifest.json with {verifier.source}: signed by another "
-                "key, or one of them was changed",
-            )
-        if raw_envelope is None:
-            if provenance is not None:
-                sig(ENVELOPE_NAME, "missing: the provenance is not signed (`relbuild sign`)")
-        else:
-            try:
-                env = parse_envelope(raw_envelope)
-            except EnvelopeError as exc:
-                sig(ENVELOPE_NAME, f"not a DSSE envelope: {exc}")
-            else:
-                if env.payload_type != IN_TOTO_PAYLOAD_TYPE:
-                    sig(
-                        ENVELOPE_NAME,
-                        f"payloadType {env.payload_type!r}, not {IN_TOTO_PAYLOAD_TYPE}",
-                    )
-                elif not env.verified_by(verifier):
-                    sig(
-                        ENVELOPE_NAME,
-                        f"signature does not verify with {verifier.source}: signed by another "
-                        "key, or the envelope was changed",
-                    )
-                else:
-                    # What was signed is what the subjects are read from.
-                    statement, where = env.payload, ENVELOPE_NAME
-                    if provenance is not None and provenance != env.payload:
-                        att(PROVENANCE_NAME, "differs from the signed payload of " + ENVELOPE_NAME)
-    elif raw_envelope is not None:
+    env: Envelope | None = None
+    if raw_envelope is not None:
         try:
             env = parse_envelope(raw_envelope)
         except EnvelopeError as exc:
             sig(ENVELOPE_NAME, f"not a DSSE envelope: {exc}")
-        else:
+    if keys:
+        if raw_envelope is None and provenance is not None:
+            sig(ENVELOPE_NAME, "missing: the provenance is not signed (`relbuild sign`)")
+        if env is not None and env.payload_type != IN_TOTO_PAYLOAD_TYPE:
+            sig(ENVELOPE_NAME, f"payloadType {env.payload_type!r}, not {IN_TOTO_PAYLOAD_TYPE}")
+            env = None
+        manifest_bytes = _read(folder, MANIFEST_NAME, findings, "signature") or b""
+        count_approvals(
+            keys,
+            threshold,
+            manifest_bytes,
+            lambda name: _read(folder, name, findings, "signature"),
+            env,
+            sig,
+        )
+        if env is not None and any(env.verified_by(k) for k in keys):
+            # What a trusted key signed is what the subjects are read from.
+            statement, where = env.payload, ENVELOPE_NAME
             if provenance is not None and provenance != env.payload:
-                att(PROVENANCE_NAME, f"differs from the payload of {ENVELOPE_NAME}")
+                att(PROVENANCE_NAME, "differs from the signed payload of " + ENVELOPE_NAME)
+    elif env is not None and provenance is not None and provenance != env.payload:
+        att(PROVENANCE_NAME, f"differs from the payload of {ENVELOPE_NAME}")
 
     if statement is not None:
         findings += _subject_findings(folder, manifest, statement, where)
         findings += _as_findings(provenance_claims(manifest, statement, where))
-    elif verifier is not None and not any(f.path == ENVELOPE_NAME for f in findings):
+    elif keys and not any(f.path == ENVELOPE_NAME for f in findings):
         sig(PROVENANCE_NAME, "missing: no provenance to check the artifacts against")
     findings += _sbom_findings(folder, manifest)
     return findings

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -86,11 +87,14 @@ def verify(
     leaks: bool = False,
     prefetched: Prefetched | None = None,
     key: Verifier | None = None,
+    keys: Sequence[Verifier] = (),
+    threshold: int | None = None,
 ) -> VerifyReport:
     """Check the dist folder (or the manifest) ``arg``. With ``leaks``, also
     scan every artifact (but archives, whose members are artifacts too) for
     paths under the usual home and temp folders (see leaks.py). With ``key``,
-    the signatures are checked first; the SBOM and the provenance (when
+    the signatures are checked first (with ``keys``: by ``threshold`` of them,
+    default all; verify/approvals.py); the SBOM and the provenance (when
     there) are always held against the manifest.
     ``prefetched``: a child already hashing the folder's small files
     (relbuild.release.prefetch); its digests are taken only for the paths and inodes
@@ -99,7 +103,8 @@ def verify(
     manifest = load_manifest(manifest_path)
     sink = Sink(MAX_FINDINGS)
 
-    for f in attestation_findings(folder, manifest, key):
+    given = [key, *keys] if key is not None else list(keys)
+    for f in attestation_findings(folder, manifest, given, threshold):
         sink.add(f.kind, f.path, f.detail)
     scanner = leak_scanner(manifest) if leaks else None
     extras = None if allow_extra else Extras(MAX_FINDINGS)

@@ -1,4 +1,5 @@
-"""`relbuild sign DIR --key KEY`: sign a dist that was built unsigned.
+"""`relbuild sign DIR --key KEY`: sign a dist, or add a signature to the
+ones it has (a second person approves the same statement).
 
 A dist is signed only when it checks out: every artifact matches the
 manifest, and the SBOM and provenance agree with it. Signing a folder that
@@ -10,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from relbuild.attest import ENVELOPE_NAME, MANIFEST_SIGNATURE_NAME, PROVENANCE_NAME
+from relbuild.attest import ENVELOPE_NAME, PROVENANCE_NAME, is_signature_file
 from relbuild.attest.keys import Signer
 from relbuild.attest.write import write_signatures
 from relbuild.errors import RelbuildError, UsageError
@@ -35,9 +36,10 @@ def sign(location: Path, signer: Signer, *, jobs: int | None = None) -> tuple[Pa
         )
     # Old signatures are not evidence of anything here: check without them.
     report: VerifyReport = verify(folder, jobs=jobs)
-    signed = (ENVELOPE_NAME, MANIFEST_SIGNATURE_NAME)
     findings = [
-        f for f in report.findings if f.path not in signed and ENVELOPE_NAME not in f.detail
+        f
+        for f in report.findings
+        if not is_signature_file(f.path) and ENVELOPE_NAME not in f.detail
     ]
     if findings:
         # Paths and details come from the folder: one line each, escaped.
@@ -46,9 +48,9 @@ def sign(location: Path, signer: Signer, *, jobs: int | None = None) -> tuple[Pa
             f"{shown(folder)} does not match its manifest, so it was not signed:\n"
             + "\n".join(lines)
         )
-    write_signatures(folder, signer)
+    written = write_signatures(folder, signer)
     source = load_manifest(manifest).source
     if source is not None:  # like every other file of the dist
-        for name in signed:
+        for name in written:
             os.utime(folder / name, (source.source_date_epoch, source.source_date_epoch))
-    return folder, list(signed)
+    return folder, written

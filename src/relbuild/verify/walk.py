@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
+from relbuild.attest import is_attestation_file
 from relbuild.errors import UsageError
 from relbuild.release.dist import SMALL, hash_fd, is_orphan
 
@@ -138,7 +139,11 @@ def walk_folder(
                             stack.append((child, entry.inode()))
                         elif extras is not None and child not in wanted_dirs:
                             extras.add(child, f"folder nested deeper than {MAX_DEPTH} levels")
-                    elif extras is not None and child not in wanted:
+                    elif (
+                        extras is not None
+                        and child not in wanted
+                        and not is_attestation_file(child)
+                    ):
                         what = _EXTRA_WHAT[kind]
                         if is_orphan(child):
                             what += " left by an interrupted `relbuild manifest`"
