@@ -278,8 +278,7 @@ def build_cmd(
         # unchanged release costs this check alone.
         reused = fresh.up_to_date(loaded, options) if options.reuse else None
         if reused is not None:
-            for step in reused.get("steps", []):
-                reporter.finish(f"{step['target']} {step['component']} (up to date)", 0, ok=True)
+            fresh.announce(reused, reporter)
     if reused is not None:
         _up_to_date(reused, as_json)
         return

@@ -34,6 +34,7 @@ from relbuild.system.sourceinfo import read_source
 if TYPE_CHECKING:
     from relbuild.config import LoadedConfig
     from relbuild.pipeline.options import BuildOptions
+    from relbuild.system.progress import Reporter
 
 RECORD = "last-build.json"
 # A record larger than this is not one relbuild wrote: it is ignored.
@@ -73,6 +74,15 @@ def up_to_date(loaded: LoadedConfig, options: BuildOptions) -> dict[str, Any] | 
         return None
     result = record.get("result")
     return result if isinstance(result, dict) else None
+
+
+def announce(result: Mapping[str, Any], reporter: Reporter) -> None:
+    """Every step of an up-to-date release (the last build's report), said
+    as up to date."""
+    for step in result.get("steps") or []:
+        if isinstance(step, dict):
+            label = f"{step.get('target')} {step.get('component')} (up to date)"
+            reporter.finish(label, 0, ok=True)
 
 
 def remember(

@@ -119,18 +119,12 @@ def _fresh(state: BuildState) -> None:
     if result is None:
         return
     state.result = BuildResult.model_validate({**result, "up_to_date": True})
-    announce(state.result, state.reporter)
+    fresh.announce(result, state.reporter)
     state.done = f"{state.result.out} already holds the release these inputs make"
 
 
 def _no_reuse(state: BuildState) -> str | None:
     return None if state.options.reuse else "not asked to reuse the last release"
-
-
-def announce(result: BuildResult, reporter: Reporter) -> None:
-    """Every step of an up-to-date release, said as up to date."""
-    for s in result.steps:
-        reporter.finish(f"{s.target} {s.component} (up to date)", 0.0, ok=True)
 
 
 def _remember(state: BuildState) -> None:
