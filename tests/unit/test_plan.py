@@ -583,3 +583,22 @@ def test_a_linker_the_target_names_is_recorded_with_the_toolchains() -> None:
     # A target with no program to link does not record it.
     staticlib_only = make_plan(components=["beacon-ffi"])
     assert "ld.lld-19" not in staticlib_only.toolchains
+
+
+def test_a_toolchain_executable_is_hashed_once_per_file_identity(tmp_path: Path) -> None:
+    import hashlib
+
+    from relbuild.backends.toolchains import _digest
+
+    exe = tmp_path / "zig"
+    exe.write_bytes(b"\x7fELF zig")
+    found = _digest(str(exe), {})
+    assert found is not None
+    identity, digest = found
+    assert digest == hashlib.sha256(b"\x7fELF zig").hexdigest()
+    # Known by identity: taken as remembered, not read again.
+    assert _digest(str(exe), {identity: "remembered"}) == (identity, "remembered")
+    exe.write_bytes(b"\x7fELF zig, another release")
+    again = _digest(str(exe), {identity: "remembered"})
+    assert again is not None and again[1] == hashlib.sha256(exe.read_bytes()).hexdigest()
+    assert _digest(str(tmp_path / "missing"), {}) is None

@@ -43,28 +43,17 @@ def needed_tools(config: Config) -> list[str]:
     return names
 
 
-def _digest(executable: str, memo: Path | None) -> str | None:
-    """SHA-256 of a toolchain's executable (zig's is 172 MB): remembered in
-    ``memo`` by the file's identity (path, size, times, inode), so an
-    unchanged toolchain is hashed once."""
+def _digest(executable: str, known: Mapping[str, str]) -> tuple[str, str] | None:
+    """(identity, SHA-256) of a toolchain's executable (zig's is 172 MB);
+    the digest taken from ``known`` when the file's identity (path, size,
+    times, inode) is there, so an unchanged toolchain is hashed once."""
     try:
         real = Path(executable).resolve()
         st = real.stat()
+        identity = f"{real}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}|{st.st_ino}"
+        return identity, known.get(identity) or hash_file(real)[0]
     except OSError:
         return None
-    identity = f"{real}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}|{st.st_ino}"
-    known = _read_memo(memo)
-    if identity in known:
-        return known[identity]
-    try:
-        digest = hash_file(real)[0]
-    except OSError:
-        return None
-    if memo is not None:
-        with contextlib.suppress(OSError):
-            memo.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(memo, json.dumps({**_read_memo(memo), identity: digest}).encode())
-    return digest
 
 
 def _read_memo(memo: Path | None) -> dict[str, str]:
@@ -93,11 +82,20 @@ def resolve_all(
             tool = RESOLVERS[name](pin, env)
         except ToolchainError as exc:
             return exc
-        return tool.model_copy(update={"digest": _digest(tool.executable, memo)})
+        found = _digest(tool.executable, known)
+        if found is not None:
+            digests[found[0]] = found[1]
+        return tool.model_copy(update={"digest": found[1] if found else None})
 
+    known = _read_memo(memo)
+    digests: dict[str, str] = {}
     names = needed_tools(config)
     with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:
         answers = dict(zip(names, pool.map(resolve, names), strict=True))
+    if memo is not None and not digests.items() <= known.items():
+        # One write, once every tool is known: threads never race on it.
+        with contextlib.suppress(OSError):
+            atomic_write(memo, json.dumps({**known, **digests}, sort_keys=True).encode())
     found = {n: a for n, a in answers.items() if isinstance(a, ResolvedTool)}
     failures = [a for a in answers.values() if isinstance(a, ToolchainError)]
     if failures:
