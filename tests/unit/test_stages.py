@@ -79,7 +79,7 @@ class FakeRunner:
 
     def step(
         self, step: Step, releases: dict[str, str], reporter: Reporter
-    ) -> tuple[list[Path], float]:
+    ) -> tuple[list[Path], float, float]:
         label = f"{step.target}/{step.component}"
         with self.lock:
             self.ran.append(label)
@@ -88,7 +88,7 @@ class FakeRunner:
         out = self.paths.cache / "fake" / step.target / step.component
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(go_program(MACHINES[step.target]))
-        return [out], 0.01
+        return [out], 0.01, 0.02
 
 
 @pytest.fixture(autouse=True)
@@ -222,7 +222,7 @@ def test_cancellation_reaches_a_target_building_side_by_side(tmp_path: Path) -> 
     class Racing(FakeRunner):
         def step(
             self, step: Step, releases: dict[str, str], reporter: Reporter
-        ) -> tuple[list[Path], float]:
+        ) -> tuple[list[Path], float, float]:
             if step.component == "one":
                 both_in.wait()
                 if step.target.startswith("x86_64"):
