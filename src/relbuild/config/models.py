@@ -14,10 +14,12 @@ import re
 from collections.abc import Iterable
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from relbuild.config import triples
+from relbuild.config.base import Model
 from relbuild.config.patterns import MAX_REGEX_DEPTH, group_depth
+from relbuild.config.series import History, Regressions
 
 SCHEMA_VERSION = 1
 
@@ -34,22 +36,6 @@ PathLeakWaiver = Annotated[
         "building machine; the leak scan skips them and the manifest records the reason",
     ),
 ]
-
-
-def _kebab(name: str) -> str:
-    return name.replace("_", "-")
-
-
-class Model(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        alias_generator=_kebab,
-        # Only the kebab-case spelling the file uses, and no silent
-        # conversions (true is not 1, "16384" is not a number).
-        populate_by_name=False,
-        strict=True,
-        frozen=True,
-    )
 
 
 # --- toolchain pins ---------------------------------------------------------
@@ -321,6 +307,9 @@ class Config(Model):
     rust: Annotated[dict[str, RustComponent], Field(description="Rust components by name")] = {}
     go: Annotated[dict[str, GoComponent], Field(description="Go components by name")] = {}
     targets: Annotated[list[TargetConfig], Field(min_length=1)]
+    # The release history (relbuild history, docs/releases.md).
+    history: History | None = None
+    regressions: Regressions = Regressions()
 
     def component_kind(self, name: str) -> Literal["rust", "go"] | None:
         if name in self.rust:
