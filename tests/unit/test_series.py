@@ -304,3 +304,16 @@ def test_the_machine_is_read_from_cpuinfo_and_meminfo() -> None:
     assert cpu_model("") == "unknown"
     assert memory_bytes("MemTotal:        8048576 kB\n") == 8048576 * 1024
     assert machine_class(2, "X", 8 << 30, "x86_64") == "x86_64, 2 x X, 8 GiB"
+
+
+def test_text_that_is_not_utf8_is_read_without_an_exception(tmp_path: Path) -> None:
+    """Found by the fuzz suite: SQLite hands back the bytes a damaged file holds."""
+    path = db_with(tmp_path / "h.sqlite", [release(manifest("1.0.0"), epoch=1)])
+    con = sqlite3.connect(path)
+    con.execute("UPDATE releases SET revision = CAST(x'ff80' AS TEXT)")
+    con.commit()
+    con.close()
+    con = db.connect(path)
+    [row] = store.rows(con, path)
+    con.close()
+    assert row.revision == "\ufffd\ufffd"

@@ -177,7 +177,7 @@ def describe(c: Comparison) -> str:
     """One line, as `history check` prints a warning or a failure."""
 
     def fmt(x: float) -> str:
-        return f"{x:,.0f} B" if c.unit == "B" else f"{x:.3f} s"
+        return f"{x:,.0f} B" if c.unit == "B" else f"{x:.4g} s"
 
     pct = f" ({(c.now - c.baseline) / c.baseline:+.1%})" if c.baseline else ""
     noise = f", noise {fmt(c.noise)}" if c.noise is not None else ""

@@ -148,6 +148,8 @@ def connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
         )
     except sqlite3.Error as exc:
         raise _refuse(path, f"cannot open ({exc})") from None
+    # Text in a damaged file may not be UTF-8: shown as such, never an exception.
+    con.text_factory = lambda b: b.decode("utf-8", "replace")
     try:
         con.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
         _prepare(con, path)
