@@ -148,12 +148,13 @@ def connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
         )
     except sqlite3.Error as exc:
         raise _refuse(path, f"cannot open ({exc})") from None
-    # Text in a damaged file may not be UTF-8: shown as such, never an exception.
+    # Text in a damaged file may not be UTF-8: shown as such, never an
+    # exception (a PRAGMA's message may still be decoded strictly: caught below).
     con.text_factory = lambda b: b.decode("utf-8", "replace")
     try:
         con.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
         _prepare(con, path)
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, UnicodeDecodeError) as exc:
         con.close()
         raise _refuse(path, f"unreadable ({exc})") from None
     except BaseException:

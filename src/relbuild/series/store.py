@@ -62,6 +62,13 @@ class ConflictError(RelbuildError):
 def insert(con: sqlite3.Connection, raw_manifest: bytes, release: Release) -> bool:
     """Add ``release`` (its manifest's bytes ``raw_manifest``); False when
     the history has it already. One transaction."""
+    try:
+        return _insert(con, raw_manifest, release)
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+        raise UsageError(f"the history cannot take the release ({exc})") from None
+
+
+def _insert(con: sqlite3.Connection, raw_manifest: bytes, release: Release) -> bool:
     m, got = release.manifest, release.measured
     with transaction(con):
         if con.execute(
@@ -194,7 +201,7 @@ def releases(con: sqlite3.Connection, path: Path, project: str | None = None) ->
 def _query(con: sqlite3.Connection, path: Path, sql: str) -> list[tuple[Any, ...]]:
     try:
         return con.execute(sql).fetchall()
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: unreadable ({exc}); not a usable relbuild history") from None
 
 
