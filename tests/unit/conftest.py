@@ -13,4 +13,7 @@ def _no_subprocess(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: Any, **kwargs: Any) -> NoReturn:
         raise AssertionError(f"unit test tried to start a process: {args[0]!r}")
 
+    # relbuild.system.proc subclasses Popen (to reap with wait4): its class
+    # was made before this patch, so the start of any child is refused too.
+    monkeypatch.setattr(subprocess.Popen, "_execute_child", refuse)
     monkeypatch.setattr(subprocess, "Popen", refuse)

@@ -79,7 +79,7 @@ class FakeRunner:
 
     def step(
         self, step: Step, releases: dict[str, str], reporter: Reporter
-    ) -> tuple[list[Path], float]:
+    ) -> tuple[list[Path], float, float]:
         label = f"{step.target}/{step.component}"
         with self.lock:
             self.ran.append(label)
@@ -88,7 +88,7 @@ class FakeRunner:
         out = self.paths.cache / "fake" / step.target / step.component
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(go_program(MACHINES[step.target]))
-        return [out], 0.01
+        return [out], 0.01, 0.02
 
 
 @pytest.fixture(autouse=True)
@@ -191,6 +191,14 @@ def test_a_build_runs_every_stage_in_order_and_swaps_the_dist_into_place(tmp_pat
     ]
     assert (dist / "sbom.cdx.json").is_file() and (dist / "provenance.intoto.json").is_file()
     assert staging_left(tmp_path) == []
+    # The build report: each step's CPU time as the runner gave it, their
+    # sum, the dist's checksum time over every artifact, the machine.
+    result = state.result
+    assert result is not None and result.checksum is not None and result.machine is not None
+    assert [t.cpu_seconds for t in result.steps] == [0.02, 0.02, 0.02]
+    assert result.cpu_seconds == 0.06
+    assert result.checksum.bytes == sum(a.size for a in manifest.artifacts)
+    assert result.machine.cores >= 1
 
 
 def test_a_failing_step_stops_the_build_and_leaves_the_old_dist_in_place(tmp_path: Path) -> None:
@@ -222,7 +230,7 @@ def test_cancellation_reaches_a_target_building_side_by_side(tmp_path: Path) -> 
     class Racing(FakeRunner):
         def step(
             self, step: Step, releases: dict[str, str], reporter: Reporter
-        ) -> tuple[list[Path], float]:
+        ) -> tuple[list[Path], float, float]:
             if step.component == "one":
                 both_in.wait()
                 if step.target.startswith("x86_64"):

@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from relbuild import __version__
-from relbuild.cli import checking, making, series, signing
+from relbuild.cli import checking, history, making, series, signing
 from relbuild.cli.app import App
 from relbuild.errors import NegativeReportError, RelbuildError
 
@@ -45,7 +45,13 @@ def cli(ctx: click.Context, config_path: Path | None, debug: bool) -> None:
     ctx.obj = App(config_path=config_path, debug=debug)
 
 
-for _command in (*making.COMMANDS, *checking.COMMANDS, *signing.COMMANDS, *series.COMMANDS):
+for _command in (
+    *making.COMMANDS,
+    *checking.COMMANDS,
+    *signing.COMMANDS,
+    *history.COMMANDS,
+    *series.COMMANDS,
+):
     cli.add_command(_command)
 
 

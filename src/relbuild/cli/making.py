@@ -288,6 +288,10 @@ def build_cmd(
     with reporting() as reporter:
         # The check above was just made: the stage need not make it again.
         result = build(loaded, dataclasses.replace(options, reuse=False), reporter)
+    if loaded.config.history is not None:
+        from relbuild.cli.history import add_built
+
+        add_built(loaded, result)
     finish(result, as_json, render_build)
 
 

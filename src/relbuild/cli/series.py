@@ -1,6 +1,6 @@
 """Commands on a series of releases: rollback-test, and `history verify`
-(the hash chain over dist folders). The `history` group here may meet
-another branch's: the lead keeps one group with every subcommand."""
+(the hash chain over dist folders, a subcommand of cli/history.py's
+`history` group)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from relbuild.cli.app import App, finish, jobs_option, json_option
+from relbuild.cli.history import history_cmd
 
 if TYPE_CHECKING:
     from relbuild.proofs.rollback import RollbackReport
@@ -99,11 +100,6 @@ def render_rollback(report: RollbackReport) -> None:
         err.print(f"rollback-test: {len(report.findings)} finding(s)")
 
 
-@click.group("history")
-def history_cmd() -> None:
-    """The release series: the hash chain of manifests."""
-
-
 @history_cmd.command("verify")
 @click.argument("dists", nargs=-1, required=True, type=click.Path(path_type=Path))
 @jobs_option("Files hashed at once", "the number of CPUs")
@@ -143,4 +139,4 @@ def render_series(report: SeriesReport) -> None:
         err.print(f"history verify: {len(report.chain.links)} release(s), every link holds")
 
 
-COMMANDS = [rollback_test_cmd, history_cmd]
+COMMANDS = [rollback_test_cmd]

@@ -20,6 +20,7 @@ from relbuild.config import triples
 from relbuild.config.base import Model
 from relbuild.config.patterns import MAX_REGEX_DEPTH, group_depth
 from relbuild.config.release import ReleaseConfig
+from relbuild.config.series import History, Regressions
 
 SCHEMA_VERSION = 1
 
@@ -308,6 +309,9 @@ class Config(Model):
     go: Annotated[dict[str, GoComponent], Field(description="Go components by name")] = {}
     targets: Annotated[list[TargetConfig], Field(min_length=1)]
     release: ReleaseConfig = ReleaseConfig()
+    # The release history (relbuild history, docs/releases.md).
+    history: History | None = None
+    regressions: Regressions = Regressions()
 
     def component_kind(self, name: str) -> Literal["rust", "go"] | None:
         if name in self.rust:

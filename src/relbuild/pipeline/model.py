@@ -10,6 +10,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from relbuild.backends.base import Budget, Step
+from relbuild.pipeline.measure import ChecksumTime, Machine
 from relbuild.release.deps import Dependencies
 from relbuild.release.dist import ArtifactKind, ArtifactRecord, SourceRecord, ToolRecord
 from relbuild.system.sandbox import Layout
@@ -73,6 +74,8 @@ class StepTiming(BaseModel):
     tool: str
     seconds: float
     log: str
+    # User + system time of the step's whole process tree (0 when up to date).
+    cpu_seconds: float = 0.0
 
 
 class BuildResult(BaseModel):
@@ -87,3 +90,8 @@ class BuildResult(BaseModel):
     # The release in `out` was already the one these inputs make: nothing
     # was rebuilt (pipeline/fresh.py); `seconds` is the build that made it.
     up_to_date: bool = False
+    # For the release history (relbuild history): the steps' CPU time in
+    # total, the time to checksum the dist, and the machine that built it.
+    cpu_seconds: float = 0.0
+    checksum: ChecksumTime | None = None
+    machine: Machine | None = None

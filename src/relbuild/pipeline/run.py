@@ -38,7 +38,8 @@ class StepRunner(Protocol):
 
     def step(
         self, step: Step, releases: dict[str, str], reporter: Reporter
-    ) -> tuple[list[Path], float]: ...
+    ) -> tuple[list[Path], float, float]:
+        """The step's outputs, its wall time and the CPU time of its processes."""
 
 
 # Makes the runner of one plan (the build injects it: pypa/build's runner=).
@@ -68,8 +69,8 @@ def run_plan(
         for step in plan.steps_for(triple):
             if cancel.is_set():
                 raise _CancelledError
-            produced, seconds = runner.step(step, releases, reporter)
-            times[(step.target, step.component)] = _timing(step, seconds)
+            produced, seconds, cpu = runner.step(step, releases, reporter)
+            times[(step.target, step.component)] = _timing(step, seconds, cpu)
             staged += collect(step, produced)
         finish(triple, staged)
         return staged
@@ -134,15 +135,16 @@ class Runner:
 
     def step(
         self, step: Step, releases: dict[str, str], reporter: Reporter
-    ) -> tuple[list[Path], float]:
-        produced, seconds = run_step(self, step, releases, reporter)
-        return [Path(self.layout.outside(p)) for p in produced], seconds
+    ) -> tuple[list[Path], float, float]:
+        produced, seconds, cpu = run_step(self, step, releases, reporter)
+        return [Path(self.layout.outside(p)) for p in produced], seconds, cpu
 
 
 def run_step(
     runner: Runner, step: Step, releases: dict[str, str], reporter: Reporter
-) -> tuple[list[Path], float]:
-    """Run one step (or find it up to date): its outputs and the time taken."""
+) -> tuple[list[Path], float, float]:
+    """Run one step (or find it up to date): its outputs, the time taken and
+    the CPU time of its process tree."""
     backend = BACKENDS[step.language]
     paths = runner.paths
     label = f"{step.target} {step.component}"
@@ -167,7 +169,7 @@ def run_step(
             fh.write("# up to date: inputs unchanged since the last build\n")
         seconds = time.monotonic() - t0
         reporter.finish(label + " (up to date)", seconds, ok=True)
-        return backend.outputs(step, ""), seconds
+        return backend.outputs(step, ""), seconds, 0.0
     stamp.unlink(missing_ok=True)
     try:
         res = runner.execute(step.argv, step.env, step.cwd, log)
@@ -189,15 +191,16 @@ def run_step(
                 atomic_write(note, text.encode())
     seconds = time.monotonic() - t0
     reporter.finish(label, seconds, ok=True)
-    return backend.outputs(step, res.output), seconds
+    return backend.outputs(step, res.output), seconds, res.cpu_seconds
 
 
-def _timing(step: Step, seconds: float) -> StepTiming:
+def _timing(step: Step, seconds: float, cpu: float) -> StepTiming:
     return StepTiming(
         target=step.target,
         component=step.component,
         tool=step.tool,
         seconds=round(seconds, 3),
+        cpu_seconds=round(cpu, 3),
         log=step.log,
     )
 

@@ -23,7 +23,7 @@ from relbuild.abi.model import AbiReport
 from relbuild.backends.base import BuildPaths, Probe, Step
 from relbuild.config import LoadedConfig
 from relbuild.errors import ConfigError
-from relbuild.pipeline import abi, attest, checks, collect, fresh, output, record, run
+from relbuild.pipeline import abi, attest, checks, collect, fresh, measure, output, record, run
 from relbuild.pipeline.gather import gather, log_toolchains
 from relbuild.pipeline.model import BuildResult, Plan, Staged, StepTiming
 from relbuild.pipeline.options import BuildOptions
@@ -239,12 +239,16 @@ def _output(state: BuildState) -> None:
     assert state.out is not None
     output.settle_times(state.the_staging, state.the_plan.source_date_epoch)
     output.swap_into_place(state.the_staging, state.out)
+    seconds = round(time.monotonic() - state.started, 3)
     state.result = BuildResult(
         out=str(state.out),
         manifest=str(state.out / MANIFEST_NAME),
         artifacts=state.artifacts,
         steps=state.timings,
-        seconds=round(time.monotonic() - state.started, 3),
+        seconds=seconds,
+        cpu_seconds=round(sum(t.cpu_seconds for t in state.timings), 3),
+        checksum=measure.checksum_time(state.out, state.artifacts),
+        machine=measure.machine(),
     )
     atomic_write(
         state.paths.logs / "build-report.json", state.result.model_dump_json(indent=2).encode()

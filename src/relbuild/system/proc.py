@@ -32,10 +32,30 @@ class Result:
     stdout: str
     stderr: str
     timed_out: bool = False
+    # CPU seconds (user + system) of the child and every descendant it
+    # waited for: its own rusage from wait4, right whatever else runs in
+    # other threads of this process (RUSAGE_CHILDREN deltas are not).
+    cpu_seconds: float = 0.0
 
     @property
     def output(self) -> str:
         return self.stdout + self.stderr
+
+
+class _Popen(subprocess.Popen[str]):
+    """Popen that reaps its child with wait4, keeping the child's rusage.
+    ``_try_wait`` is where every ``wait()`` of CPython's POSIX Popen reaps."""
+
+    cpu_seconds = 0.0
+
+    def _try_wait(self, wait_flags: int) -> tuple[int, int]:
+        try:
+            pid, status, usage = os.wait4(self.pid, wait_flags)
+        except ChildProcessError:
+            return self.pid, 0
+        if pid == self.pid:
+            self.cpu_seconds = usage.ru_utime + usage.ru_stime
+        return pid, status
 
 
 def quote(argv: Sequence[str]) -> str:
@@ -86,7 +106,7 @@ def run(
     args[0] = exe
     merged = log is not None or on_line is not None
     try:
-        proc = subprocess.Popen(
+        proc = _Popen(
             args,
             env=dict(env) if env is not None else None,
             cwd=cwd,
@@ -118,7 +138,9 @@ def run(
         _kill(proc)
         proc.wait()
         raise
-    result = Result(args, proc.returncode, stdout or "", stderr or "", timed_out)
+    result = Result(
+        args, proc.returncode, stdout or "", stderr or "", timed_out, round(proc.cpu_seconds, 3)
+    )
     if check and (proc.returncode != 0 or timed_out):
         what = "timed out" if timed_out else f"exited with code {proc.returncode}"
         raise CommandError(
@@ -132,7 +154,7 @@ def run(
 
 
 def _stream(
-    proc: subprocess.Popen[str],
+    proc: _Popen,
     log: Path | None,
     on_line: Callable[[str], None] | None,
     timeout: float | None,
@@ -164,6 +186,6 @@ def _stream(
     return "".join(chunks), ""
 
 
-def _kill(proc: subprocess.Popen[str]) -> None:
+def _kill(proc: _Popen) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
