@@ -255,8 +255,11 @@ def test_cargo_firmware_step_with_build_std() -> None:
         "-Zbuild-std=core",
         "-Zbuild-std-features=compiler-builtins-mem",
     ]
+    env = cargo_env("thumbv7m-none-eabi", target_dir)
+    # Firmware: every function's frame size, for the worst-case stack.
+    env["CARGO_ENCODED_RUSTFLAGS"] += "\x1f-Zemit-stack-sizes"
     assert step["env"] == {
-        **cargo_env("thumbv7m-none-eabi", target_dir),
+        **env,
         "RUSTC_BOOTSTRAP": "1",
         "CARGO_TARGET_THUMBV7M_NONE_EABI_LINKER": "/usr/bin/ld.lld-19",
     }
