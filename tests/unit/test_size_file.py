@@ -127,3 +127,33 @@ def test_size_file_outside_the_dist_is_exit_2(
         os.symlink(tmp_path / "outside.size.json", bad / path)
     code, _, err = relbuild("size", dist(tmp_path / "good", split_of()), "--compare", bad)
     assert code == 2 and "not a usable size file" in err, err
+
+
+def test_a_manifest_compared_without_its_size_files_shows_no_crate_growth(
+    tmp_path: Path, relbuild: Callable[..., CliResult]
+) -> None:
+    old = dist(tmp_path / "old", split_of())
+    (old / SIZE).unlink()
+    code, out, err = relbuild(
+        "size", dist(tmp_path / "new", split_of()), "--compare", old, "--json"
+    )
+    assert code == 0, err
+    (entry,) = json.loads(out)
+    assert entry["old_flash"] is not None and entry["growth"] == []
+    assert all(r["old"] is None for r in entry["crates"])
+
+
+def test_diff_names_the_crate_and_function_that_grew(
+    tmp_path: Path, relbuild: Callable[..., CliResult]
+) -> None:
+    old = dist(tmp_path / "old", split_of())
+    new = dist(tmp_path / "new", split_of(**{"beacon_fw::firmware_main": 334 + 2048}))
+    code, out, err = relbuild("diff", old, new, "--json")
+    assert code == 1, err
+    sizes = [c for c in json.loads(out)["changes"] if c["section"] == "size"]
+    assert [(c["name"], c["old"], c["new"]) for c in sizes] == [
+        ("thumbv7m-none-eabi fw crate beacon_fw", "334 B", "2382 B (+2048)"),
+        ("thumbv7m-none-eabi fw beacon_fw beacon_fw::firmware_main", "334 B", "2382 B (+2048)"),
+    ]
+    bad = dist(tmp_path / "bad", b"{")
+    assert relbuild("diff", old, bad)[0] == 2

@@ -54,13 +54,16 @@ def size_file_name(elf_rel: str) -> str:
     return elf_rel.removesuffix(".elf") + SUFFIX
 
 
-def read_size_file(folder: Path, rel: str) -> SizeFile:
-    """The size file at ``rel`` in the dist ``folder``; UsageError for a path
-    that leaves the folder, a missing, oversized or malformed file."""
+def read_size_file(folder: Path, rel: str) -> SizeFile | None:
+    """The size file at ``rel`` in the dist ``folder``, None where there is
+    no such file (a manifest compared without its folder); UsageError for a
+    path that leaves the folder, a link, an oversized or malformed file."""
     why = safe_relpath(rel)
     path, link = walk_to(folder, rel) if why is None else (None, why)
-    if path is None:
-        raise UsageError(f"{folder / rel}: {link or why or 'missing'}; not a usable size file")
+    if path is None and (why or link):
+        raise UsageError(f"{folder / rel}: {link or why}; not a usable size file")
+    if path is None or not path.exists():
+        return None
     try:
         raw = read_regular(path, MAX_SIZE_FILE_BYTES)
     except OSError as exc:

@@ -62,11 +62,13 @@ def _key(target: str | None, component: str | None, path: str) -> tuple[str, str
 
 def size_files(folder: Path, manifest: Manifest) -> dict[tuple[str, str], SizeFile]:
     """The size file of each firmware the manifest lists one for, by (target,
-    component); a hostile or missing one is a UsageError (exit 2)."""
+    component), where the folder has it; a hostile one is a UsageError (exit 2)."""
     out: dict[tuple[str, str], SizeFile] = {}
     for art in manifest.artifacts:
         if art.kind == "file" and art.path.endswith(SUFFIX):
-            out[_key(art.target, art.component, art.path)] = read_size_file(folder, art.path)
+            split = read_size_file(folder, art.path)
+            if split is not None:
+                out[_key(art.target, art.component, art.path)] = split
     return out
 
 
@@ -95,7 +97,9 @@ def size(arg: Path, compare: Path | None = None, top: int = TOP) -> SizeReport:
         key = _key(art.target, art.component, art.path)
         split, before = splits.get(key), old_splits.get(key)
         if split is not None:
-            entry = entry.model_copy(update=_split_rows(split, before, compare is not None, top))
+            # Growth only against a size file: an old release without one
+            # (older relbuild, a manifest alone) says nothing per crate.
+            entry = entry.model_copy(update=_split_rows(split, before, before is not None, top))
         out.append(entry)
     return SizeReport(out)
 
