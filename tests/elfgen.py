@@ -33,6 +33,8 @@ class Section:
     addr: int = 0
     type: int = SHT_PROGBITS
     flags: int = SHF_ALLOC
+    link: int = 0  # a symbol table's string table, by section index
+    entsize: int = 0
 
 
 @dataclass
@@ -97,15 +99,13 @@ class Elf:
                 )
         shdrs = b"\0" * shentsize
         rows = [
-            (name_at[i], s.type, s.flags, s.addr, sec_offsets[i], len(s.data))
+            (name_at[i], s.type, s.flags, s.addr, sec_offsets[i], len(s.data), s.link, s.entsize)
             for i, s in enumerate(self.sections)
         ]
-        rows.append((name_at[-1], SHT_STRTAB, 0, 0, strtab_at, len(names)))
-        for name, typ, flags, addr, off, size in rows:
-            if wide:
-                shdrs += struct.pack("<IIQQQQIIQQ", name, typ, flags, addr, off, size, 0, 0, 1, 0)
-            else:
-                shdrs += struct.pack("<IIIIIIIIII", name, typ, flags, addr, off, size, 0, 0, 1, 0)
+        rows.append((name_at[-1], SHT_STRTAB, 0, 0, strtab_at, len(names), 0, 0))
+        for name, typ, flags, addr, off, size, link, ent in rows:
+            fmt = "<IIQQQQIIQQ" if wide else "<IIIIIIIIII"
+            shdrs += struct.pack(fmt, name, typ, flags, addr, off, size, link, 0, 1, ent)
         out = header + phdrs + bytes(body) + shdrs
         assert len(header) == ehsize and shoff == len(header + phdrs + bytes(body))
         return out

@@ -14,13 +14,15 @@ from pathlib import Path
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from relbuild.binaries import elfcheck, firmware
+from relbuild.binaries import elfcheck, elfstrip, firmware, sizes, stack, symbols
 from relbuild.config.triples import TRIPLES
 from relbuild.errors import MalformedFileError
 from relbuild.verify.inventory import infer_triple
+from tests import stackgen
 from tests.elfgen import Elf, Section, cortex_m_firmware, x86_64_program
 from tests.fuzz.conftest import examples
 from tests.fuzz.mutate import elf_fields, mutated_bytes
+from tests.unit import test_stack
 
 X86 = x86_64_program()
 # A program with a symbol table whose entries point anywhere in its strings.
@@ -111,3 +113,41 @@ def test_firmware_readers(data: bytes) -> None:
 def test_intel_hex_reader(text: str) -> None:
     with contextlib.suppress(MalformedFileError):
         firmware.parse_ihex(text)
+
+
+# Thumb and RV32 firmware with functions, calls, a symbol table and frame sizes.
+STACK_ARM = stackgen.firmware(test_stack.chain("arm"), "arm")
+STACK_RV = stackgen.firmware(test_stack.chain("riscv"), "riscv")
+
+
+def stack_inputs() -> st.SearchStrategy[bytes]:
+    return st.one_of(
+        mutated_bytes(STACK_ARM, fields=elf_fields(STACK_ARM)),
+        mutated_bytes(STACK_RV, fields=elf_fields(STACK_RV)),
+    )
+
+
+@settings(max_examples=examples(200))
+@given(stack_inputs())
+def test_stack_reader_section_remover_and_size_split(data: bytes) -> None:
+    """The call graph and frame reader, the .stack_sizes remover and the
+    per-crate split either answer or raise MalformedFileError."""
+    with contextlib.suppress(MalformedFileError):
+        report = stack.analyse(data)
+        assert report.depth >= 0 and isinstance(report.lower_bound, list)
+    with contextlib.suppress(MalformedFileError):
+        out = elfstrip.remove_section(data, stack.STACK_SECTION)
+        # What it wrote is an ELF file the readers take, or refuse the same way.
+        with contextlib.suppress(MalformedFileError):
+            firmware.footprint(out)
+    with contextlib.suppress(MalformedFileError):
+        split = sizes.size_split(data, "fw.elf")
+        assert sum(split.crates.values()) == split.flash
+    assert isinstance(stack.has_stack_sizes(data), bool)
+
+
+@settings(max_examples=examples(100))
+@given(st.text(max_size=300) | st.binary(max_size=300).map(lambda b: "_R" + b.hex()))
+def test_symbol_names(name: str) -> None:
+    assert isinstance(symbols.demangle(name), str)
+    assert isinstance(symbols.crate_of(name), str)

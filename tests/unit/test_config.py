@@ -189,6 +189,16 @@ def absolute_root(text: str) -> str:
             'name = "beacon"\nversion = "../../../tmp/pwn"',
             "project.version: String should match pattern",
         ),
+        (
+            'kind = "staticlib"',
+            'kind = "staticlib"\nstack-unbounded = "why"',
+            "`budget` and `stack-unbounded` only apply to kind = 'firmware'",
+        ),
+        (
+            'stack-unbounded = "core::fmt',
+            'stack-unbounded = "" #',
+            "rust.beacon-fw.stack-unbounded: String should have at least 1 character",
+        ),
     ],
 )
 def test_strict_types_and_spellings(tmp_path: Path, old: str, new: str, message: str) -> None:

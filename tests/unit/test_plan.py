@@ -43,6 +43,7 @@ header = "include/beacon.h"
 [rust.beacon-fw]
 kind = "firmware"
 budget = { flash = 16384 }
+stack-unbounded = "dyn Write"
 
 [go.beacon]
 package = "./cmd/beacon"
@@ -255,8 +256,11 @@ def test_cargo_firmware_step_with_build_std() -> None:
         "-Zbuild-std=core",
         "-Zbuild-std-features=compiler-builtins-mem",
     ]
+    env = cargo_env("thumbv7m-none-eabi", target_dir)
+    # Firmware: every function's frame size, for the worst-case stack.
+    env["CARGO_ENCODED_RUSTFLAGS"] += "\x1f-Zemit-stack-sizes"
     assert step["env"] == {
-        **cargo_env("thumbv7m-none-eabi", target_dir),
+        **env,
         "RUSTC_BOOTSTRAP": "1",
         "CARGO_TARGET_THUMBV7M_NONE_EABI_LINKER": "/usr/bin/ld.lld-19",
     }
@@ -464,6 +468,10 @@ def test_manifest_says_partial_and_a_merge_of_parts_records_what_one_build_does(
 
     full = made()
     assert full.partial is False and full.components_selected == []
+    # A firmware's stack waiver, in the manifest like the other waivers.
+    assert [(w.component, w.check, w.reason) for w in full.waivers] == [
+        ("beacon-fw", "stack-unbounded", "dyn Write")
+    ]
     assert full.targets_of_config == ["aarch64-unknown-linux-gnu", "thumbv7m-none-eabi"]
     parts = [(Path(f"/parts/{t}"), made(targets=[t])) for t in reversed(full.targets_of_config)]
     assert all(m.partial for _, m in parts)

@@ -162,6 +162,9 @@ class RustBackend:
             f"--remap-path-prefix={src}=/rustc/{rust.commit or rust.release}",
             f"--remap-path-prefix={target_dir}=/target",
             *_hosted_flags(target),
+            # Firmware: each function's frame, for the worst-case stack
+            # (relbuild.binaries.stack); the section is not shipped.
+            *(["-Zemit-stack-sizes"] if comp.kind == "firmware" else []),
             *target.rustflags,
         ]
         profile = comp.profile.upper().replace("-", "_")
@@ -184,7 +187,7 @@ class RustBackend:
                 "CXXFLAGS": prefix_map,
             }
         )
-        if crates and rustc.needs_bootstrap(rust):
+        if (crates or comp.kind == "firmware") and rustc.needs_bootstrap(rust):
             env["RUSTC_BOOTSTRAP"] = "1"
         cc = rust_link.target_linker(ctx, facts.linkers, target, component, env)
         host_cc = rust_link.host_linker(ctx, target, env)

@@ -206,10 +206,10 @@ def merged_manifest(parts: Sequence[tuple[Path, Manifest]]) -> tuple[Manifest, l
     toolchains: dict[str, ToolRecord] = {}
     for _, m in parts:
         toolchains.update(m.toolchains)
-    waivers: dict[str, WaiverRecord] = {}
+    waivers: dict[tuple[str, str], WaiverRecord] = {}
     for _, m in parts:
         for w in m.waivers:
-            waivers.setdefault(w.component, w)
+            waivers.setdefault((w.component, w.check), w)
     manifest = Manifest(
         generator=first.generator,
         project=first.project,

@@ -204,15 +204,25 @@ def test_cmd(app: App, location: Path, jobs: int | None, as_json: bool) -> None:
 @click.option(
     "--compare",
     type=click.Path(path_type=Path, exists=True),
-    help="A previous dist folder or manifest: show growth per section.",
+    help="A previous dist folder or manifest: show growth per section, crate and symbol.",
 )
+@click.option("--crates", is_flag=True, help="Show flash per crate.")
+@click.option("--symbols", is_flag=True, help="Show the largest symbols.")
+@click.option("--top", type=click.IntRange(1, 2000), default=20, show_default=True,
+              help="How many symbols (and growths) to show.")  # fmt: skip
 @json_option("Print the sizes")
-def size_cmd(location: Path, compare: Path | None, as_json: bool) -> None:
-    """Firmware flash and RAM per section, against budgets (like `cargo size`)."""
+def size_cmd(
+    location: Path, compare: Path | None, crates: bool, symbols: bool, top: int, as_json: bool
+) -> None:
+    """Firmware flash and RAM (with the worst-case stack) per section, crate and
+    symbol, against budgets (like `cargo size` and `cargo bloat`)."""
+    from functools import partial
+
     from relbuild.cli.render import render_size
     from relbuild.verify.size import size
 
-    finish(size(location, compare), as_json, render_size)
+    show = partial(render_size, crates=crates, symbols=symbols)
+    finish(size(location, compare, top), as_json, show)
 
 
 def _split(_ctx: click.Context, _param: click.Parameter, items: tuple[str, ...]) -> list[str]:

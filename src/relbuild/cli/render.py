@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from relbuild.proofs.repro import ReproReport
     from relbuild.release.dist import Manifest
     from relbuild.verify.findings import VerifyReport
-    from relbuild.verify.size import SizeReport
+    from relbuild.verify.size import SizeEntry, SizeReport
     from relbuild.verify.smoke import SmokeReport
 
 
@@ -214,7 +214,7 @@ def _growth(new: int, old: int | None) -> str:
     return "" if old is None else f"{new - old:+d}"
 
 
-def render_size(report: SizeReport) -> None:
+def render_size(report: SizeReport, crates: bool = False, symbols: bool = False) -> None:
     entries = report.root
     if not entries:
         err.print("size: no firmware in this dist")
@@ -223,7 +223,9 @@ def render_size(report: SizeReport) -> None:
         err.print(f"{shown(e.path)} ({shown(e.target or 'target unknown')})")
         t = table("", ["section", "size", "growth"])
         for row in e.sections:
-            t.add_row(row.name, str(row.size), _growth(row.size, row.old))
+            t.add_row(shown(row.name), str(row.size), _growth(row.size, row.old))
+        if e.stack is not None:
+            t.add_row("stack", str(e.stack), _growth(e.stack, e.old_stack))
         t.add_row("flash", str(e.flash), _growth(e.flash, e.old_flash))
         t.add_row("RAM", str(e.ram), _growth(e.ram, e.old_ram))
         err.print(t)
@@ -231,6 +233,29 @@ def render_size(report: SizeReport) -> None:
             f"  flash budget {_pct(e.flash, e.flash_budget)}, "
             f"RAM budget {_pct(e.ram, e.ram_budget)}"
         )
+        _render_stack_and_split(e, crates, symbols)
+
+
+def _render_stack_and_split(e: SizeEntry, crates: bool, symbols: bool) -> None:
+    if e.stack_path:
+        err.print("  deepest stack path: " + " -> ".join(shown(n) for n in e.stack_path))
+    for why in e.stack_lower_bound:
+        err.print(f"  stack is a lower bound: {shown(why)}")
+    if crates and e.crates:
+        t = table("flash per crate", ["crate", "size", "growth"])
+        for row in e.crates:
+            t.add_row(shown(row.name), str(row.size), _growth(row.size, row.old))
+        err.print(t)
+    if symbols and e.symbols:
+        t = table("largest symbols", ["symbol", "crate", "size"])
+        for s in e.symbols:
+            t.add_row(shown(s.name), shown(s.crate), str(s.size))
+        err.print(t)
+    if e.growth:
+        t = table("symbols that changed most", ["symbol", "crate", "size", "growth"])
+        for s in e.growth:
+            t.add_row(shown(s.name), shown(s.crate), str(s.size), _growth(s.size, s.old))
+        err.print(t)
 
 
 def render_test(report: SmokeReport) -> None:

@@ -33,8 +33,8 @@ PathLeakWaiver = Annotated[
     str | None,
     Field(
         min_length=1,
-        description="the reason this component's artifacts may hold paths or names of the "
-        "building machine; the leak scan skips them and the manifest records the reason",
+        description="why its artifacts may hold paths or names of the building machine; the "
+        "leak scan skips them and the manifest records the reason",
     ),
 ]
 
@@ -159,15 +159,15 @@ class RustComponent(Model):
     test: SmokeTest | None = None
     allow_path_leaks: PathLeakWaiver = None
     abi_allow: AbiAllow = {}
+    # Firmware: why its stack may be deeper than measured (docs/embedded.md).
+    stack_unbounded: Annotated[str | None, Field(min_length=1)] = None
 
     @model_validator(mode="after")
     def _kind_specific(self) -> RustComponent:
-        if self.header is not None and self.kind != "staticlib":
-            raise ValueError("`header` only applies to kind = 'staticlib'")
-        if self.abi_allow and self.kind != "staticlib":
-            raise ValueError("`abi-allow` only applies to kind = 'staticlib'")
-        if self.budget is not None and self.kind != "firmware":
-            raise ValueError("`budget` only applies to kind = 'firmware'")
+        if (self.header is not None or self.abi_allow) and self.kind != "staticlib":
+            raise ValueError("`header` and `abi-allow` only apply to kind = 'staticlib'")
+        if (self.budget or self.stack_unbounded) is not None and self.kind != "firmware":
+            raise ValueError("`budget` and `stack-unbounded` only apply to kind = 'firmware'")
         if self.test is not None and self.kind == "staticlib":
             raise ValueError("a staticlib cannot be run: `test` needs an executable or firmware")
         return self

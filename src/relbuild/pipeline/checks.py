@@ -110,7 +110,7 @@ class Checker:
             self._defines(s, found)
         for s in staged:
             if s.kind == "firmware" and s.target:
-                _firmware(s, found)
+                _firmware(s, found, self._plan.stack_waivers)
         return found
 
     def _elf(self, s: Staged, found: Findings) -> None:
@@ -176,11 +176,23 @@ def _key(names: Sequence[str]) -> str:
     return hashlib.sha256("\0".join(names).encode()).hexdigest()[:16]
 
 
-def _firmware(s: Staged, found: Findings) -> None:
+def _firmware(s: Staged, found: Findings, stack_waivers: dict[str, str]) -> None:
+    """Sanity, and flash and RAM against the budgets: RAM counts the worst-
+    case stack, and a stack the figure may not bound fails a RAM budget
+    unless the component waives it (``stack-unbounded``)."""
     assert s.target is not None
     data = s.src.read_bytes()
     found.sanity += firmware.sanity_problems(data, TRIPLES[s.target], s.rel)
     fp = firmware.footprint(data)
+    if s.stack is not None:
+        fp = fp.model_copy(
+            update={
+                "ram": fp.ram + s.stack.depth,
+                "stack": s.stack.depth,
+                "stack_path": s.stack.path,
+                "stack_lower_bound": s.stack.lower_bound,
+            }
+        )
     flash_budget = s.budget.flash if s.budget else None
     ram_budget = s.budget.ram if s.budget else None
     for what, used, budget in (("flash", fp.flash, flash_budget), ("RAM", fp.ram, ram_budget)):
@@ -189,6 +201,11 @@ def _firmware(s: Staged, found: Findings) -> None:
                 f"{s.rel}: {what} {used} B is over its budget of {budget} B "
                 f"by {used - budget} B ({100 * used / max(budget, 1):.0f}% used)"
             )
+    if ram_budget is not None and fp.stack_lower_bound and s.component not in stack_waivers:
+        found.over_budget.append(
+            f"{s.rel}: RAM {fp.ram} B (stack {fp.stack} B) is a lower bound, so its budget of "
+            f"{ram_budget} B cannot be shown to hold:\n    " + "\n    ".join(fp.stack_lower_bound)
+        )
     found.footprints[s.rel] = fp.model_copy(
         update={"flash_budget": flash_budget, "ram_budget": ram_budget}
     )
@@ -221,6 +238,7 @@ def verdict(findings: Iterable[Findings]) -> dict[str, Footprint]:
         raise BuildError(
             "firmware over budget:\n  " + "\n  ".join(over),
             hint="Budgets come from toolchains.toml (`budget` of the component and of the "
-            "target); `relbuild size` shows the sections.",
+            "target); `relbuild size` shows the sections and the stack's deepest path. A "
+            'firmware whose stack cannot be bounded sets stack-unbounded = "<why>".',
         )
     return {rel: fp for f in every for rel, fp in f.footprints.items()}

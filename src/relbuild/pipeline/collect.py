@@ -1,6 +1,7 @@
 """Staging: a finished step's outputs, copied into the staging folder under
 their release names (``<component>-<version>-<triple>[.a|.h|.elf|.bin|.hex]``),
-firmware with its raw and Intel HEX images beside it, and a staticlib
+firmware with its raw and Intel HEX images and its size file
+(``.size.json``: flash by crate and symbol) beside it, and a staticlib
 handed over to the cgo steps of its target. Modes, times and everything
 else that must not depend on the machine are settled when recorded."""
 
@@ -10,10 +11,12 @@ import shutil
 from pathlib import Path
 
 from relbuild.backends.base import Step
-from relbuild.binaries import firmware
-from relbuild.errors import BuildError
+from relbuild.binaries import elfstrip, firmware, sizes, stack
+from relbuild.binaries.stack import StackReport
+from relbuild.errors import BuildError, MalformedFileError
 from relbuild.pipeline.model import Plan, Staged
 from relbuild.release.dist import ArtifactKind
+from relbuild.release.sizefile import SUFFIX
 from relbuild.system.fsutil import naming
 
 
@@ -21,7 +24,13 @@ def collect(plan: Plan, staging: Path, step: Step, produced: list[Path]) -> list
     base = f"{step.component}-{plan.version}-{step.target}"
     found: list[Staged] = []
 
-    def stage(name: str, kind: ArtifactKind, mode: int, src: Path | bytes) -> None:
+    def stage(
+        name: str,
+        kind: ArtifactKind,
+        mode: int,
+        src: Path | bytes,
+        frames: StackReport | None = None,
+    ) -> None:
         rel = f"{step.target}/{name}"
         dest = staging / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -30,7 +39,9 @@ def collect(plan: Plan, staging: Path, step: Step, produced: list[Path]) -> list
                 dest.write_bytes(src)
             else:
                 shutil.copyfile(src, dest)
-        found.append(Staged(dest, rel, kind, step.target, step.component, mode, step.budget))
+        found.append(
+            Staged(dest, rel, kind, step.target, step.component, mode, step.budget, frames)
+        )
 
     if step.kind == "staticlib":
         lib = _library(step, produced)
@@ -47,13 +58,29 @@ def collect(plan: Plan, staging: Path, step: Step, produced: list[Path]) -> list
             f"{step.tool} built no binary for {step.component} ({step.target}); its log: {step.log}"
         )
     if step.kind == "firmware":
-        stage(f"{base}.elf", "firmware", 0o644, exe)
-        elf = exe.read_bytes()
+        built = exe.read_bytes()
+        # The frame sizes are read here and not shipped: the ELF, its images
+        # and its size file are made from the ELF without them.
+        elf = elfstrip.remove_section(built, stack.STACK_SECTION)
+        stage(f"{base}.elf", "firmware", 0o644, elf, _stack(built))
         stage(f"{base}.bin", "image", 0o644, firmware.to_bin(elf))
         stage(f"{base}.hex", "image", 0o644, firmware.to_ihex(elf))
+        split = sizes.size_split(elf, f"{base}.elf")
+        stage(f"{base}{SUFFIX}", "file", 0o644, split.to_bytes())
     else:
         stage(base, "executable", 0o755, exe)
     return found
+
+
+def _stack(elf: bytes) -> StackReport:
+    """The worst-case stack; a firmware that cannot be read for it (no
+    symbols, an unknown instruction set) has none measured, which is said."""
+    if not stack.has_stack_sizes(elf):
+        return StackReport(0, [], [f"not measured: the ELF has no {stack.STACK_SECTION} section"])
+    try:
+        return stack.analyse(elf)
+    except MalformedFileError as exc:
+        return StackReport(0, [], [f"not measured: {exc}"])
 
 
 def hand_over(step: Step, produced: list[Path]) -> list[Staged]:

@@ -10,6 +10,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from relbuild.backends.base import Budget, Step
+from relbuild.binaries.stack import StackReport
 from relbuild.pipeline.measure import ChecksumTime, Machine
 from relbuild.release.deps import Dependencies
 from relbuild.release.dist import ArtifactKind, ArtifactRecord, SourceRecord, ToolRecord
@@ -48,6 +49,8 @@ class Plan(BaseModel):
     machine: dict[str, str] = {}
     # Components whose artifacts skip the leak scan, with the reason.
     leak_waivers: dict[str, str] = {}
+    # Firmware whose stack may be unbounded (stack-unbounded), with the reason.
+    stack_waivers: dict[str, str] = {}
     # ABI check findings accepted on purpose: component -> symbol -> reason.
     abi_allow: dict[str, dict[str, str]] = {}
 
@@ -66,6 +69,9 @@ class Staged:
     component: str | None
     mode: int
     budget: Budget | None = None
+    # Firmware: its worst-case stack, read from the ELF cargo made (the
+    # shipped one has no .stack_sizes).
+    stack: StackReport | None = None
 
 
 class StepTiming(BaseModel):

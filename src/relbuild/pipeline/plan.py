@@ -180,6 +180,11 @@ def plan(inputs: PlanInputs, targets: Sequence[str] = (), components: Sequence[s
             for c in sorted(built)
             if (reason := _component(config, c).allow_path_leaks) is not None
         },
+        stack_waivers={
+            name: comp.stack_unbounded
+            for name, comp in config.rust.items()
+            if comp.stack_unbounded is not None and name in built
+        },
         abi_allow={
             name: dict(comp.abi_allow)
             for table in (config.rust, config.go)

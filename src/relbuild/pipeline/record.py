@@ -99,8 +99,14 @@ def manifest(
         toolchains=plan.toolchains,
         sandbox="bwrap" if plan.layout.sandboxed else "none",
         waivers=[
-            WaiverRecord(component=c, check="path-leaks", reason=reason)
-            for c, reason in plan.leak_waivers.items()
+            *(
+                WaiverRecord(component=c, check="path-leaks", reason=reason)
+                for c, reason in plan.leak_waivers.items()
+            ),
+            *(
+                WaiverRecord(component=c, check="stack-unbounded", reason=reason)
+                for c, reason in plan.stack_waivers.items()
+            ),
         ],
         config_digest=plan.config_digest or None,
         targets_of_config=plan.targets_of_config,

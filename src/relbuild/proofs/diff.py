@@ -27,11 +27,22 @@ from relbuild.release.pairing import pair_renamed
 from relbuild.system.escaping import shown
 from relbuild.verify.findings import VerifyReport
 from relbuild.verify.folder import verify
+from relbuild.verify.size import crate_growth, size_files, symbol_growth
+
+# Symbols named per firmware in a diff: those whose size changed most.
+SIZE_SYMBOLS = 10
 
 
 class Change(BaseModel):
     section: Literal[
-        "artifact", "toolchain", "rust-dependency", "go-dependency", "project", "source", "abi"
+        "artifact",
+        "toolchain",
+        "rust-dependency",
+        "go-dependency",
+        "project",
+        "source",
+        "abi",
+        "size",
     ]
     change: Literal["added", "removed", "changed"]
     name: str
@@ -237,4 +248,32 @@ def diff(old: Path, new: Path, jobs: int | None = None) -> DiffReport:
         load_side(new, jobs),
     )
     report = diff_manifests(old_manifest, new_manifest, str(old), str(new))
-    return report.model_copy(update={"old_check": old_check, "new_check": new_check})
+    changes = report.changes
+    if old.is_dir() and new.is_dir():
+        changes = [*changes, *_sizes(old, old_manifest, new, new_manifest)]
+    return report.model_copy(
+        update={"changes": changes, "old_check": old_check, "new_check": new_check}
+    )
+
+
+def _sizes(old: Path, old_manifest: Manifest, new: Path, new_manifest: Manifest) -> list[Change]:
+    """Flash per crate and the symbols that changed most, per firmware with
+    a size file on both sides: a jump names the function behind it."""
+    before, after = size_files(old, old_manifest), size_files(new, new_manifest)
+    out: list[Change] = []
+    for key in sorted(set(before) & set(after)):
+        where = " ".join(key)
+        for row in crate_growth(before[key], after[key]):
+            out.append(_size_change(f"{where} crate {row.name}", row.old or 0, row.size))
+        for sym in symbol_growth(before[key], after[key])[:SIZE_SYMBOLS]:
+            out.append(_size_change(f"{where} {sym.crate} {sym.name}", sym.old or 0, sym.size))
+    return out
+
+
+def _size_change(name: str, old: int, new: int) -> Change:
+    kind: Literal["added", "removed", "changed"] = (
+        "added" if not old else "removed" if not new else "changed"
+    )
+    return Change(
+        section="size", change=kind, name=name, old=f"{old} B", new=f"{new} B ({new - old:+d})"
+    )

@@ -97,13 +97,23 @@ class Footprint(Frozen):
     """Bytes of flash and RAM a firmware image takes, from its sections:
     flash = every allocated section with contents (vector table, .text,
     .rodata, .data's initial values); RAM = every writable allocated section
-    (.data, .bss, ...). Budgets are those that applied at build time."""
+    (.data, .bss, a heap section, ...) plus the worst-case stack where it was
+    measured. Budgets are those that applied at build time."""
 
     flash: int
     ram: int
     sections: dict[str, int]
     flash_budget: int | None = None
     ram_budget: int | None = None
+    stack: int | None = Field(
+        default=None, description="worst-case stack bytes (docs/embedded.md), counted in ram"
+    )
+    stack_path: list[str] = Field(default=[], description="the deepest call path, entry first")
+    stack_lower_bound: list[str] = Field(
+        default=[],
+        description="why the stack may be deeper than `stack` (recursion, indirect calls, "
+        "functions without a frame size); empty when the figure is a bound",
+    )
 
 
 class ArtifactRecord(Frozen):
