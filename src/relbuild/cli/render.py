@@ -239,6 +239,10 @@ def render_test(report: SmokeReport) -> None:
         detail = r.reason or (r.output_tail.splitlines()[-1] if r.output_tail else "")
         t.add_row(r.path, r.status, f"{r.seconds:.1f} s", detail)
     err.print(t)
+    for r in report.results:
+        if r.boot_instructions is not None:
+            budget = f" (budget {r.boot_budget})" if r.boot_budget is not None else ""
+            err.print(f"boot: {shown(r.path)}: {r.boot_instructions} instructions{budget}")
     ran = [r for r in report.results if r.status != "skipped"]
     passed = sum(r.status == "passed" for r in ran)
     err.print(f"test: {passed}/{len(ran)} passed")

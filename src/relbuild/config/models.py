@@ -14,10 +14,11 @@ import re
 from collections.abc import Iterable
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from relbuild.config import triples
-from relbuild.config.patterns import MAX_REGEX_DEPTH, group_depth
+from relbuild.config.embedded import STRICT, Coverage, McubootConfig, Uf2Config
+from relbuild.config.embedded import SmokeTest as SmokeTest  # noqa: PLC0414
 
 SCHEMA_VERSION = 1
 
@@ -36,20 +37,8 @@ PathLeakWaiver = Annotated[
 ]
 
 
-def _kebab(name: str) -> str:
-    return name.replace("_", "-")
-
-
 class Model(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        alias_generator=_kebab,
-        # Only the kebab-case spelling the file uses, and no silent
-        # conversions (true is not 1, "16384" is not a number).
-        populate_by_name=False,
-        strict=True,
-        frozen=True,
-    )
+    model_config = STRICT
 
 
 # --- toolchain pins ---------------------------------------------------------
@@ -108,37 +97,9 @@ class Budget(Model):
 
     flash: Annotated[int | None, Field(ge=0)] = None
     ram: Annotated[int | None, Field(ge=0)] = None
-
-
-class SmokeTest(Model):
-    """A minimal run of the program, for `relbuild test`."""
-
-    args: list[str] = []
-    expect: Annotated[
-        str, Field(description="regular expression the output must match (re.search, multiline)")
-    ]
-    exit_code: int = 0
-    timeout: Annotated[float, Field(gt=0, le=3600, description="seconds")] = 30.0
-
-    @field_validator("expect")
-    @classmethod
-    def _regex(cls, value: str) -> str:
-        # Deep nesting exhausts the stack of Python's regex parser, or not,
-        # depending on the recursion limit of the moment: refuse it by rule.
-        if group_depth(value) > MAX_REGEX_DEPTH:
-            raise ValueError(
-                f"not a usable regular expression: groups nested too deeply "
-                f"(more than {MAX_REGEX_DEPTH})"
-            )
-        try:
-            re.compile(value, re.MULTILINE)
-        except re.error as exc:
-            raise ValueError(f"not a valid regular expression: {exc}") from None
-        except (OverflowError, RecursionError, MemoryError) as exc:
-            # `a{4294967295}` overflows, 500 nested groups exhaust the stack.
-            reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
-            raise ValueError(f"not a usable regular expression: {reason}") from None
-        return value
+    boot_instructions: Annotated[
+        int | None, Field(ge=0, description="guest instructions to the smoke test's exit")
+    ] = None
 
 
 RustKind = Literal["staticlib", "executable", "firmware"]
@@ -170,6 +131,9 @@ class RustComponent(Model):
     ] = None
     budget: Annotated[Budget | None, Field(description="firmware flash/RAM budget")] = None
     test: SmokeTest | None = None
+    coverage: Coverage | None = None
+    uf2: Annotated[Uf2Config | None, Field(description="a UF2 image of the firmware")] = None
+    mcuboot: Annotated[McubootConfig | None, Field(description="an MCUboot image")] = None
     allow_path_leaks: PathLeakWaiver = None
     abi_allow: AbiAllow = {}
 
@@ -181,6 +145,9 @@ class RustComponent(Model):
             raise ValueError("`abi-allow` only applies to kind = 'staticlib'")
         if self.budget is not None and self.kind != "firmware":
             raise ValueError("`budget` only applies to kind = 'firmware'")
+        for key in ("uf2", "mcuboot"):
+            if getattr(self, key) is not None and self.kind != "firmware":
+                raise ValueError(f"`{key}` only applies to kind = 'firmware'")
         if self.test is not None and self.kind == "staticlib":
             raise ValueError("a staticlib cannot be run: `test` needs an executable or firmware")
         return self
@@ -202,6 +169,7 @@ class GoComponent(Model):
         Field(description="-X settings; '{version}' is replaced with the project version"),
     ] = {}
     test: SmokeTest | None = None
+    coverage: Coverage | None = None
     allow_path_leaks: PathLeakWaiver = None
     abi_allow: AbiAllow = {}
 

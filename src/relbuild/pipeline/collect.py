@@ -1,6 +1,7 @@
 """Staging: a finished step's outputs, copied into the staging folder under
 their release names (``<component>-<version>-<triple>[.a|.h|.elf|.bin|.hex]``),
-firmware with its raw and Intel HEX images beside it, and a staticlib
+firmware with its raw and Intel HEX images beside it (and the UF2 and
+MCUboot images its config asks for: :mod:`relbuild.pipeline.images`), and a staticlib
 handed over to the cgo steps of its target. Modes, times and everything
 else that must not depend on the machine are settled when recorded."""
 
@@ -12,8 +13,9 @@ from pathlib import Path
 from relbuild.backends.base import Step
 from relbuild.binaries import firmware
 from relbuild.errors import BuildError
+from relbuild.pipeline import images
 from relbuild.pipeline.model import Plan, Staged
-from relbuild.release.dist import ArtifactKind
+from relbuild.release.dist import ArtifactKind, ImageRecord
 from relbuild.system.fsutil import naming
 
 
@@ -21,7 +23,13 @@ def collect(plan: Plan, staging: Path, step: Step, produced: list[Path]) -> list
     base = f"{step.component}-{plan.version}-{step.target}"
     found: list[Staged] = []
 
-    def stage(name: str, kind: ArtifactKind, mode: int, src: Path | bytes) -> None:
+    def stage(
+        name: str,
+        kind: ArtifactKind,
+        mode: int,
+        src: Path | bytes,
+        image: ImageRecord | None = None,
+    ) -> None:
         rel = f"{step.target}/{name}"
         dest = staging / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -30,7 +38,7 @@ def collect(plan: Plan, staging: Path, step: Step, produced: list[Path]) -> list
                 dest.write_bytes(src)
             else:
                 shutil.copyfile(src, dest)
-        found.append(Staged(dest, rel, kind, step.target, step.component, mode, step.budget))
+        found.append(Staged(dest, rel, kind, step.target, step.component, mode, step.budget, image))
 
     if step.kind == "staticlib":
         lib = _library(step, produced)
@@ -49,8 +57,14 @@ def collect(plan: Plan, staging: Path, step: Step, produced: list[Path]) -> list
     if step.kind == "firmware":
         stage(f"{base}.elf", "firmware", 0o644, exe)
         elf = exe.read_bytes()
-        stage(f"{base}.bin", "image", 0o644, firmware.to_bin(elf))
+        raw = firmware.to_bin(elf)
+        stage(f"{base}.bin", "image", 0o644, raw)
         stage(f"{base}.hex", "image", 0o644, firmware.to_ihex(elf))
+        spec = plan.images.get(step.component)
+        if spec is not None:
+            log = Path(step.log).with_suffix(".images.log")
+            for img in images.make(spec, elf, raw, log):
+                stage(f"{base}{img.name}", "image", 0o644, img.data, img.record)
     else:
         stage(base, "executable", 0o755, exe)
     return found

@@ -6,13 +6,39 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from relbuild.backends.base import Budget, Step
 from relbuild.release.deps import Dependencies
-from relbuild.release.dist import ArtifactKind, ArtifactRecord, SourceRecord, ToolRecord
+from relbuild.release.dist import (
+    ArtifactKind,
+    ArtifactRecord,
+    ImageRecord,
+    SourceRecord,
+    ToolRecord,
+)
 from relbuild.system.sandbox import Layout
+
+
+class McubootPlan(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    header_size: int
+    slot_size: int
+    security_counter: int
+    version: str  # as imgtool takes it: major.minor.revision+build
+    key: str | None = None  # absolute, to read
+    key_shown: str | None = None  # as the config names it, for the manifest
+    signature: Literal["ed25519", "ecdsa", "rsa"] | None = None
+
+
+class FirmwareImages(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    uf2_family: str | None = None
+    mcuboot: McubootPlan | None = None
 
 
 class Plan(BaseModel):
@@ -49,6 +75,8 @@ class Plan(BaseModel):
     leak_waivers: dict[str, str] = {}
     # ABI check findings accepted on purpose: component -> symbol -> reason.
     abi_allow: dict[str, dict[str, str]] = {}
+    # The bootloader images of each firmware component (UF2, MCUboot).
+    images: dict[str, FirmwareImages] = {}
 
     def steps_for(self, triple: str) -> list[Step]:
         return [s for s in self.steps if s.target == triple]
@@ -65,6 +93,7 @@ class Staged:
     component: str | None
     mode: int
     budget: Budget | None = None
+    image: ImageRecord | None = None
 
 
 class StepTiming(BaseModel):
