@@ -12,7 +12,8 @@ import pytest
 from relbuild.binaries import uf2
 from relbuild.config import load_config
 from relbuild.errors import ConfigError, MalformedFileError
-from relbuild.pipeline import images
+from relbuild.pipeline import coverage, images
+from relbuild.pipeline.unit import _test_executables
 from tests.conftest import CONFIG
 
 FW_IMAGES = 'uf2 = { family = "0xADA52840" }\nmcuboot = { header-size = 0x200, slot-size = 0x40000, security-counter = 1, key = "examples/beacon/keys/mcuboot-test-ed25519.pem" }'  # noqa: E501
@@ -128,3 +129,31 @@ def test_versions_mcuboot_cannot_hold(version: str) -> None:
 def test_versions_mcuboot_holds() -> None:
     assert images.imgtool_version("255.255.65535+7", "x") == "255.255.65535+7"
     assert images.imgtool_version("0.3.1", "x") == "0.3.1+0"
+
+
+def test_go_statement_coverage(tmp_path: Path) -> None:
+
+    profile = tmp_path / "c.out"
+    profile.write_text(
+        "mode: set\n"
+        "m/a.go:1.1,2.2 3 1\n"
+        "m/a.go:3.1,4.2 1 0\n"
+        "m/a.go:3.1,4.2 1 1\n"  # the same block, run by a second test binary
+        "m/b.go:1.1,9.2 4 0\n"
+        "not a line\n"
+    )
+    assert coverage.go_statements(profile) == 100.0 * 4 / 8
+    profile.write_text("mode: set\n")
+    assert coverage.go_statements(profile) is None
+
+
+def test_cargo_test_executables() -> None:
+
+    lines = [
+        '{"reason":"compiler-artifact","profile":{"test":true},"executable":"/t/a-1"}',
+        '{"reason":"compiler-artifact","profile":{"test":false},"executable":"/t/build"}',
+        '{"reason":"compiler-artifact","profile":{"test":true},"executable":null}',
+        "{not json",
+        "running 4 tests",
+    ]
+    assert _test_executables("\n".join(lines)) == ["/t/a-1"]

@@ -192,7 +192,10 @@ def test_cmd(
         from relbuild.pipeline.options import BuildOptions
         from relbuild.pipeline.unit import unit_tests
 
-        options = BuildOptions(out=Path("dist"), targets=targets, cache=cache_dir)
+        # No release is made: the source's time is not asked for.
+        options = BuildOptions(
+            out=Path("dist"), targets=targets, cache=cache_dir, source_date_epoch="0"
+        )
         finish(unit_tests(app.config(), options), as_json, render_unit)
         return
     from relbuild.verify.smoke import test
