@@ -55,7 +55,7 @@ def install_zig_copy(dest: Path) -> Path:
 def project(at: Path) -> Path:
     """The example and the repository's config at ``at`` (a fresh tree)."""
     shutil.copytree(EXAMPLE, at / "beacon", ignore=shutil.ignore_patterns("target"))
-    text = CONFIG.read_text().replace('root = "examples/beacon"', 'root = "beacon"')
+    text = CONFIG.read_text().replace('"examples/beacon', '"beacon')
     (at / "toolchains.toml").write_text(text)
     return at / "toolchains.toml"
 

@@ -14,7 +14,7 @@ from tests.integration.conftest import example_copy
 def config_with(tmp_path: Path, old: str, new: str) -> Path:
     text = CONFIG.read_text()
     assert old in text
-    text = text.replace(old, new, 1).replace('root = "examples/beacon"', f'root = "{EXAMPLE}"')
+    text = text.replace(old, new, 1).replace('"examples/beacon', f'"{EXAMPLE}')
     path = tmp_path / "toolchains.toml"
     path.write_text(text)
     return path

@@ -180,7 +180,7 @@ def test_hanging_firmware_times_out(fw_copy: Path, tmp_path: Path) -> None:
     config = tmp_path / "toolchains.toml"
     config.write_text(
         CONFIG.read_text()
-        .replace('root = "examples/beacon"', f'root = "{EXAMPLE}"')
+        .replace('"examples/beacon', f'"{EXAMPLE}')
         .replace("ok$', timeout = 20", "ok$', timeout = 3")
     )
     res = relbuild_cmd("--config", config, "test", fw_copy, "--json")

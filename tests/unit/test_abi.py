@@ -256,7 +256,7 @@ def _config_with(tmp_path: Path, extra: str) -> Path:
         'header = "crates/beacon-ffi/include/beacon.h"',
         'header = "crates/beacon-ffi/include/beacon.h"\n' + extra,
     )
-    text = text.replace('root = "examples/beacon"', f'root = "{CONFIG.parent / "examples/beacon"}"')
+    text = text.replace('"examples/beacon', f'"{CONFIG.parent / "examples/beacon"}')
     path = tmp_path / "toolchains.toml"
     path.write_text(text)
     return path

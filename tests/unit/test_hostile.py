@@ -150,9 +150,7 @@ def test_elf_with_an_offset_past_2_63_declared_as_firmware(
     assert kinds == {("elf", "fw.elf"), ("firmware", "fw.elf")}
 
 
-CONFIG_TEXT = CONFIG.read_text().replace(
-    'root = "examples/beacon"', f'root = "{CONFIG.parent}/examples/beacon"'
-)
+CONFIG_TEXT = CONFIG.read_text().replace('"examples/beacon', f'"{CONFIG.parent}/examples/beacon')
 FW_TEST = (
     "test = { expect = '^beacon-fw: crc32=0xcbf43926 fib\\(40\\)=102334155 frame=15B ok$', "
     "timeout = 20 }"

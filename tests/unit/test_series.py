@@ -225,9 +225,7 @@ def test_cli_threshold_and_configured_approvals(
 
     config = tmp_path / "toolchains.toml"
     config.write_text(
-        CONFIG.read_text().replace(
-            'root = "examples/beacon"', f'root = "{CONFIG.parent}/examples/beacon"'
-        )
+        CONFIG.read_text().replace('"examples/beacon', f'"{CONFIG.parent}/examples/beacon')
         + "\n[release]\napprovals = 2\n"
     )
     code, _, err = relbuild(

@@ -184,16 +184,46 @@ def diff_cmd(old: Path, new: Path, jobs: int | None, as_json: bool) -> None:
 
 @click.command("test")
 @location_argument
+@click.option(
+    "--unit",
+    is_flag=True,
+    help="Run the project's unit tests (cargo test, go test; cross Go under qemu-user) "
+    "with coverage, instead of the smoke tests of a dist.",
+)
+@target_option
+@cache_option
 @jobs_option("Tests run at once", "the number of CPUs")
 @json_option("Print the results")
 @click.pass_obj
-def test_cmd(app: App, location: Path, jobs: int | None, as_json: bool) -> None:
-    """Run each artifact's smoke test: natively, under qemu-user, or in QEMU.
+def test_cmd(
+    app: App,
+    location: Path,
+    unit: bool,
+    targets: tuple[str, ...],
+    cache_dir: Path | None,
+    jobs: int | None,
+    as_json: bool,
+) -> None:
+    """Run each artifact's smoke test: natively, under qemu-user, or in QEMU
+    (firmware: with its boot cost in guest instructions). With --unit, run the
+    unit tests of each Rust workspace and Go module and measure coverage.
 
-    Exit 0 when every configured test passed, 1 when one failed or timed
-    out, 2 when no test is configured.
+    Exit 0 when every configured test passed, 1 when one failed, timed out
+    or fell below its coverage minimum or boot budget, 2 when no test is
+    configured.
     """
-    from relbuild.cli.render import render_test
+    from relbuild.cli.render import render_test, render_unit
+
+    if unit:
+        from relbuild.pipeline.options import BuildOptions
+        from relbuild.pipeline.unit import unit_tests
+
+        # No release is made: the source's time is not asked for.
+        options = BuildOptions(
+            out=Path("dist"), targets=targets, cache=cache_dir, source_date_epoch="0"
+        )
+        finish(unit_tests(app.config(), options), as_json, render_unit)
+        return
     from relbuild.verify.smoke import test
 
     finish(test(app.config(), location, jobs), as_json, render_test)

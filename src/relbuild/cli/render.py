@@ -13,6 +13,7 @@ from relbuild.system.ui import err, table
 if TYPE_CHECKING:
     from relbuild.ci.merge import MergeReport
     from relbuild.pipeline.model import BuildResult, Plan
+    from relbuild.pipeline.unit import UnitReport
     from relbuild.project.doctor import DoctorReport
     from relbuild.proofs.compare import Comparison
     from relbuild.proofs.diff import DiffReport
@@ -264,6 +265,10 @@ def render_test(report: SmokeReport) -> None:
         detail = r.reason or (r.output_tail.splitlines()[-1] if r.output_tail else "")
         t.add_row(r.path, r.status, f"{r.seconds:.1f} s", detail)
     err.print(t)
+    for r in report.results:
+        if r.boot_instructions is not None:
+            budget = f" (budget {r.boot_budget})" if r.boot_budget is not None else ""
+            err.print(f"boot: {shown(r.path)}: {r.boot_instructions} instructions{budget}")
     ran = [r for r in report.results if r.status != "skipped"]
     passed = sum(r.status == "passed" for r in ran)
     err.print(f"test: {passed}/{len(ran)} passed")
@@ -271,3 +276,21 @@ def render_test(report: SmokeReport) -> None:
         if r.status != "passed" and r.output_tail:
             # The program's own output keeps its lines, under a header of ours.
             err.print(f"--- {shown(r.path)} ({shown(' '.join(r.runner))}):\n{r.output_tail}")
+
+
+def render_unit(report: UnitReport) -> None:
+    t = table("unit tests", ["what", "target", "status", "coverage", "time", "detail"])
+    for r in report.results:
+        cov = "" if r.coverage is None else f"{r.coverage:.1f}%"
+        if r.coverage_min is not None:
+            cov += f" (min {r.coverage_min:g}%)"
+        what = f"{r.language} {r.path}"
+        t.add_row(what, r.target, r.status, cov, f"{r.seconds:.1f} s", shown(r.reason))
+    err.print(t)
+    ran = [r for r in report.results if r.status != "skipped"]
+    err.print(f"unit: {sum(r.status == 'passed' for r in ran)}/{len(ran)} passed")
+    for r in ran:
+        if r.status != "passed":
+            err.print(f"--- {r.language} {shown(r.path)} {r.target}: log {shown(r.log)}")
+            if r.output_tail:
+                err.print(r.output_tail)

@@ -119,6 +119,9 @@ def _path_problems(base: Path, config: Config) -> list[tuple[str, str]]:
             problems.append((f"rust.{name}.path", f"no Cargo.toml in {where}"))
         elif rust.header and not (where / rust.header).is_file():
             problems.append((f"rust.{name}.header", f"{where / rust.header} does not exist"))
+        key = rust.mcuboot.key if rust.mcuboot else None
+        if key is not None and not (base / key).is_file():
+            problems.append((f"rust.{name}.mcuboot.key", f"{base / key} is not a file"))
     for name, go in config.go.items():
         where = root / go.path
         if not (where / "go.mod").is_file():

@@ -18,7 +18,8 @@ from pydantic import Field, field_validator, model_validator
 
 from relbuild.config import triples
 from relbuild.config.base import Model
-from relbuild.config.patterns import MAX_REGEX_DEPTH, group_depth
+from relbuild.config.embedded import Coverage, McubootConfig, Uf2Config
+from relbuild.config.embedded import SmokeTest as SmokeTest  # noqa: PLC0414
 from relbuild.config.release import ReleaseConfig
 from relbuild.config.series import History, Regressions
 
@@ -95,37 +96,9 @@ class Budget(Model):
 
     flash: Annotated[int | None, Field(ge=0)] = None
     ram: Annotated[int | None, Field(ge=0)] = None
-
-
-class SmokeTest(Model):
-    """A minimal run of the program, for `relbuild test`."""
-
-    args: list[str] = []
-    expect: Annotated[
-        str, Field(description="regular expression the output must match (re.search, multiline)")
-    ]
-    exit_code: int = 0
-    timeout: Annotated[float, Field(gt=0, le=3600, description="seconds")] = 30.0
-
-    @field_validator("expect")
-    @classmethod
-    def _regex(cls, value: str) -> str:
-        # Deep nesting exhausts the stack of Python's regex parser, or not,
-        # depending on the recursion limit of the moment: refuse it by rule.
-        if group_depth(value) > MAX_REGEX_DEPTH:
-            raise ValueError(
-                f"not a usable regular expression: groups nested too deeply "
-                f"(more than {MAX_REGEX_DEPTH})"
-            )
-        try:
-            re.compile(value, re.MULTILINE)
-        except re.error as exc:
-            raise ValueError(f"not a valid regular expression: {exc}") from None
-        except (OverflowError, RecursionError, MemoryError) as exc:
-            # `a{4294967295}` overflows, 500 nested groups exhaust the stack.
-            reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
-            raise ValueError(f"not a usable regular expression: {reason}") from None
-        return value
+    boot_instructions: Annotated[
+        int | None, Field(ge=0, description="guest instructions to the smoke test's exit")
+    ] = None
 
 
 RustKind = Literal["staticlib", "executable", "firmware"]
@@ -157,6 +130,9 @@ class RustComponent(Model):
     ] = None
     budget: Annotated[Budget | None, Field(description="firmware flash/RAM budget")] = None
     test: SmokeTest | None = None
+    coverage: Coverage | None = None
+    uf2: Annotated[Uf2Config | None, Field(description="a UF2 image of the firmware")] = None
+    mcuboot: Annotated[McubootConfig | None, Field(description="an MCUboot image")] = None
     allow_path_leaks: PathLeakWaiver = None
     abi_allow: AbiAllow = {}
     # Firmware: why its stack may be deeper than measured (docs/embedded.md).
@@ -168,6 +144,9 @@ class RustComponent(Model):
             raise ValueError("`header` and `abi-allow` only apply to kind = 'staticlib'")
         if (self.budget or self.stack_unbounded) is not None and self.kind != "firmware":
             raise ValueError("`budget` and `stack-unbounded` only apply to kind = 'firmware'")
+        for key in ("uf2", "mcuboot"):
+            if getattr(self, key) is not None and self.kind != "firmware":
+                raise ValueError(f"`{key}` only applies to kind = 'firmware'")
         if self.test is not None and self.kind == "staticlib":
             raise ValueError("a staticlib cannot be run: `test` needs an executable or firmware")
         return self
@@ -189,6 +168,7 @@ class GoComponent(Model):
         Field(description="-X settings; '{version}' is replaced with the project version"),
     ] = {}
     test: SmokeTest | None = None
+    coverage: Coverage | None = None
     allow_path_leaks: PathLeakWaiver = None
     abi_allow: AbiAllow = {}
 

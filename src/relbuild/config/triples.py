@@ -8,6 +8,7 @@ outside the table is refused at config time, with the closest known one.
 from __future__ import annotations
 
 import difflib
+import platform
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -152,3 +153,13 @@ def lookup(name: str) -> Triple | None:
 def suggest(name: str) -> str | None:
     close = difflib.get_close_matches(name, list(TRIPLES), n=1, cutoff=0.6)
     return close[0] if close else None
+
+
+_MACHINE_ARCH = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}
+
+
+def runs_here(triple: Triple) -> bool:
+    """Whether this machine runs a hosted triple's programs without QEMU."""
+
+    arch = _MACHINE_ARCH.get(platform.machine().lower(), platform.machine().lower())
+    return not triple.bare_metal and arch == triple.arch

@@ -1,7 +1,8 @@
 """Staging: a finished step's outputs, copied into the staging folder under
 their release names (``<component>-<version>-<triple>[.a|.h|.elf|.bin|.hex]``),
 firmware with its raw and Intel HEX images and its size file
-(``.size.json``: flash by crate and symbol) beside it, and a staticlib
+(``.size.json``: flash by crate and symbol) beside it (and the UF2 and
+MCUboot images its config asks for: :mod:`relbuild.pipeline.images`), and a staticlib
 handed over to the cgo steps of its target. Modes, times and everything
 else that must not depend on the machine are settled when recorded."""
 
@@ -14,8 +15,9 @@ from relbuild.backends.base import Step
 from relbuild.binaries import elfstrip, firmware, sizes, stack
 from relbuild.binaries.stack import StackReport
 from relbuild.errors import BuildError, MalformedFileError
+from relbuild.pipeline import images
 from relbuild.pipeline.model import Plan, Staged
-from relbuild.release.dist import ArtifactKind
+from relbuild.release.dist import ArtifactKind, ImageRecord
 from relbuild.release.sizefile import SUFFIX
 from relbuild.system.fsutil import naming
 
@@ -30,6 +32,7 @@ def collect(plan: Plan, staging: Path, step: Step, produced: list[Path]) -> list
         mode: int,
         src: Path | bytes,
         frames: StackReport | None = None,
+        image: ImageRecord | None = None,
     ) -> None:
         rel = f"{step.target}/{name}"
         dest = staging / rel
@@ -40,7 +43,7 @@ def collect(plan: Plan, staging: Path, step: Step, produced: list[Path]) -> list
             else:
                 shutil.copyfile(src, dest)
         found.append(
-            Staged(dest, rel, kind, step.target, step.component, mode, step.budget, frames)
+            Staged(dest, rel, kind, step.target, step.component, mode, step.budget, frames, image)
         )
 
     if step.kind == "staticlib":
@@ -63,10 +66,16 @@ def collect(plan: Plan, staging: Path, step: Step, produced: list[Path]) -> list
         # and its size file are made from the ELF without them.
         elf = elfstrip.remove_section(built, stack.STACK_SECTION)
         stage(f"{base}.elf", "firmware", 0o644, elf, _stack(built))
-        stage(f"{base}.bin", "image", 0o644, firmware.to_bin(elf))
+        raw = firmware.to_bin(elf)
+        stage(f"{base}.bin", "image", 0o644, raw)
         stage(f"{base}.hex", "image", 0o644, firmware.to_ihex(elf))
         split = sizes.size_split(elf, f"{base}.elf")
         stage(f"{base}{SUFFIX}", "file", 0o644, split.to_bytes())
+        spec = plan.images.get(step.component)
+        if spec is not None:
+            log = Path(step.log).with_suffix(".images.log")
+            for img in images.make(spec, elf, raw, log):
+                stage(f"{base}{img.name}", "image", 0o644, img.data, image=img.record)
     else:
         stage(base, "executable", 0o755, exe)
     return found

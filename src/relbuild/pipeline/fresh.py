@@ -152,6 +152,12 @@ def key(loaded: LoadedConfig, options: BuildOptions, tools: list[str]) -> str | 
         "source": source.model_dump(),
         "tree": tree,
         "tools": {t: _stat(Path(t)) for t in tools},
+        # MCUboot signing keys may live outside the project's tree.
+        "keys": sorted(
+            _sha256(loaded.base / c.mcuboot.key)
+            for c in loaded.config.rust.values()
+            if c.mcuboot is not None and c.mcuboot.key is not None
+        ),
         "path": {d: _stat(Path(d)) for d in os.environ.get("PATH", "").split(os.pathsep) if d},
     }
     return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -13,8 +14,33 @@ from relbuild.backends.base import Budget, Step
 from relbuild.binaries.stack import StackReport
 from relbuild.pipeline.measure import ChecksumTime, Machine
 from relbuild.release.deps import Dependencies
-from relbuild.release.dist import ArtifactKind, ArtifactRecord, SourceRecord, ToolRecord
+from relbuild.release.dist import (
+    ArtifactKind,
+    ArtifactRecord,
+    ImageRecord,
+    SourceRecord,
+    ToolRecord,
+)
 from relbuild.system.sandbox import Layout
+
+
+class McubootPlan(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    header_size: int
+    slot_size: int
+    security_counter: int
+    version: str  # as imgtool takes it: major.minor.revision+build
+    key: str | None = None  # absolute, to read
+    key_shown: str | None = None  # as the config names it, for the manifest
+    signature: Literal["ed25519", "ecdsa", "rsa"] | None = None
+
+
+class FirmwareImages(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    uf2_family: str | None = None
+    mcuboot: McubootPlan | None = None
 
 
 class Plan(BaseModel):
@@ -53,6 +79,8 @@ class Plan(BaseModel):
     stack_waivers: dict[str, str] = {}
     # ABI check findings accepted on purpose: component -> symbol -> reason.
     abi_allow: dict[str, dict[str, str]] = {}
+    # The bootloader images of each firmware component (UF2, MCUboot).
+    images: dict[str, FirmwareImages] = {}
 
     def steps_for(self, triple: str) -> list[Step]:
         return [s for s in self.steps if s.target == triple]
@@ -72,6 +100,7 @@ class Staged:
     # Firmware: its worst-case stack, read from the ELF cargo made (the
     # shipped one has no .stack_sizes).
     stack: StackReport | None = None
+    image: ImageRecord | None = None
 
 
 class StepTiming(BaseModel):

@@ -25,6 +25,7 @@ from relbuild.backends.toolchains import toolchain_folders
 from relbuild.config import LoadedConfig, TargetConfig
 from relbuild.config.models import Config, GoComponent, RustComponent
 from relbuild.errors import ConfigError
+from relbuild.pipeline import images
 from relbuild.pipeline.model import Plan
 from relbuild.release.deps import Dependencies
 from relbuild.release.dist import SourceRecord, ToolRecord
@@ -133,6 +134,7 @@ def plan(inputs: PlanInputs, targets: Sequence[str] = (), components: Sequence[s
         for language in BACKENDS
     ]
     used = {name for s in steps for name in s.toolchains}
+    firmware_images = images.plan_images(loaded, version, built)
     source = inputs.source
     return Plan(
         project=config.project.name,
@@ -173,6 +175,7 @@ def plan(inputs: PlanInputs, targets: Sequence[str] = (), components: Sequence[s
             rust=[d for part in deps for d in part.rust], go=[d for part in deps for d in part.go]
         ),
         layout=layout(inputs, used),
+        images=firmware_images,
         offline=inputs.offline,
         machine=machine(inputs),
         leak_waivers={

@@ -83,6 +83,7 @@ def artifact(
         sha256=sha256,
         sha512=sha512,
         footprint=footprint,
+        image=s.image,
     )
 
 

@@ -116,6 +116,27 @@ class Footprint(Frozen):
     )
 
 
+class ImageRecord(Frozen):
+    """What a bootloader image was made with (docs/embedded.md): UF2's base
+    address and family, MCUboot's settings, key (as the config names it)
+    and image digest, the SHA-256 imgtool reports over header and payload."""
+
+    format: Literal["uf2", "mcuboot"]
+    address: int | None = None
+    family: str | None = None
+    version: str | None = None
+    security_counter: int | None = None
+    header_size: int | None = None
+    slot_size: int | None = None
+    key: str | None = None
+    signature: Literal["ed25519", "ecdsa", "rsa"] | None = None
+    # ECDSA and RSA signatures are new on every run: the image's bytes do
+    # not reproduce, its digest (and the unsigned image) do.
+    randomized: bool = False
+    digest: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    tool: str | None = None
+
+
 class ArtifactRecord(Frozen):
     path: str = Field(description="relative to the manifest's folder, '/'-separated")
     target: str | None
@@ -126,6 +147,7 @@ class ArtifactRecord(Frozen):
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     sha512: str = Field(pattern=r"^[0-9a-f]{128}$")
     footprint: Footprint | None = None
+    image: ImageRecord | None = None
 
 
 class AbiSymbol(Frozen):

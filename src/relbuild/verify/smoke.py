@@ -14,7 +14,7 @@ import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, computed_field
 
@@ -25,6 +25,7 @@ from relbuild.errors import ToolchainError, UsageError
 from relbuild.release.dist import load_manifest, locate
 from relbuild.release.safefs import safe_relpath
 from relbuild.system import environ, proc
+from relbuild.verify import boot
 
 _HOST_ARCH = {
     "x86_64": "x86_64",
@@ -46,6 +47,10 @@ class SmokeResult(BaseModel):
     seconds: float = 0.0
     reason: str = ""
     output_tail: str = ""
+    # Firmware: guest instructions to its exit, counted under -icount
+    # (verify/boot.py), and the `boot-instructions` budget that applied.
+    boot_instructions: int | None = None
+    boot_budget: int | None = None
 
 
 class SmokeReport(BaseModel):
@@ -126,6 +131,12 @@ def test(loaded: LoadedConfig, arg: Path, jobs: int | None = None) -> SmokeRepor
             )
         target = targets.get(art.target)
         argv = runner_argv(triple, exe.resolve(), test, target.qemu if target else None)
+        if triple.bare_metal:
+            budgets = [b for b in (getattr(comp, "budget", None), target and target.budget) if b]
+            base.boot_budget = min(
+                (b.boot_instructions for b in budgets if b.boot_instructions is not None),
+                default=None,
+            )
         if proc.which(argv[0]) is None:
             raise ToolchainError(
                 f"{argv[0]} is needed to run {art.path}",
@@ -147,7 +158,12 @@ def _run(result: SmokeResult, argv: list[str], test: SmokeTest) -> None:
     result.runner = argv
     result.expected_exit_code = test.exit_code
     t0 = time.monotonic()
-    res = proc.run(argv, check=False, timeout=test.timeout, env=environ.probe_env())
+    if argv[0].startswith("qemu-system-"):
+        with boot.counting() as (extra, counter):
+            res = proc.run([argv[0], *extra, *argv[1:]], **_limits(test))
+        result.boot_instructions = counter.count
+    else:
+        res = proc.run(argv, **_limits(test))
     result.seconds = round(time.monotonic() - t0, 2)
     result.exit_code = res.returncode
     output = res.stdout + res.stderr
@@ -161,5 +177,15 @@ def _run(result: SmokeResult, argv: list[str], test: SmokeTest) -> None:
     elif not re.search(test.expect, output, re.MULTILINE):
         result.status = "failed"
         result.reason = f"output does not match {test.expect!r}"
+    elif result.boot_budget is not None and (result.boot_instructions or 0) > result.boot_budget:
+        result.status = "failed"
+        result.reason = (
+            f"{result.boot_instructions} guest instructions to its exit, more than its "
+            f"boot-instructions budget of {result.boot_budget}"
+        )
     else:
         result.status = "passed"
+
+
+def _limits(test: SmokeTest) -> dict[str, Any]:
+    return {"check": False, "timeout": test.timeout, "env": environ.probe_env()}
