@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -223,15 +223,7 @@ class RustBackend:
         """The files cargo's JSON messages name for the step's package and target."""
         out: list[Path] = []
         wanted = (step.artifact_name or "").replace("-", "_")
-        for line in output.splitlines():
-            if not line.startswith('{"reason":'):
-                continue
-            try:
-                msg = json.loads(line)
-            except ValueError:
-                continue
-            if msg.get("reason") != "compiler-artifact":
-                continue
+        for msg in artifact_messages(output):
             pkg_id = str(msg.get("package_id", ""))
             if msg.get("target", {}).get("name", "").replace("-", "_") != wanted:
                 continue
@@ -348,3 +340,17 @@ def _crate(loaded: LoadedConfig, facts: RustFacts, name: str) -> Crate:
             hint=f"binaries: {', '.join(info.bins) or 'none'}; set `bin`.",
         )
     return info
+
+
+def artifact_messages(output: str) -> Iterator[dict[str, Any]]:
+    """cargo's `compiler-artifact` JSON messages (--message-format=json*)
+    among the other lines of its output."""
+    for line in output.splitlines():
+        if not line.startswith('{"reason":'):
+            continue
+        try:
+            msg = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(msg, dict) and msg.get("reason") == "compiler-artifact":
+            yield msg

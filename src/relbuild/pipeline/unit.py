@@ -19,7 +19,6 @@ workspace, dependencies left out).
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Literal
@@ -27,6 +26,7 @@ from typing import Literal
 from pydantic import BaseModel, computed_field
 
 from relbuild.backends.base import Step
+from relbuild.backends.rust import artifact_messages
 from relbuild.backends.zig import write_cc_wrapper
 from relbuild.config import LoadedConfig, triples
 from relbuild.config.triples import TRIPLES
@@ -218,20 +218,10 @@ def _slug(path: str) -> str:
 
 def _test_executables(stdout: str) -> list[str]:
     """The test binaries cargo built, from its JSON messages."""
-    found: list[str] = []
-    for line in stdout.splitlines():
-        if not line.startswith("{"):
-            continue
-        try:
-            msg = json.loads(line)
-        except ValueError:
-            continue
-        if (
-            isinstance(msg, dict)
-            and msg.get("reason") == "compiler-artifact"
-            and isinstance(msg.get("profile"), dict)
-            and msg["profile"].get("test")
-            and isinstance(msg.get("executable"), str)
-        ):
-            found.append(msg["executable"])
-    return found
+    return [
+        msg["executable"]
+        for msg in artifact_messages(stdout)
+        if isinstance(msg.get("profile"), dict)
+        and msg["profile"].get("test")
+        and isinstance(msg.get("executable"), str)
+    ]
