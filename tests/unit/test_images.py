@@ -157,3 +157,28 @@ def test_cargo_test_executables() -> None:
         "running 4 tests",
     ]
     assert _test_executables("\n".join(lines)) == ["/t/a-1"]
+
+
+def test_doctor_asks_for_imgtool_where_a_firmware_wants_mcuboot(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """doctor and the build agree: a target whose firmware asks for an
+    MCUboot image needs imgtool, and says where it is or how to get it."""
+    import sys
+
+    from relbuild.backends import imgtool
+    from relbuild.config import load_config
+    from tests.conftest import CONFIG
+
+    loaded = load_config(CONFIG)
+    thumb = next(t for t in loaded.config.targets if t.triple == "thumbv7m-none-eabi")
+    host = next(t for t in loaded.config.targets if t.triple == "x86_64-unknown-linux-gnu")
+    assert imgtool.checks(loaded, host) == []
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    (missing,) = imgtool.checks(loaded, thumb)
+    assert not missing.ok and missing.fix == imgtool.HINT
+    (tmp_path / "imgtool").write_text("#!/bin/sh\n")
+    (tmp_path / "imgtool").chmod(0o755)
+    (found,) = imgtool.checks(loaded, thumb)
+    assert found.ok and found.detail == str(tmp_path / "imgtool")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from relbuild.attest.contents import Contents
-from relbuild.backends import cargo_tree, rust_link, rustc
+from relbuild.backends import cargo_tree, imgtool, rust_link, rustc
 from relbuild.backends.base import (
     Budget,
     CcWrapper,
@@ -68,7 +68,8 @@ class RustBackend:
             return [
                 need(target.triple, "rust crates", False, str(exc).splitlines()[0], "see above")
             ]
-        return rustc.target_checks(target, rust, probe.env, links, std_use, probe.tools.zig)
+        found = rustc.target_checks(target, rust, probe.env, links, std_use, probe.tools.zig)
+        return found + imgtool.checks(probe.loaded, target)
 
     def read_facts(
         self, probe: Probe, components: Sequence[str], targets: Sequence[TargetConfig]

@@ -16,7 +16,6 @@ proofs compare their digest, not their bytes.
 from __future__ import annotations
 
 import re
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,14 +24,14 @@ from typing import Literal
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+from relbuild.backends import imgtool
 from relbuild.binaries import uf2
 from relbuild.config import LoadedConfig
-from relbuild.errors import BuildError, ConfigError, ToolchainError
+from relbuild.errors import BuildError, ConfigError
 from relbuild.pipeline.model import FirmwareImages, McubootPlan
 from relbuild.release.dist import ImageRecord
 from relbuild.system import environ, proc
 
-IMGTOOL = "imgtool"
 # imgtool's version field: major.minor (one byte each), revision (two
 # bytes), build number (four bytes).
 _VERSION = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:\+(\d+))?$")
@@ -124,19 +123,8 @@ def make(spec: FirmwareImages, elf: bytes, image: bytes, log: Path) -> list[Imag
     return out
 
 
-def find_imgtool() -> str:
-    beside = Path(sys.executable).parent / IMGTOOL
-    found = str(beside) if beside.is_file() else proc.which(IMGTOOL)
-    if found is None:
-        raise ToolchainError(
-            "imgtool (MCUboot) is needed to make the MCUboot images",
-            hint="pip install imgtool==2.5.0 (or relbuild[firmware])",
-        )
-    return found
-
-
 def _mcuboot(m: McubootPlan, image: bytes, log: Path) -> list[Image]:
-    tool = find_imgtool()
+    tool = imgtool.find()
     env = environ.probe_env()
     version = proc.run([tool, "version"], env=env).stdout.strip()
     common = [
