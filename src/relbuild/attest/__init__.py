@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import re
 
+from relbuild.system import bounded
+
 SBOM_NAME = "sbom.cdx.json"
 PROVENANCE_NAME = "provenance.intoto.json"
 ENVELOPE_NAME = "provenance.intoto.jsonl"
@@ -65,8 +67,6 @@ def load_json(data: bytes, error: type[ValueError], *, max_values: int) -> objec
     """``data`` as JSON within a budget of ``max_values`` values, or
     ``error`` with one sentence (too many values, not UTF-8, not JSON, a key
     twice)."""
-    from relbuild.system import bounded
-
     try:
         return bounded.loads(data, max_values=max_values)
     except bounded.DocumentError as exc:
