@@ -127,8 +127,12 @@ def test_history_add_verifies_adds_once_and_refuses_a_tampered_release(
 
 def _config_with(series: Series, tmp_path: Path, rules: str, name: str) -> Path:
     config = tmp_path / f"{name}.toml"
-    text = series.config.read_text().replace(
-        'root = "beacon"', f'root = "{series.config.parent}/beacon"'
+    # The project's paths (its root, the MCUboot key) from the new folder.
+    base = series.config.parent
+    text = (
+        series.config.read_text()
+        .replace('root = "beacon"', f'root = "{base}/beacon"')
+        .replace('"beacon/keys/', f'"{base}/beacon/keys/')
     )
     config.write_text(text + "\n[regressions]\n" + rules)
     return config
