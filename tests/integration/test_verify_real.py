@@ -37,7 +37,8 @@ def findings(report: dict[str, object]) -> list[tuple[str, str]]:
 def test_fresh_dist_passes(dist: Path) -> None:
     code, report, err = verify(dist)
     assert code == 0, err
-    assert report["ok"] is True and report["artifacts"] == 28
+    # 28, and per firmware its size file, UF2 and two MCUboot images.
+    assert report["ok"] is True and report["artifacts"] == 40
 
 
 def test_flipped_byte(copy: Path) -> None:
@@ -93,9 +94,14 @@ def test_elf_header_that_does_not_match_the_target(copy: Path) -> None:
     path.write_text(json.dumps(data))
     code, report, _ = verify(copy)
     # The provenance names the manifest as a subject: an edited manifest no
-    # longer matches it, and the ELF check finds the wrong machine.
-    assert code == 1 and findings(report) == [("subject", "manifest.json"), ("elf", TOOL)]
-    assert "EM_AARCH64" in report["findings"][1]["detail"]  # type: ignore[index]
+    # longer matches it; the SBOM's claims (the artifact's target) disagree
+    # with it; and the ELF check finds the wrong machine.
+    found = findings(report)
+    assert code == 1 and found[0] == ("subject", "manifest.json") and found[-1] == ("elf", TOOL)
+    assert {kind for kind, _ in found[1:-1]} == {"attestation"}
+    details = [f["detail"] for f in report["findings"]]  # type: ignore[attr-defined]
+    assert any(d.startswith(f"components[{TOOL}]") for d in details)
+    assert "EM_AARCH64" in details[-1]
 
 
 def test_manifest_command_infers_every_target(dist: Path, tmp_path: Path) -> None:

@@ -158,8 +158,8 @@ def artifact_contents(probe: Probe, manifest: Manifest) -> dict[str, Contents]:
     for art in manifest.artifacts:
         if art.component not in loaded.config.rust or art.target is None:
             continue
-        if art.kind in ("header", "archive"):
-            continue
+        if art.kind in ("header", "archive", "file"):
+            continue  # no crate's code in it (a size file is the firmware's report)
         key = (art.component, art.target)
         if key not in done:
             comp = loaded.config.rust[art.component]
