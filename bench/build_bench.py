@@ -112,9 +112,7 @@ def main() -> None:
         )
         config = work / "toolchains.toml"
         config.write_text(
-            (REPO / "toolchains.toml")
-            .read_text()
-            .replace('root = "examples/beacon"', 'root = "beacon"')
+            (REPO / "toolchains.toml").read_text().replace('"examples/beacon', '"beacon')
         )
         env = {**os.environ, "SOURCE_DATE_EPOCH": EPOCH}
         common = ["--config", str(config)]

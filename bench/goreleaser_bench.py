@@ -124,9 +124,7 @@ class Bench:
             REPO / "examples" / "beacon", self.project, ignore=shutil.ignore_patterns("target")
         )
         self.config.write_text(
-            (REPO / "toolchains.toml")
-            .read_text()
-            .replace('root = "examples/beacon"', 'root = "beacon"')
+            (REPO / "toolchains.toml").read_text().replace('"examples/beacon', '"beacon')
         )
         # GoReleaser reads the commit (mod_timestamp); relbuild records it.
         git = ["git", "-C", str(self.project)]
