@@ -17,30 +17,14 @@ import pytest
 from relbuild.attest import ENVELOPE_NAME, MANIFEST_SIGNATURE_NAME
 from relbuild.attest.dsse import EnvelopeError, check_detached, envelope, parse_envelope
 from relbuild.attest.keys import keygen, load_signer, load_verifier
-from relbuild.attest.provenance import ConfigRef
-from relbuild.attest.write import write_documents
 from relbuild.errors import UsageError
 from relbuild.release.dist import load_manifest, write_manifest
 from tests.conftest import CliResult
 from tests.forked import run_cli
-from tests.unit.test_attest import contents_for, manifest_for
+from tests.unit.test_attest import dist, keys
 from tests.unit.test_merge import TARGETS, _dist
 
-
-@pytest.fixture
-def dist(tmp_path: Path) -> Path:
-    folder = tmp_path / "dist"
-    folder.mkdir()
-    manifest = manifest_for(folder)
-    write_manifest(folder, manifest)
-    write_documents(folder, manifest, contents_for(), ConfigRef("toolchains.toml", "ef" * 32))
-    return folder
-
-
-@pytest.fixture
-def keys(tmp_path: Path) -> tuple[Path, Path]:
-    keygen("ecdsa-p256", tmp_path / "k.key", tmp_path / "k.pub")
-    return tmp_path / "k.key", tmp_path / "k.pub"
+__all__ = ["dist", "keys"]  # fixtures, used below
 
 
 # --- item 9: one change or none ---------------------------------------------------------
