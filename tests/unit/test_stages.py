@@ -293,3 +293,24 @@ def test_a_changed_input_or_dist_builds_again(tmp_path: Path, change: str) -> No
         "x86_64-unknown-linux-gnu/two",
         "aarch64-unknown-linux-gnu/one",
     ]
+
+
+def test_an_edit_made_while_building_is_not_recorded_as_built(tmp_path: Path) -> None:
+    """The record holds the inputs as they were when the build started: a
+    source file saved during a step makes the next build run again."""
+
+    class Editing(FakeRunner):
+        def step(
+            self, step: Step, releases: dict[str, str], reporter: Reporter
+        ) -> tuple[list[Path], float, float]:
+            (tmp_path / "demo" / "main.go").write_text(f"package main // {len(self.ran)}\n")
+            return super().step(step, releases, reporter)
+
+    run_build(tmp_path, [], runner=Editing)
+    ran: list[str] = []
+    run_build(tmp_path, ran)
+    assert ran == [
+        "x86_64-unknown-linux-gnu/one",
+        "x86_64-unknown-linux-gnu/two",
+        "aarch64-unknown-linux-gnu/one",
+    ]

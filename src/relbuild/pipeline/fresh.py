@@ -56,10 +56,12 @@ def cache_of(loaded: LoadedConfig, options: BuildOptions) -> Path:
     return (options.cache or default_cache(loaded)).resolve()
 
 
-def up_to_date(loaded: LoadedConfig, options: BuildOptions) -> dict[str, Any] | None:
+def up_to_date(
+    loaded: LoadedConfig, options: BuildOptions, inputs: Seen | None = None
+) -> dict[str, Any] | None:
     """The last build's result (as `relbuild build --json` printed it) when
-    nothing it read has changed and ``--out`` holds exactly what it wrote;
-    else None."""
+    nothing it read has changed (``inputs``: as :func:`seen` just took them)
+    and ``--out`` holds exactly what it wrote; else None."""
     out = options.out.resolve()
     record = _read_record(cache_of(loaded, options) / RECORD)
     if record is None or record.get("out") != str(out):
@@ -67,7 +69,7 @@ def up_to_date(loaded: LoadedConfig, options: BuildOptions) -> dict[str, Any] | 
     tools = record.get("tools")
     if not isinstance(tools, list) or not all(isinstance(t, str) for t in tools):
         return None
-    current = key(loaded, options, tools)
+    current = key_of(seen(loaded, options) if inputs is None else inputs, tools)
     if current is None or current != record.get("key"):
         return None
     if record.get("files") != _digests(out):
@@ -86,13 +88,18 @@ def announce(result: Mapping[str, Any], reporter: Reporter) -> None:
 
 
 def remember(
-    loaded: LoadedConfig, options: BuildOptions, tools: list[str], result: dict[str, Any]
+    loaded: LoadedConfig,
+    options: BuildOptions,
+    inputs: Seen | None,
+    tools: list[str],
+    result: dict[str, Any],
 ) -> None:
-    """Record what this build read and wrote, for the next one (atomically:
-    a build stopped here leaves the old record or none)."""
+    """Record what this build read (``inputs``, taken before it started)
+    and wrote, for the next one (atomically: a build stopped here leaves
+    the old record or none)."""
     folder = cache_of(loaded, options)
     record = folder / RECORD
-    current = key(loaded, options, tools)
+    current = key_of(inputs, tools)
     if current is None:
         record.unlink(missing_ok=True)
         return
@@ -107,9 +114,29 @@ def remember(
     atomic_write(record, json.dumps(data, sort_keys=True).encode())
 
 
+Seen = dict[str, Any]
+
+
 def key(loaded: LoadedConfig, options: BuildOptions, tools: list[str]) -> str | None:
     """A digest of every input of a build, or None when a build with these
     options is never the same twice (run metadata in the provenance)."""
+    return key_of(seen(loaded, options), tools)
+
+
+def key_of(inputs: Seen | None, tools: list[str]) -> str | None:
+    """The key of ``inputs`` (as :func:`seen` took them) with the toolchain
+    files ``tools``."""
+    if inputs is None:
+        return None
+    facts = {**inputs, "tools": {t: _stat(Path(t)) for t in tools}}
+    return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
+
+
+def seen(loaded: LoadedConfig, options: BuildOptions) -> Seen | None:
+    """Every input of a build but its toolchain files, as they are now (a
+    build takes them before it starts, so an edit made while it runs is not
+    recorded as built); None when a build with these options is never the
+    same twice (run metadata in the provenance)."""
     attest = options.attest
     if attest is not None and attest.run_metadata:
         return None
@@ -130,7 +157,7 @@ def key(loaded: LoadedConfig, options: BuildOptions, tools: list[str]) -> str | 
     if tree is None:
         return None
     signer = attest.signer if attest is not None else None
-    facts = {
+    facts: Seen = {
         "relbuild": [__version__, _tree(_PACKAGE, skip=set())],
         "config": [str(loaded.path.resolve()), hash_file(loaded.path)[0]],
         "options": {
@@ -151,7 +178,6 @@ def key(loaded: LoadedConfig, options: BuildOptions, tools: list[str]) -> str | 
         "env": _environment(os.environ),
         "source": source.model_dump(),
         "tree": tree,
-        "tools": {t: _stat(Path(t)) for t in tools},
         # MCUboot signing keys may live outside the project's tree.
         "keys": sorted(
             _sha256(loaded.base / c.mcuboot.key)
@@ -160,7 +186,7 @@ def key(loaded: LoadedConfig, options: BuildOptions, tools: list[str]) -> str | 
         ),
         "path": {d: _stat(Path(d)) for d in os.environ.get("PATH", "").split(os.pathsep) if d},
     }
-    return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
+    return facts
 
 
 def _environment(env: Mapping[str, str]) -> dict[str, str]:

@@ -67,6 +67,8 @@ class BuildState:
     result: BuildResult | None = None
     # Why no further stage has anything to do (the release is up to date).
     done: str | None = None
+    # The build's inputs as the fresh stage took them, before anything ran.
+    seen: fresh.Seen | None = None
     ran: list[str] = field(default_factory=list)  # stage names, in order
     skipped: dict[str, str] = field(default_factory=dict)  # stage name -> why
 
@@ -115,7 +117,11 @@ def run_stages(stages: Sequence[Stage], state: BuildState) -> None:
 
 
 def _fresh(state: BuildState) -> None:
-    result = fresh.up_to_date(state.loaded, state.options)
+    # Taken before anything is built: what the record will say was read.
+    state.seen = fresh.seen(state.loaded, state.options)
+    result = (
+        fresh.up_to_date(state.loaded, state.options, state.seen) if state.options.reuse else None
+    )
     if result is None:
         return
     state.result = BuildResult.model_validate({**result, "up_to_date": True})
@@ -123,16 +129,13 @@ def _fresh(state: BuildState) -> None:
     state.done = f"{state.result.out} already holds the release these inputs make"
 
 
-def _no_reuse(state: BuildState) -> str | None:
-    return None if state.options.reuse else "not asked to reuse the last release"
-
-
 def _remember(state: BuildState) -> None:
     assert state.result is not None
     tools = state.the_inputs.tools
     used = [t for t in (tools.rust, tools.go, tools.zig) if t is not None]
     files = sorted({p for t in used for p in (t.executable, *t.paths.values())})
-    fresh.remember(state.loaded, state.options, files, state.result.model_dump(mode="json"))
+    result = state.result.model_dump(mode="json")
+    fresh.remember(state.loaded, state.options, state.seen, files, result)
 
 
 def _gather(state: BuildState) -> None:
@@ -255,7 +258,7 @@ def _output(state: BuildState) -> None:
     )
 
 
-FRESH = Stage("fresh", _fresh, _no_reuse)
+FRESH = Stage("fresh", _fresh)
 GATHER = Stage("gather", _gather, _inputs_given)
 PLAN = Stage("plan", _plan)
 STAGING = Stage("staging", _open_staging)
