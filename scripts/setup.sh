@@ -21,7 +21,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(rustc-web cargo-web rust-web-src lld-19 qemu-user qemu-system-arm qemu-system-misc disorderfs binutils-multiarch bubblewrap libc6-arm64-cross libc6-armhf-cross libc6-riscv64-cross chromium llvm-22)
+APT_PACKAGES=(rustc-web cargo-web rust-web-src lld-19 qemu-user qemu-system-arm qemu-system-misc disorderfs binutils-multiarch bubblewrap libc6-arm64-cross libc6-armhf-cross libc6-riscv64-cross chromium llvm-22 libclang1-19 libclang-common-19-dev)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -124,14 +124,38 @@ def _path_problems(base: Path, config: Config) -> list[tuple[str, str]]:
             problems.append((f"rust.{name}.mcuboot.key", f"{base / key} is not a file"))
     for name, go in config.go.items():
         where = root / go.path
-        if not (where / "go.mod").is_file():
-            problems.append((f"go.{name}.path", f"no go.mod in {where}"))
+        if not where.is_dir():
+            problems.append((f"go.{name}.path", f"{where} is not a folder"))
+        elif go.by_file:
+            # Go builds files named on its command line with or without a go.mod.
+            if not (where / go.package).is_file():
+                problems.append((f"go.{name}.package", f"{where / go.package} is not a file"))
+        elif find_up(where, root, "go.mod") is None:
+            problems.append(
+                (
+                    f"go.{name}.path",
+                    f"no go.mod in {where} or a folder above it (a folder of files with no "
+                    "module is built by file: package = './main.go')",
+                )
+            )
         elif go.package.startswith(".") and not (where / go.package).is_dir():
             problems.append((f"go.{name}.package", f"{where / go.package} is not a folder"))
     for i, name in enumerate(config.project.license_files):
         if not (root / name).is_file():
             problems.append((f"project.license-files[{i}]", f"{root / name} does not exist"))
     return problems
+
+
+def find_up(folder: Path, root: Path, name: str) -> Path | None:
+    """``name`` in ``folder`` or the nearest folder above it, up to ``root``."""
+    here = folder.resolve()
+    top = root.resolve()
+    while True:
+        if (here / name).is_file():
+            return here / name
+        if here == top or top not in here.parents:
+            return None
+        here = here.parent
 
 
 def _describe(path: Path, exc: ValidationError) -> str:

@@ -137,9 +137,19 @@ class RustComponent(Model):
     abi_allow: AbiAllow = {}
     # Firmware: why its stack may be deeper than measured (docs/embedded.md).
     stack_unbounded: Annotated[str | None, Field(min_length=1)] = None
+    links: Annotated[
+        list[str],
+        Field(
+            description="Go components of buildmode 'c-archive' this program links (Go into "
+            "Rust): each is built first and its archive and header placed where its `in-tree` "
+            "says, where the crate's build.rs looks for them"
+        ),
+    ] = []
 
     @model_validator(mode="after")
     def _kind_specific(self) -> RustComponent:
+        if self.links and self.kind != "executable":
+            raise ValueError("`links` (Go archives) only applies to kind = 'executable'")
         if (self.header is not None or self.abi_allow) and self.kind != "staticlib":
             raise ValueError("`header` and `abi-allow` only apply to kind = 'staticlib'")
         if (self.budget or self.stack_unbounded) is not None and self.kind != "firmware":
@@ -152,12 +162,43 @@ class RustComponent(Model):
         return self
 
 
+GoBuildMode = Literal["exe", "c-archive"]
+
+
 class GoComponent(Model):
     """A Go main package built with go build."""
 
-    path: Annotated[str, Field(description="the Go module, relative to project.root")] = "."
-    package: Annotated[str, Field(description="main package, e.g. './cmd/tool'")] = "."
+    path: Annotated[
+        str,
+        Field(
+            description="the folder go build runs in, relative to project.root: a module's "
+            "(or a go.work workspace's), or a folder of files built by name with no go.mod"
+        ),
+    ] = "."
+    package: Annotated[
+        str,
+        Field(
+            description="main package, e.g. './cmd/tool', or a file built by name, e.g. "
+            "'./main_static.go' (as `go build main_static.go`)"
+        ),
+    ] = "."
     binary: Annotated[str | None, Field(description="output name; default: the key")] = None
+    buildmode: Annotated[
+        GoBuildMode,
+        Field(
+            description="'exe' (a program) or 'c-archive' (a static library with a C header, "
+            "linked into a Rust program that lists it in its `links`)"
+        ),
+    ] = "exe"
+    in_tree: Annotated[
+        str | None,
+        Field(
+            description="c-archive: the path, relative to project.root, where the program "
+            "linking it expects the archive (e.g. 'goproj/libgolib.a', as its build.rs "
+            "searches); the header goes beside it with '.h'. Placed inside the sandbox, "
+            "never written into the tree"
+        ),
+    ] = None
     links: Annotated[
         list[str], Field(description="Rust staticlib components this program links through cgo")
     ] = []
@@ -174,12 +215,28 @@ class GoComponent(Model):
 
     @property
     def uses_cgo(self) -> bool:
+        if self.buildmode == "c-archive":
+            return True
         return self.cgo if self.cgo is not None else bool(self.links)
+
+    @property
+    def by_file(self) -> bool:
+        """Built from a file named on the command line, not a package folder."""
+        return self.package.endswith(".go")
 
     @model_validator(mode="after")
     def _links_need_cgo(self) -> GoComponent:
         if self.links and self.cgo is False:
             raise ValueError("`links` needs cgo, but `cgo = false`")
+        if self.buildmode == "c-archive":
+            if self.cgo is False:
+                raise ValueError("buildmode = 'c-archive' needs cgo, but `cgo = false`")
+            if self.test is not None or self.coverage is not None:
+                raise ValueError("a c-archive cannot be run: `test` needs buildmode = 'exe'")
+            if self.in_tree is not None and not re.fullmatch(r"(.*/)?lib[^/]+\.a", self.in_tree):
+                raise ValueError(f"`in-tree` must name a lib<name>.a file, not {self.in_tree!r}")
+        elif self.in_tree is not None:
+            raise ValueError("`in-tree` only applies to buildmode = 'c-archive'")
         return self
 
 
@@ -300,6 +357,12 @@ class Config(Model):
             return "go"
         return None
 
+    def links_graph(self) -> dict[str, list[str]]:
+        """Each component and the components it links, whichever language."""
+        graph = {name: list(c.links) for name, c in self.rust.items()}
+        graph.update({name: list(c.links) for name, c in self.go.items()})
+        return graph
+
     def cross_check(self) -> list[tuple[str, str]]:
         """Problems spanning tables, as (key path, message) pairs."""
         problems: list[tuple[str, str]] = []
@@ -313,6 +376,10 @@ class Config(Model):
             problems.append(("toolchains.rust", "Rust components need a [toolchains.rust] pin"))
         if self.go and self.toolchains.go is None:
             problems.append(("toolchains.go", "Go components need a [toolchains.go] pin"))
+        return problems + self._links_problems() + self._target_problems()
+
+    def _links_problems(self) -> list[tuple[str, str]]:
+        problems: list[tuple[str, str]] = []
         for name, go in self.go.items():
             for i, lib in enumerate(go.links):
                 rust = self.rust.get(lib)
@@ -324,6 +391,27 @@ class Config(Model):
                     problems.append(
                         (f"go.{name}.links[{i}]", f"'{lib}' is a {rust.kind}, not a staticlib")
                     )
+        for name, rust in self.rust.items():
+            for i, lib in enumerate(rust.links):
+                go = self.go.get(lib)
+                if go is None:
+                    problems.append(
+                        (f"rust.{name}.links[{i}]", _unknown("Go component", lib, self.go))
+                    )
+                elif go.buildmode != "c-archive":
+                    problems.append(
+                        (f"rust.{name}.links[{i}]", f"'{lib}' is not a buildmode = 'c-archive'")
+                    )
+        cycle = links_cycle(self.links_graph())
+        if cycle:
+            where = f"{self.component_kind(cycle[0])}.{cycle[0]}.links"
+            problems.append((where, "links form a cycle: " + " -> ".join(cycle)))
+        return problems
+
+    def _target_problems(self) -> list[tuple[str, str]]:
+        problems: list[tuple[str, str]] = []
+        names = [*self.rust, *self.go]
+        graph = self.links_graph()
         seen: set[str] = set()
         for t, target in enumerate(self.targets):
             where = f"targets[{t}]"
@@ -337,25 +425,29 @@ class Config(Model):
                         (f"{where}.components[{c}]", _unknown("component", comp, names))
                     )
                     continue
-                if kind == "go":
-                    if target.info.bare_metal:
+                if kind == "go" and target.info.bare_metal:
+                    problems.append(
+                        (
+                            f"{where}.components[{c}]",
+                            f"Go component '{comp}' cannot target bare-metal "
+                            f"'{target.triple}': standard Go has no bare-metal port",
+                        )
+                    )
+                for lib in graph.get(comp, []):
+                    if lib not in target.components:
                         problems.append(
                             (
-                                f"{where}.components[{c}]",
-                                f"Go component '{comp}' cannot target bare-metal "
-                                f"'{target.triple}': standard Go has no bare-metal port",
+                                f"{where}.components",
+                                f"'{comp}' links '{lib}'"
+                                + (" through cgo" if kind == "go" else "")
+                                + f", so '{lib}' must be built for {target.triple} too",
                             )
                         )
-                    for lib in self.go[comp].links:
-                        if lib not in target.components:
-                            problems.append(
-                                (
-                                    f"{where}.components",
-                                    f"'{comp}' links '{lib}' through cgo, so '{lib}' must be "
-                                    f"built for {target.triple} too",
-                                )
-                            )
-                elif self.rust[comp].kind == "firmware" and not target.info.bare_metal:
+                if (
+                    kind == "rust"
+                    and self.rust[comp].kind == "firmware"
+                    and not target.info.bare_metal
+                ):
                     problems.append(
                         (
                             f"{where}.components[{c}]",
@@ -363,6 +455,33 @@ class Config(Model):
                         )
                     )
         return problems
+
+
+def links_cycle(graph: dict[str, list[str]]) -> list[str]:
+    """A cycle of links (its names, the first repeated at the end), or []."""
+    state: dict[str, int] = {}
+    path: list[str] = []
+
+    def visit(node: str) -> list[str]:
+        state[node] = 1
+        path.append(node)
+        for nxt in graph.get(node, []):
+            if state.get(nxt) == 1:
+                return [*path[path.index(nxt) :], nxt]
+            if nxt not in state and nxt in graph:
+                found = visit(nxt)
+                if found:
+                    return found
+        path.pop()
+        state[node] = 2
+        return []
+
+    for node in graph:
+        if node not in state:
+            found = visit(node)
+            if found:
+                return found
+    return []
 
 
 def _unknown(what: str, name: str, known: Iterable[str]) -> str:
