@@ -1,0 +1,10 @@
+//go:build linux && amd64
+
+package gotally
+
+// The archive for this platform is committed beside the Go files.
+
+/*
+#cgo LDFLAGS: ${SRCDIR}/libtally_linux_amd64.a -lm
+*/
+import "C"
