@@ -1,0 +1,1 @@
+#include "gosum/libgosum.h"
