@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from relbuild.backends.go import list_deps
+from relbuild.backends.go_module import list_deps
 from relbuild.errors import CommandError, UsageError
 
 

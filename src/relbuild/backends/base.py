@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
@@ -97,7 +97,7 @@ def unresolved(subject: str, tool: str, need: str) -> Check:
 
 # --- steps ----------------------------------------------------------------------
 
-StepKind = Literal["staticlib", "executable", "firmware", "go-executable"]
+StepKind = Literal["staticlib", "executable", "firmware", "go-executable", "go-archive"]
 
 
 class CcWrapper(Frozen):
@@ -108,8 +108,11 @@ class CcWrapper(Frozen):
     compiler-rt and the unwinder for the first link that needs them, caches
     them, and writes that link's working directory into their DWARF
     (DW_AT_comp_dir), with no flag to change it (ziglang/zig#23821). Go and
-    rustc pass absolute paths to a link, so the folder it runs in changes
-    nothing else. Compiling (-c, -E, -S) stays where it was called.
+    rustc pass absolute paths to a link; a cgo directive may not
+    (``#cgo LDFLAGS: ./lib/libhello.a -L./lib``, relative to the package
+    folder the link is called in), so before it moves, the script makes
+    every relative file argument and ``-L`` folder that exists absolute.
+    Compiling (-c, -E, -S) stays where it was called.
     """
 
     path: str
@@ -130,7 +133,18 @@ class CcWrapper(Frozen):
             "#!/bin/sh\n"
             'case " $* " in\n'
             '  *" -c "* | *" -E "* | *" -S "*) ;;\n'
-            f"  *) cd {shlex.quote(self.link_cwd)} || exit 1\n"
+            "  *) n=$#\n"
+            "  for a do\n"
+            "    case $a in\n"
+            "      -L/*) ;;\n"
+            '      -L?*) [ -d "${a#-L}" ] && a="-L$PWD/${a#-L}" ;;\n'
+            "      -* | /*) ;;\n"
+            '      *) [ -e "$a" ] && a="$PWD/$a" ;;\n'
+            "    esac\n"
+            '    set -- "$@" "$a"\n'
+            "  done\n"
+            '  shift "$n"\n'
+            f"  cd {shlex.quote(self.link_cwd)} || exit 1\n"
             f"{extra}"
             "  ;;\n"
             "esac\n"
@@ -179,6 +193,17 @@ class Step(Frozen):
     # Go variables the link sets with -X (ldflags-x keys): each must exist.
     defines: list[str] = []
     budget: Budget | None = None
+    # Files the step must find in the source tree where its sources expect
+    # them (a cgo directive's ./lib/libhello.a, the folder a build.rs
+    # searches): path relative to the project root -> the host file built
+    # for it. Shown there inside the sandbox; the tree itself is not written.
+    place: dict[str, str] = {}
+    # Why each placed file is expected there (file:line of the directive).
+    place_why: dict[str, str] = {}
+    # Run first when a placed file changed since the step last ran: the
+    # tool may not see the change itself (cargo does not track a native
+    # library a build.rs links), so its output for the package is removed.
+    refresh: list[str] = []
     # The pinned toolchains the step uses (for the manifest and fingerprints).
     toolchains: list[str] = []
 
@@ -242,6 +267,9 @@ class StepContext:
     source_date_epoch: int
     offline: bool
     user_env: Mapping[str, str]
+    # The steps planned so far, by (target, component): a step that links
+    # another component finds what it makes here (it is planned after it).
+    made: dict[tuple[str, str], Step] = field(default_factory=dict)
 
     @property
     def project(self) -> str:

@@ -109,7 +109,13 @@ def parse_metadata(text: str) -> tuple[dict[str, Crate], dict[tuple[str, str], l
 
 
 def read_workspace(
-    cargo: str, folder: Path, env: Mapping[str, str], *, offline: bool, locked: bool = True
+    cargo: str,
+    folder: Path,
+    env: Mapping[str, str],
+    *,
+    offline: bool,
+    locked: bool = True,
+    lock: Path | None = None,
 ) -> Workspace:
     """The workspace at ``folder``; with ``locked``, its Cargo.lock and the
     resolved features too (else only the members, as `init` needs)."""
@@ -117,10 +123,13 @@ def read_workspace(
         argv = [cargo, "metadata", "--no-deps", "--format-version", "1"]
         members, _ = parse_metadata(proc.run(argv, env=env, cwd=folder).stdout)
         return Workspace(members=members)
-    lock = read_cargo_lock(folder / "Cargo.lock")
+    locked_deps = read_cargo_lock(lock or folder / "Cargo.lock")
     argv = [cargo, "metadata", "--format-version", "1", "--locked"]
     if offline:
         argv.append("--offline")
     members, features = parse_metadata(proc.run(argv, env=env, cwd=folder).stdout)
-    deps = [d.model_copy(update={"features": features.get((d.name, d.version), [])}) for d in lock]
+    deps = [
+        d.model_copy(update={"features": features.get((d.name, d.version), [])})
+        for d in locked_deps
+    ]
     return Workspace(members=members, dependencies=deps)

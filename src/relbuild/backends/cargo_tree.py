@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from relbuild.attest.contents import Contents, Package
-from relbuild.backends import rustc
+from relbuild.backends import cargo_lock, rustc
 from relbuild.backends.base import Probe
 from relbuild.backends.deps import read_cargo_lock
 from relbuild.errors import BuildError
@@ -165,10 +165,16 @@ def artifact_contents(probe: Probe, manifest: Manifest) -> dict[str, Contents]:
             comp = loaded.config.rust[art.component]
             workspace = loaded.root / comp.path
             if workspace not in locks:
-                locks[workspace] = read_cargo_lock(workspace / "Cargo.lock")
+                locks[workspace] = read_cargo_lock(
+                    cargo_lock.lock_file(loaded.root, comp.path, probe.cache)
+                )
             rust = probe.tools.require("rust")
             # What the Rust backend reads `cargo metadata` with.
-            env = {**probe.env, **rustc.cargo_env(rust)}
+            env = {
+                **probe.env,
+                **rustc.cargo_env(rust),
+                **cargo_lock.lock_env(loaded.root, comp.path, probe.cache),
+            }
             argv = cargo_tree_argv(
                 rust.paths["cargo"],
                 comp.package or art.component,

@@ -14,13 +14,13 @@ import hashlib
 import json
 import re
 import shlex
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from relbuild.attest.contents import Contents
-from relbuild.backends import go_buildinfo
+from relbuild.backends import cgo_links, go_buildinfo, go_module
 from relbuild.backends.base import (
     CcWrapper,
     Check,
@@ -33,8 +33,8 @@ from relbuild.backends.base import (
 )
 from relbuild.backends.deps import read_go_sum
 from relbuild.config import LoadedConfig, TargetConfig
-from relbuild.config.models import GoPin
-from relbuild.errors import ToolchainError
+from relbuild.config.models import GoComponent, GoPin
+from relbuild.errors import CommandError, ConfigError, ToolchainError
 from relbuild.release.deps import Dependencies, GoModuleDep
 from relbuild.release.dist import Manifest
 from relbuild.system import environ, proc
@@ -114,68 +114,6 @@ def resolve(pin: GoPin, env: Mapping[str, str]) -> ResolvedTool:
     )
 
 
-def list_deps(
-    go: str, package: str, env: Mapping[str, str], cwd: str | Path, tags: Sequence[str] = ()
-) -> Iterator[dict[str, Any]]:
-    """The packages `go list -deps -json` names for ``package``: every package
-    and file the build reads with this env (GOOS, GOARCH, CGO_ENABLED, tags)."""
-    argv = [go, "list", "-deps", "-json", "-mod=readonly"]
-    if tags:
-        argv += ["-tags", ",".join(tags)]
-    res = proc.run([*argv, package], env=env, cwd=cwd)
-    decoder = json.JSONDecoder()
-    text, pos = res.stdout, 0
-    while pos < len(text):
-        while pos < len(text) and text[pos].isspace():
-            pos += 1
-        if pos >= len(text):
-            break
-        pkg, pos = decoder.raw_decode(text, pos)
-        yield pkg
-
-
-def input_digest(
-    go: str,
-    package: str,
-    tags: Sequence[str],
-    env: Mapping[str, str],
-    cwd: str,
-    extra: list[str],
-) -> str:
-    """A digest of everything a `go build` of ``package`` reads.
-
-    `go list -deps -json` names every package and file the build uses with
-    this env (GOOS, GOARCH, CGO_ENABLED, tags). Standard-library packages are
-    covered by the Go release and module-cache packages by their version
-    (their content is pinned by go.sum); the main module's files and any
-    locally replaced module's are hashed by content. ``extra`` adds the
-    caller's other inputs (argv, env, cgo libraries).
-    """
-    h = hashlib.sha256()
-    for line in extra:
-        h.update(line.encode() + b"\n")
-    for pkg in list_deps(go, package, env, cwd, tags):
-        h.update(f"pkg {pkg['ImportPath']}\n".encode())
-        if pkg.get("Standard"):
-            continue
-        module = pkg.get("Module") or {}
-        if module.get("Version") and not module.get("Replace"):
-            h.update(f"mod {module['Path']}@{module['Version']}\n".encode())
-            continue
-        folder = Path(pkg["Dir"])
-        if module.get("GoMod"):
-            gomod = Path(module["GoMod"])
-            h.update(gomod.read_bytes())
-            gosum = gomod.with_name("go.sum")
-            if gosum.is_file():
-                h.update(gosum.read_bytes())
-        for key in sorted(k for k in pkg if k.endswith("Files")):
-            for name in pkg[key]:
-                h.update(f"file {key} {name}\n".encode())
-                h.update(hashlib.sha256((folder / name).read_bytes()).digest())
-    return h.hexdigest()
-
-
 def ldflags_x(values: Mapping[str, str], version: str) -> list[str]:
     out = []
     for key, template in sorted(values.items()):
@@ -187,6 +125,89 @@ def ldflags_x(values: Mapping[str, str], version: str) -> list[str]:
 @dataclass(frozen=True)
 class GoFacts:
     modules: Mapping[str, list[GoModuleDep]]  # go.sum of each component's `path`
+    # The packages a cgo program builds for a target, with their cgo
+    # directives, by (component, triple): where its sources expect the
+    # libraries it links.
+    cgo: Mapping[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+
+
+# What planning keeps of `go list -json`: enough to read the cgo directives.
+_CGO_FIELDS = ("ImportPath", "Dir", "Standard", "CgoLDFLAGS", "CgoFiles")
+
+
+def cgo_packages(probe: Probe, comp: GoComponent, target: TargetConfig) -> list[dict[str, Any]]:
+    """The project's packages that ``comp`` builds for ``target``, as
+    `go list` reads them with the target's GOOS/GOARCH and cgo on."""
+    go = probe.tools.require("go")
+    info = target.info
+    assert info.goos and info.goarch
+    root = probe.loaded.root
+    env = {
+        **probe.env,
+        "GOTOOLCHAIN": "local",
+        "GOENV": "off",
+        "GOOS": info.goos,
+        "GOARCH": info.goarch,
+        **info.go_env,
+        "CGO_ENABLED": "1",
+        **go_module.module_env(root, comp),
+    }
+    if probe.offline:
+        env["GOPROXY"] = "off"
+    try:
+        found = list(
+            go_module.list_deps(go.executable, comp.package, env, root / comp.path, comp.tags)
+        )
+    except CommandError as exc:
+        raise ConfigError(
+            f"`go list` cannot read the packages of {comp.package} in {root / comp.path} "
+            f"for {target.triple}:\n{exc.output_tail}"
+        ) from None
+    return [
+        {k: pkg[k] for k in _CGO_FIELDS if k in pkg}
+        for pkg in found
+        if not pkg.get("Standard") and pkg.get("CgoFiles")
+    ]
+
+
+def _placements(
+    ctx: StepContext, facts: GoFacts, target: TargetConfig, component: str
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The staticlibs a cgo program's directives expect in the tree, each
+    from its Rust step of this target: {path: host file}, {path: file:line}."""
+    comp = ctx.loaded.config.go[component]
+    packages = facts.cgo.get((component, target.triple), [])
+    made = {lib: ctx.made.get((target.triple, lib)) for lib in comp.links}
+    libs = {lib: step.artifact_name or lib for lib, step in made.items() if step is not None}
+    place: dict[str, str] = {}
+    why: dict[str, str] = {}
+    for p in cgo_links.placements(packages, ctx.paths.root, libs):
+        step = made[p.component]
+        assert step is not None and step.handoff is not None
+        place[p.at] = str(Path(step.handoff) / "lib" / f"lib{step.artifact_name}.a")
+        why[p.at] = p.where
+    return place, why
+
+
+def _release_checks(probe: Probe, triple: str, name: str, comp: GoComponent) -> list[Check]:
+    """The Go release the component's go.mod asks for, against the pin."""
+    go = probe.tools.go
+    gomod = go_module.go_mod(probe.loaded.root, comp)
+    wanted = go_module.wanted_release(gomod) if gomod else None
+    if go is None or wanted is None or gomod is None:
+        return []
+    ok = not go_module.older(go.release, wanted)
+    rel = gomod.relative_to(probe.loaded.root)
+    return [
+        need(
+            triple,
+            f"Go release for {name}",
+            ok,
+            f"{rel} asks for go {wanted}; pinned {go.release}",
+            f"{rel} asks for go {wanted}, newer than the pinned Go {go.release}: "
+            f"set toolchains.go.release to {wanted} or later",
+        )
+    ]
 
 
 class GoBackend:
@@ -198,8 +219,18 @@ class GoBackend:
 
     def needs(self, probe: Probe, target: TargetConfig) -> list[Check]:
         config = probe.loaded.config
+        found = [
+            check
+            for c in target.components
+            if c in config.go
+            for check in _release_checks(probe, target.triple, c, config.go[c])
+        ]
         if not any(config.go[c].uses_cgo for c in target.components if c in config.go):
-            return []
+            return found
+        found += self._cgo_needs(probe, target)
+        return found
+
+    def _cgo_needs(self, probe: Probe, target: TargetConfig) -> list[Check]:
         if probe.tools.zig is None:
             return [unresolved(target.triple, "zig", "cgo C compiler")]
         zig_target = target.zig_target
@@ -212,7 +243,15 @@ class GoBackend:
     ) -> GoFacts:
         root, config = probe.loaded.root, probe.loaded.config
         rel_paths = sorted({config.go[c].path for c in components})
-        return GoFacts(modules={rel: read_go_sum(root / rel / "go.sum") for rel in rel_paths})
+        cgo = {
+            (name, target.triple): cgo_packages(probe, config.go[name], target)
+            for target in targets
+            for name in target.components
+            if name in components and config.go[name].uses_cgo
+        }
+        return GoFacts(
+            modules={rel: read_go_sum(root / rel / "go.sum") for rel in rel_paths}, cgo=cgo
+        )
 
     def version(self, loaded: LoadedConfig, facts: GoFacts, component: str) -> str | None:
         return None  # a Go module has no version of its own
@@ -234,14 +273,17 @@ class GoBackend:
         go = ctx.tools.require("go")
         triple = target.info
         assert triple.goos and triple.goarch  # bare metal is refused by the config check
-        out = ctx.paths.go_out(target.triple) / (comp.binary or component)
+        archive = comp.buildmode == "c-archive"
+        name = comp.binary or component
+        if archive:
+            name = Path(comp.in_tree).name if comp.in_tree else f"lib{name}.a"
+        out = ctx.paths.go_out(target.triple) / name
         ldflags = ["-buildid=", *ldflags_x(comp.ldflags_x, ctx.version)]
         env = ctx.base_env([str(Path(go.executable).parent)])
         env.update(
             {
                 "GOTOOLCHAIN": "local",
                 "GOENV": "off",
-                "GOWORK": "off",
                 "GOFLAGS": "",
                 "GOCACHE": str(ctx.paths.go_build_cache),
                 "GOMODCACHE": environ.go_mod_cache(ctx.user_env),
@@ -249,12 +291,14 @@ class GoBackend:
                 "GOARCH": triple.goarch,
                 **triple.go_env,
                 "CGO_ENABLED": "1" if comp.uses_cgo else "0",
+                **go_module.module_env(ctx.paths.root, comp),
             }
         )
         if ctx.offline:
             env["GOPROXY"] = "off"
         cc: CcWrapper | None = None
         handoffs = [ctx.paths.cgo_dir(target.triple, lib) for lib in comp.links]
+        place, why = _placements(ctx, facts, target, component)
         if comp.uses_cgo:
             zig = ctx.tools.require("zig")  # cgo needs the pinned zig: fail here if unpinned
             zig_target = target.zig_target or ""
@@ -267,11 +311,12 @@ class GoBackend:
                 # native-static-libs), appended to every link.
                 native_libs=[str(folder / "lib") for folder in handoffs],
             )
-            # -musl: static, runs anywhere. -gnu: against glibc (the target's
-            # floor) and dynamic, as users of -gnu programs expect.
-            ldflags.append("-linkmode=external")
-            if triple.libc == "musl":
-                ldflags.append("-extldflags=-static")
+            if not archive:
+                # -musl: static, runs anywhere. -gnu: against glibc (the
+                # target's floor) and dynamic, as users of -gnu programs expect.
+                ldflags.append("-linkmode=external")
+                if triple.libc == "musl":
+                    ldflags.append("-extldflags=-static")
             root_map = f"-ffile-prefix-map={ctx.paths.root}=/build/{ctx.project}"
             includes = [f"-I{folder / 'include'}" for folder in handoffs]
             env.update(
@@ -283,6 +328,8 @@ class GoBackend:
                 }
             )
         argv = [go.executable, "build", "-trimpath", "-buildvcs=false", "-mod=readonly"]
+        if archive:
+            argv.append("-buildmode=c-archive")
         if comp.tags:
             argv += ["-tags", ",".join(comp.tags)]
         argv += [f"-ldflags={' '.join(ldflags)}", "-o", str(out), comp.package]
@@ -291,23 +338,28 @@ class GoBackend:
             component=component,
             language=self.language,
             tool="go",
-            kind="go-executable",
+            kind="go-archive" if archive else "go-executable",
             argv=argv,
             cwd=str(ctx.paths.root / comp.path),
             env=env,
             log=ctx.log(target.triple, component),
             package=comp.package,
             output=str(out),
+            header=str(out.with_suffix(".h")) if archive else None,
             cc=cc,
             inputs=[str(folder) for folder in handoffs] if comp.uses_cgo else [],
             tags=list(comp.tags),
             defines=sorted(comp.ldflags_x),
             toolchains=[self.pin, "zig"] if cc else [self.pin],
+            place=place,
+            place_why=why,
         )
 
     def outputs(self, step: Step, output: str) -> list[Path]:
         assert step.output is not None
-        return [Path(step.output)]
+        # A C archive is an input of the Rust program that links it, not a
+        # release artifact of its own.
+        return [] if step.kind == "go-archive" else [Path(step.output)]
 
     def handoff_notes(self, step: Step, output: str) -> dict[str, str]:
         return {}
@@ -326,4 +378,6 @@ class GoBackend:
             extra.append(step.cc.script())
         extra += [f"{name} {releases[name]}" for name in sorted(step.toolchains)]
         assert step.package is not None
-        return input_digest(step.argv[0], step.package, step.tags, step.env, step.cwd, extra)
+        return go_module.input_digest(
+            step.argv[0], step.package, step.tags, step.env, step.cwd, extra
+        )

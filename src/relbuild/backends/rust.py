@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from relbuild.attest.contents import Contents
-from relbuild.backends import cargo_tree, imgtool, rust_link, rustc
+from relbuild.backends import cargo_lock, cargo_tree, imgtool, rust_link, rustc
 from relbuild.backends.base import (
     Budget,
     CcWrapper,
@@ -32,7 +32,7 @@ from relbuild.backends.base import (
 from relbuild.backends.cargo_meta import Crate, Workspace, read_workspace, std_use
 from relbuild.config import LoadedConfig, TargetConfig
 from relbuild.errors import CommandError, ConfigError
-from relbuild.release.deps import CrateDep, Dependencies
+from relbuild.release.deps import CrateDep, Dependencies, LockRecord
 from relbuild.release.dist import Manifest
 from relbuild.system import environ, proc
 
@@ -45,6 +45,8 @@ class RustFacts:
     # Each of those that runs, as the manifest records it with the pinned
     # toolchains: the release it prints and the SHA-256 of its executable.
     linker_tools: Mapping[str, ResolvedTool] = field(default_factory=dict)
+    # Workspaces with no Cargo.lock in the tree: the lock relbuild made.
+    locks: Mapping[str, LockRecord] = field(default_factory=dict)
 
 
 class RustBackend:
@@ -81,10 +83,20 @@ class RustBackend:
         rust = probe.tools.require("rust")
         env = {**probe.env, **rustc.cargo_env(rust)}
         cargo = rust.paths["cargo"]
-        workspaces = {
-            rel: read_workspace(cargo, loaded.root / rel, env, offline=probe.offline)
-            for rel in rel_paths
-        }
+        locks: dict[str, LockRecord] = {}
+        workspaces = {}
+        for rel in rel_paths:
+            if probe.cache is not None:
+                made = cargo_lock.ensure(cargo, loaded.root, rel, probe.cache, env, probe.offline)
+                if made is not None:
+                    locks[rel] = made
+            workspaces[rel] = read_workspace(
+                cargo,
+                loaded.root / rel,
+                {**env, **cargo_lock.lock_env(loaded.root, rel, probe.cache)},
+                offline=probe.offline,
+                lock=cargo_lock.lock_file(loaded.root, rel, probe.cache),
+            )
         path = {"PATH": environ.step_path([str(Path(rust.paths["rustc"]).parent)])}
         linkers = {t.linker: proc.which(t.linker, path) or t.linker for t in targets if t.linker}
         tools = {
@@ -95,6 +107,7 @@ class RustBackend:
             std_prebuilt={t.triple: rustc.std_installed(rust, t.triple) for t in targets},
             linkers=linkers,
             linker_tools={name: tool for name, tool in tools.items() if tool is not None},
+            locks=locks,
         )
 
     def version(self, loaded: LoadedConfig, facts: RustFacts, component: str) -> str | None:
@@ -110,7 +123,11 @@ class RustBackend:
         for rel in sorted({loaded.config.rust[c].path for c in components}):
             for d in facts.workspaces[rel].dependencies:
                 crates.setdefault((d.name, d.version, d.source), d)
-        return Dependencies(rust=[crates[k] for k in sorted(crates)])
+        used = {loaded.config.rust[c].path for c in components}
+        return Dependencies(
+            rust=[crates[k] for k in sorted(crates)],
+            cargo_locks={rel: lock for rel, lock in sorted(facts.locks.items()) if rel in used},
+        )
 
     def step(
         self, ctx: StepContext, facts: RustFacts, target: TargetConfig, component: str
@@ -190,6 +207,12 @@ class RustBackend:
         )
         if (crates or comp.kind == "firmware") and rustc.needs_bootstrap(rust):
             env["RUSTC_BOOTSTRAP"] = "1"
+        if comp.path in facts.locks:
+            env.update(cargo_lock.use(cargo_lock.generated_path(ctx.paths.cache, comp.path)))
+        place, why, link_flags = _go_archives(ctx, target, component)
+        if link_flags:
+            rustflags += link_flags
+            env["CARGO_ENCODED_RUSTFLAGS"] = "\x1f".join(rustflags)
         cc = rust_link.target_linker(ctx, facts.linkers, target, component, env)
         host_cc = rust_link.host_linker(ctx, target, env)
         budget = None
@@ -218,6 +241,19 @@ class RustBackend:
             cc=cc,
             host_cc=host_cc,
             toolchains=_toolchains(self.pin, cc or host_cc, target, comp.kind, facts),
+            place=place,
+            place_why=why,
+            refresh=[
+                rust.paths["cargo"],
+                "clean",
+                "-p",
+                info.name,
+                "--target",
+                target.triple,
+                *(["--release"] if comp.profile == "release" else ["--profile", comp.profile]),
+            ]
+            if place
+            else [],
         )
 
     def outputs(self, step: Step, output: str) -> list[Path]:
@@ -252,6 +288,31 @@ class RustBackend:
 
     def fingerprint(self, step: Step, releases: Mapping[str, str]) -> str | None:
         return None  # cargo's own fingerprints decide
+
+
+def _go_archives(
+    ctx: StepContext, target: TargetConfig, component: str
+) -> tuple[dict[str, str], dict[str, str], list[str]]:
+    """The Go archives the program links, each from its step of this target:
+    placed where its build.rs looks for them (the Go component's `in-tree`,
+    the header beside it) as {path: host file} and {path: why}; with no
+    `in-tree`, the folder of the archive as a `-L native=` flag."""
+    config = ctx.loaded.config
+    place: dict[str, str] = {}
+    why: dict[str, str] = {}
+    flags: list[str] = []
+    for lib in config.rust[component].links:
+        step = ctx.made.get((target.triple, lib))
+        if step is None or step.output is None or step.header is None:
+            continue
+        at = config.go[lib].in_tree
+        if at is None:
+            flags.append(f"-Lnative={Path(step.output).parent}")
+            continue
+        for path, host in ((at, step.output), (at.removesuffix(".a") + ".h", step.header)):
+            place[path] = host
+            why[path] = f"go.{lib}.in-tree"
+    return place, why, flags
 
 
 def _toolchains(

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 from relbuild.config.models import Config
 from relbuild.errors import ConfigError
 from relbuild.system.bounded import format_loc as format_loc  # noqa: PLC0414 - re-exported
-from relbuild.system.fsutil import read_text
+from relbuild.system.fsutil import find_up, read_text
 
 DEFAULT_NAME = "toolchains.toml"
 # A config is a few KiB; a larger file is a mistake (or hostile), and its
@@ -144,18 +144,6 @@ def _path_problems(base: Path, config: Config) -> list[tuple[str, str]]:
         if not (root / name).is_file():
             problems.append((f"project.license-files[{i}]", f"{root / name} does not exist"))
     return problems
-
-
-def find_up(folder: Path, root: Path, name: str) -> Path | None:
-    """``name`` in ``folder`` or the nearest folder above it, up to ``root``."""
-    here = folder.resolve()
-    top = root.resolve()
-    while True:
-        if (here / name).is_file():
-            return here / name
-        if here == top or top not in here.parents:
-            return None
-        here = here.parent
 
 
 def _describe(path: Path, exc: ValidationError) -> str:

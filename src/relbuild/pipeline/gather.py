@@ -49,7 +49,7 @@ def gather(loaded: LoadedConfig, options: BuildOptions) -> PlanInputs:
         source = reading.result()
     selection = select(loaded, options.targets, options.components)
     targets = [t for t, _ in selection]
-    probe = Probe(loaded=loaded, tools=tools, env=env, offline=options.offline)
+    probe = Probe(loaded=loaded, tools=tools, env=env, offline=options.offline, cache=paths.cache)
     facts = {
         language: BACKENDS[language].read_facts(probe, names, targets)
         for language, names in fact_components(loaded, selection).items()

@@ -3,9 +3,10 @@ facts the backends read, to the ordered steps and everything the later
 stages need. Pure: nothing here starts a process or reads a file, so the
 exact argv and environment of every step are unit-tested.
 
-Targets come in the config's order; within a target, Rust components first
-(in config order), then Go, because a Go program may link the Rust staticlib
-of the same target through cgo. Each step has its exact argv, cwd and an
+Targets come in the config's order; within a target, every component comes
+after the ones it links (`links`, either way), else Rust first, then Go,
+because a Go program usually links the Rust staticlib of the same target
+through cgo. Each step has its exact argv, cwd and an
 environment built from an allow-list (see environ.py), nothing else.
 """
 
@@ -55,7 +56,7 @@ class PlanInputs:
 
 def select(loaded: LoadedConfig, targets: Sequence[str], components: Sequence[str]) -> Selection:
     """The targets to build and, for each, its components to build in order
-    (Rust first, then Go); a ConfigError when that is nothing."""
+    (:func:`link_order`); a ConfigError when that is nothing."""
     config = loaded.config
     known = {t.triple: t for t in config.targets}
     for n in targets:
@@ -71,25 +72,48 @@ def select(loaded: LoadedConfig, targets: Sequence[str], components: Sequence[st
     selection: Selection = []
     for target in chosen:
         wanted = set(target.components)
+        graph = config.links_graph()
         if components:
             wanted &= set(components)
-            # A Go program needs the staticlibs it links, built for the same target.
-            for n in list(wanted):
-                if n in config.go:
-                    wanted.update(config.go[n].links)
-        ordered = [
+            # A program needs the libraries it links, built for the same target.
+            todo = list(wanted)
+            while todo:
+                for lib in graph.get(todo.pop(), []):
+                    if lib not in wanted:
+                        wanted.add(lib)
+                        todo.append(lib)
+        base = [
             c
             for language in BACKENDS
             for c in target.components
             if c in wanted and config.component_kind(c) == language
         ]
-        selection.append((target, ordered))
+        selection.append((target, link_order(base, graph)))
     if not any(names for _, names in selection):
         raise ConfigError(
             f"nothing to build: no component of --component {', '.join(components or [])} "
             f"is built for --target {', '.join(t.triple for t in chosen)}"
         )
     return selection
+
+
+def link_order(names: Sequence[str], graph: Mapping[str, Sequence[str]]) -> list[str]:
+    """``names`` with every component after the ones it links, else in the
+    given order (Rust first, then Go: a Go program usually links a Rust
+    staticlib; a Rust program linking a Go archive comes after it). The
+    config check has refused cycles."""
+    done: list[str] = []
+
+    def add(name: str) -> None:
+        if name in done or name not in names:
+            return
+        for lib in graph.get(name, []):
+            add(lib)
+        done.append(name)
+
+    for name in names:
+        add(name)
+    return done
 
 
 def fact_components(loaded: LoadedConfig, selection: Selection) -> dict[str, list[str]]:
@@ -125,7 +149,9 @@ def plan(inputs: PlanInputs, targets: Sequence[str] = (), components: Sequence[s
         for name in names:
             language = config.component_kind(name)
             assert language is not None
-            steps.append(BACKENDS[language].step(ctx, inputs.facts[language], target, name))
+            step = BACKENDS[language].step(ctx, inputs.facts[language], target, name)
+            ctx.made[(target.triple, name)] = step
+            steps.append(step)
     built = {s.component for s in steps}
     deps = [
         BACKENDS[language].dependencies(
@@ -172,7 +198,9 @@ def plan(inputs: PlanInputs, targets: Sequence[str] = (), components: Sequence[s
         places=_places(inputs),
         license_files=[str(loaded.root / name) for name in config.project.license_files],
         dependencies=Dependencies(
-            rust=[d for part in deps for d in part.rust], go=[d for part in deps for d in part.go]
+            rust=[d for part in deps for d in part.rust],
+            go=[d for part in deps for d in part.go],
+            cargo_locks={rel: lock for part in deps for rel, lock in part.cargo_locks.items()},
         ),
         layout=layout(inputs, used),
         images=firmware_images,

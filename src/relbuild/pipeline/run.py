@@ -7,10 +7,11 @@ finished in.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
@@ -118,16 +119,35 @@ class Runner:
                 )
             sandbox.prepare(self.layout)
 
-    def execute(self, argv: list[str], env: dict[str, str], cwd: str, log: Path) -> proc.Result:
-        """Run a command of the build (host paths in, as planned)."""
+    def execute(
+        self,
+        argv: list[str],
+        env: dict[str, str],
+        cwd: str,
+        log: Path,
+        place: Mapping[str, str] | None = None,
+    ) -> proc.Result:
+        """Run a command of the build (host paths in, as planned), with the
+        files of ``place`` (project-relative path -> host file) shown in the
+        source tree."""
         inner_argv, inner_env, inner_cwd = sandbox.step_view(argv, env, cwd, self.layout)
+        if place and self.bwrap is None:
+            raise BuildError(
+                f"the build must place {', '.join(sorted(place))} in the source tree, where "
+                "the sources expect it, and only the sandbox can do that without writing "
+                "into the tree",
+                hint='Remove `sandbox = "none"` from [project] (bubblewrap is needed).',
+            )
         if self.bwrap is not None:
+            root = Path(self.plan.root)
+            inside = {self.layout.inside(root / rel): host for rel, host in (place or {}).items()}
             inner_argv = sandbox.wrap(
                 inner_argv,
                 cwd=inner_cwd,
                 layout=self.layout,
                 bwrap=self.bwrap,
                 network=not self.plan.offline,
+                placed=inside,
             )
             with log.open("a") as fh:
                 fh.write(f"# in the sandbox: {proc.quote(inner_argv)}\n")
@@ -172,7 +192,19 @@ def run_step(
         return backend.outputs(step, ""), seconds, 0.0
     stamp.unlink(missing_ok=True)
     try:
-        res = runner.execute(step.argv, step.env, step.cwd, log)
+        for rel, host in sorted(step.place.items()):
+            if not Path(host).is_file():
+                raise BuildError(
+                    f"step {step.target} / {step.component}: {rel} should be placed from "
+                    f"{host}, which its own step did not make"
+                )
+        placed = _placed_digest(step)
+        placed_stamp = stamp.with_suffix(".placed")
+        if step.refresh and (not placed_stamp.is_file() or placed_stamp.read_text() != placed):
+            runner.execute(step.refresh, step.env, step.cwd, log, step.place)
+        res = runner.execute(step.argv, step.env, step.cwd, log, step.place)
+        if step.place:
+            atomic_write(placed_stamp, placed.encode())
     except CommandError as exc:
         reporter.finish(label, time.monotonic() - t0, ok=False)
         causes = first_errors(log.read_text(errors="replace"))
@@ -192,6 +224,13 @@ def run_step(
     seconds = time.monotonic() - t0
     reporter.finish(label, seconds, ok=True)
     return backend.outputs(step, res.output), seconds, res.cpu_seconds
+
+
+def _placed_digest(step: Step) -> str:
+    h = hashlib.sha256()
+    for rel, host in sorted(step.place.items()):
+        h.update(f"{rel}\0{hashlib.sha256(Path(host).read_bytes()).hexdigest()}\n".encode())
+    return h.hexdigest()
 
 
 def _timing(step: Step, seconds: float, cpu: float) -> StepTiming:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, computed_field
 
+from relbuild.backends import cargo_lock
 from relbuild.config import LoadedConfig, load_config
 from relbuild.errors import UsageError
 from relbuild.pipeline.options import BuildOptions, default_jobs
@@ -108,6 +109,8 @@ def rebuild(
             cache=work / "fresh-cache",
             reuse=False,  # a proof builds, whatever a record says
         )
+        # A workspace with no Cargo.lock builds with the lock the release recorded.
+        cargo_lock.seed(work / "fresh-cache", manifest.dependencies.cargo_locks)
         t0 = time.monotonic()
         build(load_config(tree / config_rel), options, reporter)
         seconds = time.monotonic() - t0

@@ -26,8 +26,20 @@ class GoModuleDep(BaseModel):
     gomod_sum: str | None = None  # h1: of its go.mod
 
 
+class LockRecord(BaseModel):
+    """A Cargo.lock relbuild made for a workspace that commits none."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sha256: str
+    text: str
+
+
 class Dependencies(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     rust: list[CrateDep] = []
     go: list[GoModuleDep] = []
+    # Workspaces with no committed Cargo.lock, by path: the lock relbuild
+    # made and built with (backends/cargo_lock.py).
+    cargo_locks: dict[str, LockRecord] = {}

@@ -181,3 +181,15 @@ def remove_orphans(folder: Path, pattern: re.Pattern[str]) -> list[str]:
                 os.unlink(entry.path)
                 removed.append(entry.name)
     return removed
+
+
+def find_up(folder: Path, root: Path, name: str) -> Path | None:
+    """The file ``name`` in ``folder`` or the nearest folder above it, up to
+    ``root`` (as Go finds go.mod and go.work, but never above the project)."""
+    here, top = folder.resolve(), root.resolve()
+    while True:
+        if (here / name).is_file():
+            return here / name
+        if here == top or top not in here.parents:
+            return None
+        here = here.parent

@@ -148,12 +148,66 @@ def canonical_layout(
     return Layout(mounts=tuple(mounts))
 
 
+def placement_args(placed: Mapping[str, str], layout: Layout) -> list[str]:
+    """bubblewrap arguments that show each file of ``placed`` (a path inside
+    the sandbox -> the host file to show there) inside the read-only source,
+    without writing into it.
+
+    A file already in the tree is covered by a bind mount of the new one. A
+    path with no file needs a mount point, and the source is read-only: the
+    deepest folder of the path that exists gets an empty tmpfs in which each
+    of its entries is bound again (a symlink copied), the missing folders
+    are made, the new file bound, and the folder made read-only again. Its
+    entries are listed here, when the command is made, in sorted order.
+    """
+    if not placed:
+        return []
+    args: list[str] = []
+    opened: dict[str, list[str]] = {}  # folder inside -> files to place in it
+    for inside, host in sorted(placed.items()):
+        target = layout.outside(inside)
+        if os.path.lexists(target):
+            args += ["--ro-bind", host, inside]
+            continue
+        up = PurePosixPath(inside).parent
+        while not os.path.isdir(layout.outside(str(up))) and up != up.parent:
+            up = up.parent
+        opened.setdefault(str(up), []).append(inside)
+    for folder in sorted(opened, key=lambda f: (f.count("/"), f)):
+        host_folder = layout.outside(folder)
+        args += ["--tmpfs", folder]
+        for entry in sorted(os.listdir(host_folder)):
+            there, here = os.path.join(host_folder, entry), f"{folder.rstrip('/')}/{entry}"
+            if os.path.islink(there):
+                args += ["--symlink", os.readlink(there), here]
+            else:
+                args += ["--ro-bind", there, here]
+        for inside in opened[folder]:
+            args += [
+                "--dir",
+                str(PurePosixPath(inside).parent),
+                "--ro-bind",
+                placed[inside],
+                inside,
+            ]
+        args += ["--remount-ro", folder]
+    return args
+
+
 def wrap(
-    argv: Sequence[str], *, cwd: str, layout: Layout, bwrap: str, network: bool = True
+    argv: Sequence[str],
+    *,
+    cwd: str,
+    layout: Layout,
+    bwrap: str,
+    network: bool = True,
+    placed: Mapping[str, str] | None = None,
 ) -> list[str]:
     """The bubblewrap command that runs ``argv`` in ``cwd`` (a path inside)
-    with ``layout``'s mounts. The environment passes through as it is given
-    to bubblewrap, so the caller sets the step's environment on the process."""
+    with ``layout``'s mounts, and the files of ``placed`` shown at their
+    paths inside (:func:`placement_args`). The environment passes through
+    as it is given to bubblewrap, so the caller sets the step's environment
+    on the process."""
     cmd = [
         bwrap,
         "--die-with-parent",
@@ -193,6 +247,7 @@ def wrap(
     ]
     for m in layout.mounts:
         cmd += ["--bind" if m.writable else "--ro-bind", m.host, m.inside]
+    cmd += placement_args(placed or {}, layout)
     cmd += ["--chdir", cwd, "--", *argv]
     return cmd
 
