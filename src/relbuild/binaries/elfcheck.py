@@ -40,7 +40,7 @@ ELF_ERRORS = (
 
 EF_ARM_ABI_FLOAT_SOFT = 0x200
 EF_ARM_ABI_FLOAT_HARD = 0x400
-_AR_MAGIC = b"!<arch>\n"
+AR_MAGIC = b"!<arch>\n"
 # The GNU table of long member names; a library of 1,000 members with names
 # of 200 bytes has one of 200 KB.
 MAX_NAMES = 4 << 20
@@ -53,7 +53,7 @@ def is_elf(path: Path) -> bool:
 
 def is_ar(path: Path) -> bool:
     with path.open("rb") as fh:
-        return fh.read(8) == _AR_MAGIC
+        return fh.read(8) == AR_MAGIC
 
 
 def arm_attributes(elf: ELFFile) -> dict[str, object]:
@@ -131,7 +131,7 @@ def ar_index(stream: BinaryIO, length: int) -> Iterator[tuple[str, int, int]]:
     """(name, offset, size) of each member, read header by header from
     ``stream`` (positioned at the member when yielded); stops at the first
     malformed or truncated header rather than guess."""
-    pos = len(_AR_MAGIC)
+    pos = len(AR_MAGIC)
     names = b""
     while pos + 60 <= length:
         stream.seek(pos)
@@ -185,7 +185,7 @@ def check_stream(
     if magic[:4] == b"\x7fELF":
         fh.seek(0)
         return header_problems(fh, triple, name)
-    if magic == _AR_MAGIC:
+    if magic == AR_MAGIC:
         length = fh.seek(0, io.SEEK_END)
         problems: list[str] = []
         objects = 0

@@ -26,7 +26,7 @@ from typing import IO, Any, BinaryIO
 
 from elftools.elf.elffile import ELFFile
 
-from relbuild.binaries.elfcheck import _AR_MAGIC, ELF_ERRORS, ar_index
+from relbuild.binaries.elfcheck import AR_MAGIC, ELF_ERRORS, ar_index
 
 CHUNK = 1 << 20
 SPOOL = 8 << 20
@@ -90,7 +90,7 @@ def regions(fh: BinaryIO, name: str, budget: list[int], depth: int = 0) -> Itera
             inner = _tar_members(fh, budget)
         elif head[:4] == b"PK\x03\x04":
             inner = _zip_members(fh, budget)
-        elif head == _AR_MAGIC:
+        elif head == AR_MAGIC:
             inner = _ar_members(fh, name)
         elif head[:4] == b"\x7fELF":
             sections = _elf_sections(fh)

@@ -19,6 +19,7 @@ from relbuild.release.dist import (
     ArtifactRecord,
     Footprint,
     Manifest,
+    PrebuiltRecord,
     PreviousRecord,
     ProjectRecord,
     StepRecord,
@@ -92,8 +93,10 @@ def manifest(
     artifacts: list[ArtifactRecord],
     abi: Sequence[AbiRecord] = (),
     previous: PreviousRecord | None = None,
+    prebuilt: Sequence[PrebuiltRecord] = (),
 ) -> Manifest:
     return Manifest(
+        prebuilt=list(prebuilt),
         generator=f"relbuild {__version__}",
         project=ProjectRecord(name=plan.project, version=plan.version),
         source=plan.source,

@@ -23,14 +23,32 @@ from relbuild.abi.model import AbiReport
 from relbuild.backends.base import BuildPaths, Probe, Step
 from relbuild.config import LoadedConfig
 from relbuild.errors import ConfigError
-from relbuild.pipeline import abi, attest, checks, collect, fresh, measure, output, record, run
+from relbuild.pipeline import (
+    abi,
+    attest,
+    checks,
+    collect,
+    fresh,
+    measure,
+    output,
+    prebuilt,
+    record,
+    run,
+)
 from relbuild.pipeline.gather import gather, log_toolchains
 from relbuild.pipeline.model import BuildResult, Plan, Staged, StepTiming
 from relbuild.pipeline.options import BuildOptions
 from relbuild.pipeline.plan import PlanInputs
 from relbuild.pipeline.plan import plan as make_plan
 from relbuild.release.chain import check_successor
-from relbuild.release.dist import MANIFEST_NAME, AbiRecord, ArtifactRecord, Footprint, Manifest
+from relbuild.release.dist import (
+    MANIFEST_NAME,
+    AbiRecord,
+    ArtifactRecord,
+    Footprint,
+    Manifest,
+    PrebuiltRecord,
+)
 from relbuild.release.dist import write_manifest as write_manifest_file
 from relbuild.system import environ
 from relbuild.system.fsutil import atomic_write
@@ -62,6 +80,7 @@ class BuildState:
     digests: checks.DigestCache | None = None
     abi_report: AbiReport | None = None
     abi: list[AbiRecord] = field(default_factory=list)
+    prebuilt: list[PrebuiltRecord] = field(default_factory=list)
     artifacts: list[ArtifactRecord] = field(default_factory=list)
     manifest: Manifest | None = None
     result: BuildResult | None = None
@@ -187,6 +206,18 @@ def _run(state: BuildState) -> None:
     )
 
 
+def _prebuilt(state: BuildState) -> None:
+    state.prebuilt = prebuilt.check(state.the_plan)
+    prebuilt.warn(state.the_plan, state.prebuilt)
+
+
+def _nothing_placed(state: BuildState) -> str | None:
+    plan = state.the_plan
+    if plan.dependencies.cargo_locks or any(s.place for s in plan.steps):
+        return None
+    return "no step was given a library where its sources expect one"
+
+
 def _check(state: BuildState) -> None:
     plan = state.the_plan
     state.footprints = checks.verdict(
@@ -225,7 +256,9 @@ def _record(state: BuildState) -> None:
         record.artifact(staging, s, plan.source_date_epoch, digests, state.footprints.get(s.rel))
         for s in state.staged
     ]
-    state.manifest = record.manifest(plan, state.artifacts, state.abi, state.options.previous)
+    state.manifest = record.manifest(
+        plan, state.artifacts, state.abi, state.options.previous, state.prebuilt
+    )
     write_manifest_file(staging, state.manifest)
 
 
@@ -263,6 +296,7 @@ GATHER = Stage("gather", _gather, _inputs_given)
 PLAN = Stage("plan", _plan)
 STAGING = Stage("staging", _open_staging)
 RUN = Stage("run", _run)
+PREBUILT = Stage("prebuilt", _prebuilt, _nothing_placed)
 CHECK = Stage("check", _check)
 ABI = Stage("abi", _abi, _no_c_boundary)
 RECORD = Stage("record", _record)
@@ -271,7 +305,7 @@ OUTPUT = Stage("output", _output)
 REMEMBER = Stage("remember", _remember)
 
 BUILD: tuple[Stage, ...] = (
-    FRESH, GATHER, PLAN, STAGING, RUN, CHECK, ABI, RECORD, ATTEST, OUTPUT, REMEMBER,
+    FRESH, GATHER, PLAN, STAGING, RUN, PREBUILT, CHECK, ABI, RECORD, ATTEST, OUTPUT, REMEMBER,
 )  # fmt: skip
 
 

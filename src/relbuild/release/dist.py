@@ -183,6 +183,20 @@ class PreviousRecord(Frozen):
     manifest_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
 
 
+class PrebuiltRecord(Frozen):
+    """A library committed to the tree where the sources link it, compared
+    with the one the release built from source and linked instead."""
+
+    path: str  # relative to the project root
+    component: str  # the component that built it
+    target: str
+    why: str  # the directive (file:line) or key that names the path
+    matches: bool
+    sha256_committed: str
+    sha256_built: str
+    differences: list[str] = []  # archive members that differ
+
+
 class Manifest(Frozen):
     schema_version: Literal[1] = 1
     generator: str
@@ -210,11 +224,16 @@ class Manifest(Frozen):
     abi: list[AbiRecord] = []
     # `relbuild build --previous DIST`: the release before, by its manifest's digest.
     previous: PreviousRecord | None = None
+    # Libraries committed to the tree at a path the sources link, checked
+    # against the ones built from source (binaries/prebuilt.py).
+    prebuilt: list[PrebuiltRecord] = []
 
     def to_bytes(self) -> bytes:
-        # Without a previous release the bytes are those of a manifest from
-        # before the field existed.
-        data = self.model_dump(mode="json", exclude={"previous"} if self.previous is None else None)
+        # Without a previous release or committed libraries the bytes are
+        # those of a manifest from before the fields existed.
+        unset = {"previous"} if self.previous is None else set()
+        unset |= set() if self.prebuilt else {"prebuilt"}
+        data = self.model_dump(mode="json", exclude=unset or None)
         return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
 
