@@ -393,12 +393,12 @@ class Config(Model):
                     )
         for name, rust in self.rust.items():
             for i, lib in enumerate(rust.links):
-                go = self.go.get(lib)
-                if go is None:
+                archive = self.go.get(lib)
+                if archive is None:
                     problems.append(
                         (f"rust.{name}.links[{i}]", _unknown("Go component", lib, self.go))
                     )
-                elif go.buildmode != "c-archive":
+                elif archive.buildmode != "c-archive":
                     problems.append(
                         (f"rust.{name}.links[{i}]", f"'{lib}' is not a buildmode = 'c-archive'")
                     )
