@@ -102,6 +102,7 @@ fn main() {
     println!("cargo:rustc-link-lib=static={name}");
     let c = '"'; let s = "println!(\"cargo:rustc-link-lib=static=inastring\")";
     println!("cargo:rustc-link-lib=static={}:renamed", "gen");
+    println!("cargo:rustc-link-lib=static=../../etc/x");
 }
 """
 

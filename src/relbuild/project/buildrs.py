@@ -23,6 +23,7 @@ from relbuild.backends.cargo_meta import Crate
 from relbuild.project import treescan
 
 _SEARCH_KINDS = ("native", "dependency", "crate", "framework", "all")
+_LIB_NAME = re.compile(r"[\w.+-]+")  # never a path: it becomes lib<name>.a in a folder
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{[^{}]*\}")
 
 
@@ -93,7 +94,9 @@ def build_script_links(text: str) -> BuildLinks:
                 kind, eq, name = rest.partition("=")
                 if not eq:  # no kind: whichever rustc finds, a lib<name>.a included
                     kind, name = "static", rest
-                if kind.partition(":")[0] == "static" and name:
+                if kind.partition(":")[0] == "static" and _LIB_NAME.fullmatch(
+                    name.partition(":")[0]
+                ):
                     static.append((line, name.partition(":")[0]))
     return BuildLinks(tuple(search), tuple(static))
 
