@@ -111,7 +111,7 @@ def test_mains_as_files_with_no_go_mod_link_the_crate_their_directives_name(
     }
     assert config["rust"] == {"hello": {"kind": "staticlib", "path": "lib/hello"}}
     assert set(config["targets"][0]["components"]) == {"hello", "main_static", "main_dynamic"}
-    assert any(n.startswith("lib/hello: no Cargo.lock (hello)") for n in notes), notes
+    assert any(n.startswith("lib/hello/Cargo.lock is missing (hello)") for n in notes), notes
     assert not any("libhello.a" in n for n in notes), notes  # it is matched, not said
 
 

@@ -199,10 +199,11 @@ def _rust_components(
     libs: dict[str, str] = {}
     version: str | None = None
     if not (cargo_toml.parent / "Cargo.lock").exists():
+        lock = "Cargo.lock" if rel_dir == "." else f"{rel_dir}/Cargo.lock"
         names = ", ".join(p.name for p in packages)
         notes.append(
-            f"{rel_dir}: no Cargo.lock ({names}); the build generates one, records its "
-            "digest in the release and warns: commit it to pin the dependencies"
+            f"{lock} is missing ({names}): the build generates one, records its digest "
+            "in the release and warns; commit it to pin the dependencies"
         )
     for pkg in packages:
         version = version or pkg.version
