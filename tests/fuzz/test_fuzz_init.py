@@ -21,8 +21,9 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from relbuild.errors import ConfigError
-from relbuild.project import goscan, treescan
-from relbuild.project.init import _go_components, _workspace_roots, ignore_outputs, read_tree
+from relbuild.project import buildrs, goscan, treescan
+from relbuild.project.goinit import go_components
+from relbuild.project.init import _workspace_roots, ignore_outputs, read_tree
 from tests.conftest import REPO
 from tests.fuzz.conftest import examples
 
@@ -40,6 +41,8 @@ NASTY_LINES = [
     "// #cgo LDFLAGS: -lgauge -lledger", "#cgo linux LDFLAGS:-lx", 'import "' + "a" * 5000,
     'import "example.com/meterd/../../../etc"', 'import "example.com/meterd/"',
     'import "example.com/meterd//x"', "package main", "package", "module", "module \"\"",
+    "use ./go/meterd", "use (", "use ../..", "replace example.com/x => ../../..", "replace (",
+    "//export F", "func main() {}", "//go:build ignore", "#cgo LDFLAGS: ${SRCDIR}/libgauge_x.a",
     ")" * 300, '"' * 301, "\x00\xff", "\u202e", "\r\n" * 10, "import ( \"a\"; \"b\" )",
 ]  # fmt: skip
 
@@ -51,6 +54,7 @@ def hostile_tree(draw: st.DrawFn) -> tuple[dict[str, bytes], list[tuple[str, str
     """(files, changes: (path, kind), extra depth)."""
     files = dict(SEED_FILES)
     names = [*sorted(files), "go/meterd/go.mod", "Cargo.toml", ".gitignore", "rust-toolchain"]
+    names += ["go.work", "go/go.work"]
     changes: list[tuple[str, str]] = []
     for _ in range(draw(st.integers(1, 5))):
         rel = draw(st.sampled_from(names))
@@ -110,13 +114,14 @@ def check(tree: tuple[dict[str, bytes], list[tuple[str, str]], int]) -> None:
         try:
             scanned = read_tree(project, notes)
             _workspace_roots(scanned)
-            go = _go_components(scanned, {}, {"gauge": "gauge", "ledger": "ledger"}, notes)
+            go = go_components(scanned, {}, {"gauge": "gauge", "ledger": "ledger"}, [], notes)
             treescan.rust_toolchain_requests(scanned, {"release": "1.95.0"})
         except ConfigError as exc:
             assert str(project) in str(exc)
         else:
             for comp in go.values():
                 assert not comp["package"].startswith("./..")
+                assert not comp.get("path", ".").startswith(("..", "/"))
         ignore_outputs(project, notes)
         assert time.monotonic() - start < 20
         assert (Path(tmp) / "secret").read_bytes() == SECRET
@@ -132,7 +137,7 @@ def test_seed_gives_its_programs() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         project = build(Path(tmp), (dict(SEED_FILES), [], 0))
         notes: list[str] = []
-        go = _go_components(read_tree(project, notes), {}, {"gauge": "g", "ledger": "l"}, notes)
+        go = go_components(read_tree(project, notes), {}, {"gauge": "g", "ledger": "l"}, [], notes)
         assert go["meterd"]["links"] == ["g", "l"] and "links" not in go["meterctl"]
         assert notes == []
 
@@ -155,3 +160,23 @@ def test_go_scan_of_any_text(lines: list[str]) -> None:
     facts = goscan.go_facts(text)
     assert facts.cgo == ("C" in facts.imports)
     goscan.go_module_path(text)
+
+
+BUILD_RS_PARTS = [
+    'println!("cargo:rustc-link-search=native={}", "./goproj");', "println!(", '"', "'", "r#\"",
+    "/*", "//", "\\", "{}", "{{", 'println!("cargo:rustc-link-lib=static=golib");', ")", "(",
+    "'\\u{10FFFF}'", "'a", "\n",
+]  # fmt: skip
+
+
+@settings(max_examples=examples(200))
+@given(st.lists(st.sampled_from(BUILD_RS_PARTS) | st.text(max_size=30), max_size=60))
+def test_build_rs_and_go_work_scans_of_any_text(parts: list[str]) -> None:
+    text = "".join(parts)
+    start = time.monotonic()
+    links = buildrs.build_script_links(text * 50)
+    assert time.monotonic() - start < 5
+    assert all(line >= 1 for line, _ in links.search + links.static)
+    buildrs.uses_bindgen(text)
+    goscan.go_work_uses(text)
+    goscan.go_mod_replaces(text)

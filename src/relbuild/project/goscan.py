@@ -1,29 +1,36 @@
-"""The Go programs of a project tree, read as :mod:`relbuild.project.treescan`
-reads it: which folders hold a main package, and the libraries each one
-links through the ``#cgo LDFLAGS`` of its own package and of the module's
-packages it imports.
+"""What `relbuild init` needs of one Go file, go.mod or go.work, read as
+text: a Go file's package, imports, ``func main``, ``//export`` lines, and
+the libraries its ``#cgo LDFLAGS`` name (``-l<name>``, or a path to a
+``lib<name>.a``, ``${SRCDIR}/...`` included), each with its line.
 
-A Go file is read once, within a size cap and a budget for the whole tree,
-and what init needs of it (its package, its imports, the libraries of its
-``#cgo LDFLAGS``) is found in one pass over its lines, with no pattern that
-can backtrack across a line: time linear in the file's size.
+Everything is found in one pass over the lines, with no pattern that can
+backtrack across a line: time linear in the file's size. Which files are
+read, and how a program's packages are followed, is
+:mod:`relbuild.project.gomains`.
 """
 
 from __future__ import annotations
 
+import posixpath
 import re
 from dataclasses import dataclass
-from pathlib import Path
-
-from relbuild.errors import ConfigError
-from relbuild.project import treescan
 
 # Each is matched against one line (or a token) from its start, and none has
 # two quantifiers over the same characters in a row: no backtracking.
 _PACKAGE = re.compile(r"package\s+(\w+)")
 _IMPORT_ONE = re.compile(r'import\s+(?:[\w.]+\s+)?"([^"]+)"')
 _QUOTED = re.compile(r'"([^"]+)"')
-_LIB = re.compile(r"-l(\w+)")
+_LIB = re.compile(r"-l([\w.+-]+)")
+_FUNC_MAIN = re.compile(r"func\s+main\s*\(\s*\)")
+
+
+@dataclass(frozen=True)
+class CgoLib:
+    """A library one ``#cgo LDFLAGS`` line names."""
+
+    name: str  # <name>, of -l<name> or of lib<name>.a
+    line: int  # 1-based
+    archive: str = ""  # the path of a lib<name>.a as written; "" for -l<name>
 
 
 @dataclass(frozen=True)
@@ -31,25 +38,37 @@ class GoFacts:
     package: str | None  # the first package clause
     imports: tuple[str, ...]
     cgo: bool  # imports "C"
-    libs: tuple[str, ...]  # -l<name> of its #cgo LDFLAGS lines, in order
+    libs: tuple[CgoLib, ...]  # of its #cgo LDFLAGS lines, in order
+    has_main: bool = False  # declares func main()
+    exports: bool = False  # has //export lines (callable from C)
+    ignored: bool = False  # //go:build ignore: no build reads it
+
+    @property
+    def lib_names(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(lib.name for lib in self.libs))
 
 
 def go_facts(text: str) -> GoFacts:
-    """The package, imports and cgo libraries of one Go file."""
+    """The package, imports, main, exports and cgo libraries of one Go file."""
     package: str | None = None
     imports: list[str] = []
-    libs: list[str] = []
+    libs: list[CgoLib] = []
+    has_main = exports = ignored = False
     in_block = False
-    for raw in text.splitlines():
+    for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
-        libs += _ldflags_libs(line)
+        libs += _ldflags_libs(line, number)
         if in_block:
             inside, closed, _ = line.partition(")")
             imports += _QUOTED.findall(inside)
             in_block = not closed
             continue
-        if package is None and (m := _PACKAGE.match(line)):
-            package = m.group(1)
+        if package is None:
+            ignored = ignored or _build_ignore(line)
+            if m := _PACKAGE.match(line):
+                package = m.group(1)
+        has_main = has_main or bool(_FUNC_MAIN.match(line))
+        exports = exports or line.startswith("//export ")
         if not line.startswith("import"):
             continue
         rest = line[len("import") :].lstrip()
@@ -63,12 +82,24 @@ def go_facts(text: str) -> GoFacts:
         package=package,
         imports=tuple(imports),
         cgo="C" in imports,
-        libs=tuple(dict.fromkeys(libs)),
+        libs=tuple(libs),
+        has_main=has_main,
+        exports=exports,
+        ignored=ignored,
     )
 
 
-def _ldflags_libs(line: str) -> list[str]:
-    """The -l<name> flags of a ``#cgo [GOOS...] LDFLAGS: ...`` line."""
+def _build_ignore(line: str) -> bool:
+    """``//go:build ignore`` (or the old ``// +build ignore``): a file no
+    build reads, such as a generator run with `go run`."""
+    for head in ("//go:build", "// +build"):
+        if line.startswith(head):
+            return line[len(head) :].split() == ["ignore"]
+    return False
+
+
+def _ldflags_libs(line: str, number: int) -> list[CgoLib]:
+    """The libraries of a ``#cgo [GOOS...] LDFLAGS: ...`` line."""
     at = line.find("#cgo")
     if at < 0:
         return []
@@ -79,7 +110,16 @@ def _ldflags_libs(line: str) -> list[str]:
     words = head.split()
     if not words or words[-1] != "LDFLAGS":
         return []
-    return [m.group(1) for tok in flags.split() if (m := _LIB.match(tok))]
+    found: list[CgoLib] = []
+    for word in flags.split():
+        token = word.strip("\"'")
+        if m := _LIB.match(token):
+            found.append(CgoLib(m.group(1), number))
+            continue
+        base = token.rpartition("/")[2]
+        if base.startswith("lib") and base.endswith(".a") and len(base) > len("lib.a"):
+            found.append(CgoLib(base[3:-2], number, token))
+    return found
 
 
 def go_module_path(text: str) -> str:
@@ -91,105 +131,52 @@ def go_module_path(text: str) -> str:
     return ""
 
 
-class GoSource:
-    """The Go files of ``tree``, each read at most once; the ones that could
-    not be read are counted in ``skipped``."""
-
-    def __init__(self, tree: treescan.Tree) -> None:
-        self.tree = tree
-        self.used = 0
-        self.skipped: list[str] = []
-        self._facts: dict[str, GoFacts | None] = {}
-
-    def facts(self, rel: str) -> GoFacts | None:
-        if rel in self._facts:
-            return self._facts[rel]
-        if self.used > treescan.SOURCE_BUDGET:
-            raise ConfigError(
-                f"{self.tree.root}: more than {treescan.SOURCE_BUDGET} bytes of Go source; "
-                "relbuild init reads no more than that",
-                hint="Run `relbuild init` in a smaller folder, or write toolchains.toml by hand.",
-            )
-        try:
-            text = treescan.read_text(self.tree.root, self.tree.root / rel, treescan.SOURCE_LIMIT)
-        except (treescan.Unreadable, OSError) as exc:
-            self.skipped.append(f"{rel!r} ({exc})")
-            self._facts[rel] = None
-            return None
-        self.used += len(text)
-        found = self._facts[rel] = go_facts(text)
-        return found
-
-    def go_files(self, folder: str) -> list[str]:
-        """The folder's .go files that a build reads (not its tests)."""
-        return [
-            name if folder == "." else f"{folder}/{name}"
-            for name in self.tree.names(folder)
-            if name.endswith(".go") and not name.endswith("_test.go")
-        ]
-
-    def note(self) -> list[str]:
-        if not self.skipped:
-            return []
-        more = f" and {len(self.skipped) - 3} more" if len(self.skipped) > 3 else ""
-        return [f"Go files not read: {', '.join(self.skipped[:3])}{more}"]
+def _directives(text: str, verb: str) -> list[list[str]]:
+    """The words of each ``verb`` directive of a go.mod or go.work, in its
+    one-line form and in its ``verb ( ... )`` block form."""
+    found: list[list[str]] = []
+    in_block = False
+    for raw in text.splitlines():
+        words = raw.partition("//")[0].split()
+        if in_block:
+            if words[:1] == [")"]:
+                in_block = False
+            elif words:
+                found.append(words)
+        elif words[:1] == [verb]:
+            if words[1:] == ["("]:
+                in_block = True
+            elif len(words) > 1:
+                found.append(words[1:])
+    return found
 
 
-def modules(tree: treescan.Tree) -> dict[str, list[str]]:
-    """Each folder holding a go.mod -> the folders of its module (those not
-    inside a nested module), sorted."""
-    owned: dict[str, list[str]] = {}
-    for rel in sorted(tree.files):
-        parts = [] if rel == "." else rel.split("/")
-        for n in range(len(parts), -1, -1):  # the nearest go.mod above, or here
-            up = "/".join(parts[:n]) or "."
-            if "go.mod" in tree.names(up):
-                owned.setdefault(up, []).append(rel)
-                break
-    return owned
+def go_work_uses(text: str) -> list[str]:
+    """The module folders a go.work's ``use`` directives list, as written."""
+    return [words[0].strip('"') for words in _directives(text, "use")]
 
 
-def go_mains(source: GoSource, module: str, folders: list[str]) -> list[tuple[Path, list[str]]]:
-    """The main packages among ``folders`` of the module at ``module`` and
-    the libraries each links."""
-    mains = [
-        rel
-        for rel in folders
-        if any((f := source.facts(file)) and f.package == "main" for file in source.go_files(rel))
-    ]
-    try:
-        go_mod = treescan.read_text(
-            source.tree.root, source.tree.root / module / "go.mod", treescan.MANIFEST_LIMIT
-        )
-    except (treescan.Unreadable, OSError) as exc:
-        raise ConfigError(f"{source.tree.root / module / 'go.mod'}: not read: {exc}") from None
-    path = go_module_path(go_mod)
-    root = source.tree.root
-    return [(root / rel, cgo_libs(source, module, path, rel)) for rel in mains]
-
-
-def cgo_libs(source: GoSource, module: str, module_path: str, package: str) -> list[str]:
-    """The libraries named by the #cgo LDFLAGS of ``package`` and of the
-    packages of its own module that it imports, directly or not."""
-    libs: dict[str, None] = {}
-    seen: set[str] = set()
-    todo = [package]
-    while todo:
-        here = todo.pop()
-        if here in seen or not source.tree.has(here):
+def go_mod_replaces(text: str) -> dict[str, str]:
+    """A go.mod's ``replace`` directives that point at a local folder:
+    module path -> the folder, relative to the go.mod's, as written."""
+    local: dict[str, str] = {}
+    for words in _directives(text, "replace"):
+        if "=>" not in words:
             continue
-        seen.add(here)
-        for file in source.go_files(here):
-            facts = source.facts(file)
-            if facts is None:
-                continue
-            if facts.cgo:
-                libs.update(dict.fromkeys(facts.libs))
-            for imp in facts.imports:
-                sub = imp.removeprefix(module_path + "/")
-                if not module_path or sub == imp:
-                    continue
-                if any(part in ("", ".", "..") for part in sub.split("/")):
-                    continue  # never a folder outside the module
-                todo.append(sub if module == "." else f"{module}/{sub}")
-    return list(libs)
+        at = words.index("=>")
+        if at == 0 or at + 1 >= len(words):
+            continue
+        target = words[at + 1].strip('"')
+        if target.startswith(("./", "../")) or target in (".", ".."):
+            local[words[0].strip('"')] = target
+    return local
+
+
+def inside(base: str, rel: str) -> str | None:
+    """``rel`` (a POSIX path, relative to the folder ``base``, both relative
+    to the project root) as a path relative to the root, or None when it
+    leaves the project."""
+    joined = posixpath.normpath(posixpath.join(base, rel))
+    if joined == ".." or joined.startswith("../") or joined.startswith("/"):
+        return None
+    return joined

@@ -22,7 +22,8 @@ import tomli_w
 from relbuild.backends import go, rustc, zig
 from relbuild.backends.cargo_meta import Crate, parse_metadata
 from relbuild.errors import CommandError, ConfigError, ToolchainError
-from relbuild.project import goscan, treescan
+from relbuild.project import goinit, treescan
+from relbuild.project.buildrs import Linker, read_linker
 from relbuild.system import proc, signals
 from relbuild.system.fsutil import atomic_write
 
@@ -79,10 +80,10 @@ def scaffold(
     notes = [] if notes is None else notes
     tree = read_tree(project, notes)
     cargo_tomls = _workspace_roots(tree)
-    go_mods = [d for d in tree.files if "go.mod" in tree.names(d)]
-    if not cargo_tomls and not go_mods:
+    go_files = any(n.endswith(".go") for d in tree.files for n in tree.names(d))
+    if not cargo_tomls and not go_files:
         raise ConfigError(
-            f"{project}: no Cargo.toml and no go.mod found",
+            f"{project}: no Cargo.toml, no go.mod and no Go file found",
             hint="Run `relbuild init` in the folder that holds your Cargo.toml or go.mod.",
         )
     toolchains: dict[str, Any] = {}
@@ -91,19 +92,20 @@ def scaffold(
     version: str | None = None
     host = "x86_64-unknown-linux-gnu"
     tools: RustTools | None = None
+    linkers: list[Linker] = []
     for cargo_toml in cargo_tomls:
         if tools is None:
             toolchains["rust"], host, tools = _pin_rust(env)
             notes += treescan.rust_toolchain_requests(tree, toolchains["rust"])
-        more, more_libs, first = _rust_components(project, cargo_toml, tools)
+        more, more_libs, first = _rust_components(project, cargo_toml, tools, linkers, notes)
         rust.update({k: v for k, v in more.items() if k not in rust})
         libs.update({k: v for k, v in more_libs.items() if k not in libs})
         version = version or first
-    go = _go_components(tree, rust, libs, notes)
+    go = goinit.go_components(tree, rust, libs, linkers, notes)
     if go:
         toolchains["go"] = _pin_go(env)
     # zig is the C compiler of cgo and the linker of Rust programs on hosted Linux.
-    if any("links" in c for c in go.values()) or any(
+    if any("links" in c or "buildmode" in c for c in go.values()) or any(
         c["kind"] == "executable" for c in rust.values()
     ):
         toolchains["zig"] = _pin_zig(env)
@@ -179,11 +181,13 @@ def _repository_name(project: Path) -> str:
 
 
 def _rust_components(
-    project: Path, cargo_toml: Path, tools: RustTools
+    project: Path, cargo_toml: Path, tools: RustTools, linkers: list[Linker], notes: list[str]
 ) -> tuple[dict[str, Any], dict[str, str], str | None]:
     """(components, library name -> component, first package version) of
     the workspace at ``cargo_toml``; components outside the project's root
-    folder say `path`."""
+    folder say `path`. The crates whose build scripts link static libraries
+    are added to ``linkers``; a workspace with no Cargo.lock, and a build
+    script that needs libclang, to ``notes``."""
     rel_dir = cargo_toml.parent.relative_to(project).as_posix()
     try:
         packages = _cargo_packages(cargo_toml.parent, tools)
@@ -194,8 +198,23 @@ def _rust_components(
     rust: dict[str, Any] = {}
     libs: dict[str, str] = {}
     version: str | None = None
+    if not (cargo_toml.parent / "Cargo.lock").exists():
+        lock = "Cargo.lock" if rel_dir == "." else f"{rel_dir}/Cargo.lock"
+        names = ", ".join(p.name for p in packages)
+        notes.append(
+            f"{lock} is missing ({names}): the build generates one, records its digest "
+            "in the release and warns; commit it to pin the dependencies"
+        )
     for pkg in packages:
         version = version or pkg.version
+        linker = read_linker(project, pkg, pkg.bins, notes)
+        if linker is not None:
+            linkers.append(linker)
+            if linker.bindgen:
+                notes.append(
+                    f"{linker.build_rs}: {pkg.name} runs bindgen at build time, which needs "
+                    "libclang (Debian: libclang-dev); `relbuild doctor` says if it is missing"
+                )
         for target in pkg.targets:
             if "staticlib" in target.kinds:
                 comp: dict[str, Any] = {"kind": "staticlib"}
@@ -209,30 +228,6 @@ def _rust_components(
                 exe = _with_package({"kind": "executable"}, pkg.name, target.name)
                 rust[target.name] = _in(rel_dir, exe)
     return rust, libs, version
-
-
-def _go_components(
-    tree: treescan.Tree, rust: Mapping[str, Any], libs: Mapping[str, str], notes: list[str]
-) -> dict[str, Any]:
-    go: dict[str, Any] = {}
-    source = goscan.GoSource(tree)
-    for rel_dir, folders in sorted(goscan.modules(tree).items()):
-        module_dir = tree.root / rel_dir
-        # A main links the libraries that its own package and the packages of
-        # the module it imports (usually an internal one) declare with #cgo LDFLAGS.
-        for main_dir, links in goscan.go_mains(source, rel_dir, folders):
-            name = main_dir.name if main_dir != module_dir else module_dir.name
-            if name in rust:  # a Rust binary of the same name: keep both
-                name = f"{name}-go"
-            comp: dict[str, Any] = {"package": "./" + main_dir.relative_to(module_dir).as_posix()}
-            if rel_dir != ".":
-                comp["path"] = rel_dir
-            linked = [libs[lib] for lib in links if lib in libs]
-            if linked:
-                comp["links"] = linked
-            go[name] = comp
-    notes += source.note()
-    return go
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ SOURCE_LIMIT = 4 << 20  # one .go file
 SOURCE_BUDGET = 256 << 20  # all the Go source one init reads
 
 # Names the walk keeps: the manifests and Go source.
-WANTED = ("Cargo.toml", "go.mod", "rust-toolchain.toml", "rust-toolchain")
+WANTED = ("Cargo.toml", "go.mod", "go.work", "rust-toolchain.toml", "rust-toolchain")
 
 
 class Unreadable(Exception):  # noqa: N818 - a reason, said in one sentence
