@@ -33,9 +33,10 @@ def differing_members(committed: bytes, fresh: bytes) -> list[str]:
     if not (committed.startswith(AR_MAGIC) and fresh.startswith(AR_MAGIC)):
         return ["not both ar archives: the files differ"]
     old, new = _keyed(ar_members(committed)), _keyed(ar_members(fresh))
-    found = [f"{n}: only in the committed file" for n in sorted(old.keys() - new.keys())]
+    # Members in both that differ say most; then what either lacks.
+    found = [f"{n}: differs" for n in sorted(old.keys() & new.keys()) if old[n] != new[n]]
+    found += [f"{n}: only in the committed file" for n in sorted(old.keys() - new.keys())]
     found += [f"{n}: only in the one built from source" for n in sorted(new.keys() - old.keys())]
-    found += [f"{n}: differs" for n in sorted(old.keys() & new.keys()) if old[n] != new[n]]
     if not found:
         found = ["the members are the same; the archive's headers or order differ"]
     if len(found) > MAX_SHOWN:

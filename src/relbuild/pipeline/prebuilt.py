@@ -14,6 +14,8 @@ from relbuild.release.dist import PrebuiltRecord
 from relbuild.system import ui
 from relbuild.system.escaping import shown
 
+SHOWN = 4  # differences in the warning; the manifest keeps more
+
 
 def _producer(plan: Plan, triple: str, host: str) -> str:
     for s in plan.steps_for(triple):
@@ -66,5 +68,10 @@ def warn(plan: Plan, records: list[PrebuiltRecord]) -> None:
             f"warning: {shown(r.path)} committed to the tree is NOT what its source "
             f"builds ({shown(r.component)}, {r.target}; named by {shown(r.why)}); the release "
             f"links the one built from source. Differences: "
-            + "; ".join(shown(d) for d in r.differences)
+            + "; ".join(shown(d) for d in r.differences[:SHOWN])
+            + (
+                f"; … (the manifest lists {len(r.differences)})"
+                if len(r.differences) > SHOWN
+                else ""
+            )
         )
