@@ -357,9 +357,7 @@ class GoBackend:
 
     def outputs(self, step: Step, output: str) -> list[Path]:
         assert step.output is not None
-        # A C archive is an input of the Rust program that links it, not a
-        # release artifact of its own.
-        return [] if step.kind == "go-archive" else [Path(step.output)]
+        return [Path(step.output)]
 
     def handoff_notes(self, step: Step, output: str) -> dict[str, str]:
         return {}

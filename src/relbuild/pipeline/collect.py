@@ -55,6 +55,12 @@ def collect(plan: Plan, staging: Path, step: Step, produced: list[Path]) -> list
         if step.handoff is not None:
             _hand_over(Path(step.handoff), lib, header)
         return found
+    if step.kind == "go-archive":
+        # An input of the Rust program that links it (placed where its
+        # build.rs looks), not a release artifact of its own.
+        if not all(p.is_file() for p in produced):
+            raise BuildError(f"go built no archive for {step.component} ({step.target})")
+        return found
     exe = next(iter(produced), None)
     if exe is None:
         raise BuildError(
