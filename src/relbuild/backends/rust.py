@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from relbuild.attest.contents import Contents
-from relbuild.backends import cargo_lock, cargo_tree, imgtool, rust_link, rustc
+from relbuild.backends import cargo_lock, cargo_tree, imgtool, rust_link, rust_place, rustc
 from relbuild.backends.base import (
     Budget,
     CcWrapper,
@@ -207,9 +207,9 @@ class RustBackend:
         )
         if (crates or comp.kind == "firmware") and rustc.needs_bootstrap(rust):
             env["RUSTC_BOOTSTRAP"] = "1"
+        place, why, link_flags = rust_place.go_archives(ctx, target, component)
         if comp.path in facts.locks:
-            env.update(cargo_lock.use(cargo_lock.generated_path(ctx.paths.cache, comp.path)))
-        place, why, link_flags = _go_archives(ctx, target, component)
+            place, why = rust_place.with_lock(ctx, comp.path, place, why)
         if link_flags:
             rustflags += link_flags
             env["CARGO_ENCODED_RUSTFLAGS"] = "\x1f".join(rustflags)
@@ -288,31 +288,6 @@ class RustBackend:
 
     def fingerprint(self, step: Step, releases: Mapping[str, str]) -> str | None:
         return None  # cargo's own fingerprints decide
-
-
-def _go_archives(
-    ctx: StepContext, target: TargetConfig, component: str
-) -> tuple[dict[str, str], dict[str, str], list[str]]:
-    """The Go archives the program links, each from its step of this target:
-    placed where its build.rs looks for them (the Go component's `in-tree`,
-    the header beside it) as {path: host file} and {path: why}; with no
-    `in-tree`, the folder of the archive as a `-L native=` flag."""
-    config = ctx.loaded.config
-    place: dict[str, str] = {}
-    why: dict[str, str] = {}
-    flags: list[str] = []
-    for lib in config.rust[component].links:
-        step = ctx.made.get((target.triple, lib))
-        if step is None or step.output is None or step.header is None:
-            continue
-        at = config.go[lib].in_tree
-        if at is None:
-            flags.append(f"-Lnative={Path(step.output).parent}")
-            continue
-        for path, host in ((at, step.output), (at.removesuffix(".a") + ".h", step.header)):
-            place[path] = host
-            why[path] = f"go.{lib}.in-tree"
-    return place, why, flags
 
 
 def _toolchains(

@@ -91,14 +91,19 @@ def _prepare(step: Step, runner: run.Runner) -> None:
 
 
 def _execute(
-    result: UnitResult, runner: run.Runner, argv: list[str], env: dict[str, str], cwd: str
+    result: UnitResult,
+    runner: run.Runner,
+    argv: list[str],
+    env: dict[str, str],
+    cwd: str,
+    place: dict[str, str] | None = None,
 ) -> proc.Result | None:
     log = Path(result.log)
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text(f"$ cd {cwd}\n$ {proc.quote(argv)}\n")
     t0 = time.monotonic()
     try:
-        res = runner.execute(argv, env, cwd, log)
+        res = runner.execute(argv, env, cwd, log, place)
     except CommandError as exc:
         result.status, result.reason = "failed", exc.message
         result.output_tail = exc.output_tail or ""
@@ -154,7 +159,7 @@ def _rust(loaded: LoadedConfig, plan: Plan, runner: run.Runner, work: Path) -> l
             host.argv[0], "test", "--locked", "--message-format=json-render-diagnostics",
             "--workspace", *excluded, "--target", host.target,
         ]  # fmt: skip
-        res = _execute(result, runner, argv, env, host.cwd)
+        res = _execute(result, runner, argv, env, host.cwd, host.place)
         if res is None or result.coverage_min is None:
             continue
         tests = [runner.layout.outside(p) for p in _test_executables(res.stdout)]
@@ -201,7 +206,7 @@ def _go(loaded: LoadedConfig, plan: Plan, runner: run.Runner, work: Path) -> lis
             step.argv[0], "test", "-count=1", "-cover", f"-coverprofile={profile}",
             *exec_args, "./...",
         ]  # fmt: skip
-        if _execute(result, runner, argv, env, step.cwd) is None:
+        if _execute(result, runner, argv, env, step.cwd, step.place) is None:
             continue
         _judge(result, coverage.go_statements(profile) if profile.is_file() else None)
     return out
