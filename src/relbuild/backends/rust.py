@@ -71,7 +71,9 @@ class RustBackend:
                 need(target.triple, "rust crates", False, str(exc).splitlines()[0], "see above")
             ]
         found = rustc.target_checks(target, rust, probe.env, links, std_use, probe.tools.zig)
-        return found + imgtool.checks(probe.loaded, target)
+        return (
+            found + imgtool.checks(probe.loaded, target) + rust_place.libclang_checks(probe, target)
+        )
 
     def read_facts(
         self, probe: Probe, components: Sequence[str], targets: Sequence[TargetConfig]

@@ -5,11 +5,59 @@ workspace that commits none (backends/cargo_lock.py)."""
 
 from __future__ import annotations
 
+import glob
+import os
 from pathlib import Path
 
 from relbuild.backends import cargo_lock
-from relbuild.backends.base import StepContext
+from relbuild.backends.base import Check, Probe, StepContext, need
 from relbuild.config import TargetConfig
+
+# Where Debian and most distributions put libclang (clang-sys searches these).
+_LIBCLANG = (
+    "/usr/lib/llvm-*/lib/libclang*.so*",
+    "/usr/lib/*/libclang*.so*",
+    "/usr/lib/libclang*.so*",
+)
+
+
+def find_libclang(env: dict[str, str] | None = None) -> str | None:
+    """The libclang a bindgen build script would load, or None."""
+    given = (env or {}).get("LIBCLANG_PATH") or os.environ.get("LIBCLANG_PATH")
+    patterns = [os.path.join(given, "libclang*.so*")] if given else []
+    for pattern in [*patterns, *_LIBCLANG]:
+        found = sorted(p for p in glob.glob(pattern) if "libclang-cpp" not in p)
+        if found:
+            return found[-1]
+    return None
+
+
+def libclang_checks(probe: Probe, target: TargetConfig) -> list[Check]:
+    """A crate that runs bindgen (clang-sys in its lock) needs libclang."""
+    config = probe.loaded.config
+    paths = sorted({config.rust[c].path for c in target.components if c in config.rust})
+    users = []
+    for rel in paths:
+        lock = cargo_lock.lock_file(probe.loaded.root, rel, probe.cache)
+        try:
+            text = lock.read_text(errors="replace")
+        except OSError:
+            continue
+        if 'name = "clang-sys"' in text:
+            users.append(rel)
+    if not users:
+        return []
+    found = find_libclang(dict(probe.env))
+    return [
+        need(
+            target.triple,
+            "libclang (bindgen)",
+            found is not None,
+            found or "not found",
+            f"the crate in {', '.join(users)} runs bindgen, which loads libclang: install it "
+            "(Debian: `apt-get install libclang1-19 libclang-common-19-dev`) or set LIBCLANG_PATH",
+        )
+    ]
 
 
 def with_lock(
