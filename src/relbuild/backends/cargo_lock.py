@@ -27,7 +27,7 @@ from relbuild.system.fsutil import atomic_write
 
 def slug(rel: str) -> str:
     """A folder name for a workspace path ('lib/hello' -> 'lib--hello')."""
-    return re.sub(r"[^A-Za-z0-9._-]", "-", rel.strip("/") or ".").replace("/", "--") or "root"
+    return re.sub(r"[^A-Za-z0-9._-]", "-", (rel.strip("/") or ".").replace("/", "--"))
 
 
 def generated_path(cache: Path, rel: str) -> Path:
