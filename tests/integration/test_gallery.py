@@ -69,7 +69,34 @@ SHAPES: dict[str, tuple[list[str], dict[str, str]]] = {
         ["aarch64-unknown-linux-gnu"],
         {"digest": r"^digest: combined=bfbc74e5d1ea194e n=3 \[pure go, linux/(amd64|arm64)\]$"},
     ),
+    # Shapes of public repositories, as they are written (issue 21).
+    "file-mains": (
+        ["aarch64-unknown-linux-gnu"],
+        {
+            "greet_static": r"^main: greet_static\nHello world!\n"
+            r"\(greet_static\.go: linked with \./lib/libgreet\.a\)\n2 greetings counted in Rust$",
+            "greet_linked": r"^main: greet_linked\nHello gopher!\n"
+            r"\(greet_linked\.go: linked with -L\./lib -lgreet\)\n1 greeting counted in Rust$",
+        },
+    ),
+    "workspace": (
+        ["aarch64-unknown-linux-gnu"],
+        {
+            "app": r"^app: tally abi=1 via example\.com/gotally \(go\.work\)\n"
+            r"count=5 min=1 max=16 sum=31 mean=6\.20 geomean=4\.00$"
+        },
+    ),
+    "go-in-rust": (
+        ["aarch64-unknown-linux-gnu"],
+        {
+            "go-in-rust": r"^go-in-rust: Rust main calling Go from libgosum\.a\n"
+            r"GoDigitSum\(2026\) = 10\nGoSumFields = 1\+2\+3\+36=42$"
+        },
+    ),
 }
+
+# What each build printed on stderr (its warnings), by project.
+BUILD_LOGS: dict[str, str] = {}
 
 
 def user_env() -> dict[str, str]:
@@ -143,6 +170,7 @@ def built(gallery: dict[str, Path]) -> dict[str, Path]:
         assert doctor.returncode == 0, f"{name}: doctor\n{doctor.stderr[-3000:]}"
         res = run(project, "build")
         assert res.returncode == 0, f"{name}: build\n{res.stderr[-4000:]}"
+        BUILD_LOGS[name] = res.stderr
     return gallery
 
 
@@ -168,6 +196,12 @@ SECOND_MACHINE = {
     "std-exe": "riscv64gc-unknown-linux-gnu",
     "nested": "x86_64-unknown-linux-gnu",
     "pure-go": "aarch64-unknown-linux-gnu",
+    # A crate with no Cargo.lock (locked once per machine), a committed
+    # archive that matches and a go.work, a Go archive linked into Rust by
+    # a build.rs running bindgen: each for a target with std from source.
+    "file-mains": "aarch64-unknown-linux-gnu",
+    "workspace": "aarch64-unknown-linux-gnu",
+    "go-in-rust": "aarch64-unknown-linux-gnu",
 }
 
 
@@ -287,3 +321,58 @@ def test_zig_links_the_build_script_and_proc_macro_of_a_cross_build(
             comment = elf.get_section_by_name(".comment")
             assert comment is not None
             assert b"ziglang/zig-bootstrap" in comment.data(), (path, comment.data())
+
+
+def test_file_mains_build_with_the_library_where_their_directives_name_it(
+    built: dict[str, Path],
+) -> None:
+    """mediremi/rust-plus-golang's shape: no go.mod, two mains built by file,
+    `./lib/libgreet.a` and `-L./lib -lgreet`, a crate with no Cargo.lock.
+    The tree is never written: the library and the lock are shown inside
+    the sandbox only."""
+    import tomllib
+
+    project = built["file-mains"]
+    config = tomllib.loads((project / "toolchains.toml").read_text())
+    assert config["go"]["greet_static"]["package"] == "./greet_static.go"
+    assert config["go"]["greet_linked"]["links"] == ["greet"]
+    assert not (project / "lib" / "libgreet.a").exists()
+    assert not (project / "lib" / "greet" / "Cargo.lock").exists()
+    manifest = json.loads((project / "dist" / "manifest.json").read_text())
+    lock = manifest["dependencies"]["cargo_locks"]["lib/greet"]
+    assert 'name = "itoa"' in lock["text"]
+    assert "lib/greet has no Cargo.lock: relbuild locked it once" in BUILD_LOGS["file-mains"]
+    steps = {s["component"]: s for s in manifest["steps"]}
+    assert steps["greet_static"]["argv"][-1] == "./greet_static.go"
+
+
+def test_committed_archives_are_checked_against_the_ones_built_from_source(
+    built: dict[str, Path],
+) -> None:
+    """The workspace shape commits one archive per platform: the arm64 one
+    is what its source builds, the amd64 one is stale (an older lib.rs).
+    The release links the fresh ones either way, and says which matched."""
+    manifest = json.loads((built["workspace"] / "dist" / "manifest.json").read_text())
+    found = {r["target"]: r for r in manifest["prebuilt"]}
+    arm, amd = found["aarch64-unknown-linux-gnu"], found["x86_64-unknown-linux-gnu"]
+    assert arm["path"] == "gotally/libtally_linux_arm64.a" and arm["matches"] is True
+    assert arm["why"] == "gotally/tally_linux_arm64.go:8" and arm["component"] == "tally"
+    assert amd["matches"] is False
+    assert any(d.endswith(": differs") and d.startswith("tally-") for d in amd["differences"])
+    log = BUILD_LOGS["workspace"]
+    assert "gotally/libtally_linux_amd64.a committed to the tree is NOT what its source" in log
+    assert "gotally/libtally_linux_arm64.a (aarch64-unknown-linux-gnu) is the same bytes" in log
+
+
+def test_a_go_archive_is_built_first_and_linked_into_the_rust_program(
+    built: dict[str, Path],
+) -> None:
+    """imWildCat/go-and-rust-example's shape: the Go c-archive is built
+    before the Rust program whose build.rs searches ./gosum for it (bindgen
+    over its header), and is not an artifact of its own."""
+    project = built["go-in-rust"]
+    manifest = json.loads((project / "dist" / "manifest.json").read_text())
+    for target in manifest["targets"]:
+        assert target["components"][:1] == ["gosum"]  # the archive first
+    assert {a["component"] for a in manifest["artifacts"] if a.get("component")} == {"go-in-rust"}
+    assert not (project / "gosum" / "libgosum.a").exists()
