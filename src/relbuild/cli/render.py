@@ -61,6 +61,9 @@ def render_plan(plan: Plan) -> None:
         err.print(f"  argv: {proc.quote(step.argv)}")
         for key, value in sorted(step.env.items()):
             err.print(f"  env {key}={value!r}" if "\x1f" in value else f"  env {key}={value}")
+        for rel, host in sorted(step.place.items()):
+            why = step.place_why.get(rel, "")
+            err.print(f"  place {rel} <- {host}" + (f"  ({why})" if why else ""))
 
 
 def render_build(result: BuildResult) -> None:
