@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,7 +46,7 @@ def test_directives_by_path_by_srcdir_and_by_search_folder(tmp_path: Path) -> No
     write_go(
         root / "mod", "t_linux_amd64.go", "/*\n#cgo LDFLAGS: ${SRCDIR}/libtally_linux_amd64.a\n*/"
     )
-    packages = [
+    packages: list[dict[str, Any]] = [
         {
             "Dir": str(root),
             "CgoFiles": ["main_static.go"],

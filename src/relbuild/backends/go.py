@@ -243,6 +243,10 @@ class GoBackend:
     ) -> GoFacts:
         root, config = probe.loaded.root, probe.loaded.config
         rel_paths = sorted({config.go[c].path for c in components})
+        for name in components:
+            for check in _release_checks(probe, "build", name, config.go[name]):
+                if not check.ok:
+                    raise ToolchainError(check.fix or check.detail)
         cgo = {
             (name, target.triple): cgo_packages(probe, config.go[name], target)
             for target in targets
