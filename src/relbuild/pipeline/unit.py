@@ -37,6 +37,7 @@ from relbuild.pipeline.model import Plan
 from relbuild.pipeline.options import BuildOptions
 from relbuild.pipeline.plan import plan as make_plan
 from relbuild.system import proc
+from relbuild.system.fsutil import find_up
 
 
 class UnitResult(BaseModel):
@@ -190,6 +191,9 @@ def _go(loaded: LoadedConfig, plan: Plan, runner: run.Runner, work: Path) -> lis
             status="skipped", coverage_min=_floor(loaded, names), log=str(log),
         )  # fmt: skip
         out.append(result)
+        if find_up(Path(step.cwd), Path(plan.root), "go.mod") is None:
+            result.reason = "Go files built by name with no go.mod: no package to test"
+            continue
         exec_args: list[str] = []
         if not _native(step.target):
             if triple.qemu_user is None or proc.which(triple.qemu_user) is None:
