@@ -3,7 +3,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint unit fuzz integration bench clean
+.PHONY: setup demo test lint unit fuzz integration bench clean wheel
 
 setup:
 	@bash scripts/setup.sh
@@ -16,6 +16,10 @@ demo: setup
 	$(BIN)/relbuild test dist
 	$(BIN)/relbuild size dist
 	@echo "demo: dist/ holds every target's artifacts; dist/manifest.json describes them"
+
+## wheel: relbuild's wheel, for `pipx install wheelhouse/relbuild-*.whl` (README.md)
+wheel: setup
+	$(BIN)/python -m build --wheel --outdir wheelhouse
 
 ## bench: relbuild build and verify against their direct baselines
 bench: setup
@@ -45,4 +49,4 @@ integration: setup
 	$(BIN)/pytest tests/integration
 
 clean:
-	rm -rf $(VENV) dist .relbuild examples/*/target
+	rm -rf $(VENV) dist wheelhouse .relbuild examples/*/target
