@@ -1,15 +1,20 @@
 # The two commands of the README's quickstart are `make demo` and `make test`;
-# both set up what they need first (scripts/setup.sh, idempotent).
+# both set up what they need first (scripts/setup.sh demo|test, idempotent).
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint unit fuzz integration bench clean wheel
+.PHONY: setup setup-demo demo test lint unit fuzz integration bench clean wheel
 
+## setup: everything the tests need; setup-demo: only what the demo's main job needs
+## (no test-only tool: no cosign, actionlint, chromium, disorderfs, dev tools)
 setup:
-	@bash scripts/setup.sh
+	@bash scripts/setup.sh test
+
+setup-demo:
+	@bash scripts/setup.sh demo
 
 ## demo: doctor, then build, verify and smoke-test the bundled example, then its sizes
-demo: setup
+demo: setup-demo
 	$(BIN)/relbuild doctor
 	$(BIN)/relbuild build
 	$(BIN)/relbuild verify dist

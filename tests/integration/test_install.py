@@ -153,3 +153,29 @@ def test_doctor_fix_installs_the_pinned_zig_once(installed: dict[str, str], tmp_
     again = sh(f"{doctor} --fix", tmp_path, installed)
     assert again.returncode == 0 and "fix: nothing to do" in again.stderr, again.stderr[-2000:]
     assert sorted((str(p), p.stat().st_mtime_ns) for p in tools.rglob("*")) == listing
+
+
+def setup_plan(mode: str) -> list[str]:
+    res = subprocess.run(
+        ["bash", REPO / "scripts" / "setup.sh", mode],
+        env={**os.environ, "SETUP_PLAN": "1"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return res.stdout.splitlines()
+
+
+def test_make_demo_sets_up_no_test_only_tool() -> None:
+    demo, full = setup_plan("demo"), setup_plan("test")
+    test_only = {"go actionlint v1.7.7", "go cosign v2.6.5", "pip -e .[dev]", "apt chromium"}
+    test_only |= {"apt disorderfs", "apt binutils-multiarch", "apt llvm-22"}
+    assert test_only <= set(full)
+    assert not test_only & set(demo), demo
+    # The demo still gets all that its build, smoke tests and images need.
+    needed = {"apt bubblewrap", "apt lld-19", "apt qemu-system-arm", "apt libc6-arm64-cross"}
+    assert needed | {"pip -e .[firmware]", "pip ziglang (toolchains.zig)"} <= set(demo)
+    make = subprocess.run(
+        ["make", "-n", "demo"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout
+    assert "scripts/setup.sh demo" in make and "setup.sh test" not in make
