@@ -1,21 +1,30 @@
 # The two commands of the README's quickstart are `make demo` and `make test`;
-# both set up what they need first (scripts/setup.sh, idempotent).
+# both set up what they need first (scripts/setup.sh demo|test, idempotent).
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint unit fuzz integration bench clean
+.PHONY: setup setup-demo demo test lint unit fuzz integration bench clean wheel
 
+## setup: everything the tests need; setup-demo: only what the demo's main job needs
+## (no test-only tool: no cosign, actionlint, chromium, disorderfs, dev tools)
 setup:
-	@bash scripts/setup.sh
+	@bash scripts/setup.sh test
+
+setup-demo:
+	@bash scripts/setup.sh demo
 
 ## demo: doctor, then build, verify and smoke-test the bundled example, then its sizes
-demo: setup
+demo: setup-demo
 	$(BIN)/relbuild doctor
 	$(BIN)/relbuild build
 	$(BIN)/relbuild verify dist
 	$(BIN)/relbuild test dist
 	$(BIN)/relbuild size dist
 	@echo "demo: dist/ holds every target's artifacts; dist/manifest.json describes them"
+
+## wheel: relbuild's wheel, for `pipx install wheelhouse/relbuild-*.whl` (README.md)
+wheel: setup
+	$(BIN)/python -m build --wheel --outdir wheelhouse
 
 ## bench: relbuild build and verify against their direct baselines
 bench: setup
@@ -45,4 +54,4 @@ integration: setup
 	$(BIN)/pytest tests/integration
 
 clean:
-	rm -rf $(VENV) dist .relbuild examples/*/target
+	rm -rf $(VENV) dist wheelhouse .relbuild examples/*/target

@@ -13,7 +13,13 @@ from pathlib import Path
 from relbuild.backends.base import CcWrapper, ResolvedTool
 from relbuild.config.models import ZigPin
 from relbuild.errors import ToolchainError
-from relbuild.system import proc
+from relbuild.system import environ, proc
+
+
+def tools_zig(release: str, env: Mapping[str, str]) -> Path:
+    """Where `relbuild doctor --fix` installs the `ziglang` wheel of a zig
+    release: a folder of its own per release under relbuild's tools folder."""
+    return Path(environ.tools_home(env)) / "zig" / release / "ziglang" / "zig"
 
 
 def package_zig() -> tuple[Path | None, str | None]:
@@ -29,13 +35,22 @@ def package_zig() -> tuple[Path | None, str | None]:
 
 
 def resolve(pin: ZigPin, env: Mapping[str, str]) -> ResolvedTool:
-    fix_install = f"Fix: {sys.executable} -m pip install ziglang=={pin.release}"
+    fix_install = (
+        f"Fix: relbuild doctor --fix (installs ziglang=={pin.release} into "
+        f"{tools_zig(pin.release, env).parent.parent}), or "
+        f"{sys.executable} -m pip install ziglang=={pin.release}"
+    )
     if pin.path:
         zig: Path | None = Path(pin.path).expanduser()
         via = f"path {pin.path}"
     else:
         zig, pkg_version = package_zig()
         via = f"ziglang {pkg_version} (Python package)"
+        installed = tools_zig(pin.release, env)
+        if pkg_version != pin.release and installed.is_file():
+            # The package beside relbuild is missing or another release:
+            # the one `doctor --fix` installed for this pin is used.
+            zig, via = installed, f"ziglang {pin.release} ({installed.parent.parent})"
         if zig is None:
             raise ToolchainError(
                 f"zig {pin.release} is pinned in toolchains.zig, but the `ziglang` package "

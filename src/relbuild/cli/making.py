@@ -44,15 +44,43 @@ def init_cmd(project: Path, force: bool, output: Path | None) -> None:
 
 
 @click.command("doctor")
+@click.option(
+    "--fix",
+    is_flag=True,
+    help="Install what needs no root, pinned and checked (zig into relbuild's tools folder, "
+    "Go through GOTOOLCHAIN, Rust through rustup), print the apt-get line for the rest, "
+    "then check again.",
+)
 @json_option("Print the report")
 @click.pass_obj
-def doctor_cmd(app: App, as_json: bool) -> None:
-    """Check the pinned toolchains and what every target needs."""
+def doctor_cmd(app: App, fix: bool, as_json: bool) -> None:
+    """Check the pinned toolchains and what every target needs.
+
+    Exit 0 when everything is there, 3 when a pin or a need is not met.
+    """
     from relbuild.cli.render import render_doctor
     from relbuild.errors import ToolchainsNotReadyError
     from relbuild.project.doctor import doctor
     from relbuild.system import environ
 
+    if fix:
+        from relbuild.project.fix import FixReport
+        from relbuild.project.fix import fix as fix_all
+
+        def render_fix(report: FixReport) -> None:
+            from relbuild.system import ui
+
+            render_doctor(report.doctor)
+            for action in report.actions:
+                ui.err.print(f"fix: {action.subject}: {action.status}: {action.detail}")
+            if report.apt_command:
+                ui.err.print(f"fix: needs root: {report.apt_command}")
+            if not report.actions and not report.apt:
+                ui.err.print("fix: nothing to do")
+
+        fixed = fix_all(app.config(), environ.probe_env())
+        finish(fixed, as_json, render_fix, failure=ToolchainsNotReadyError)
+        return
     report = doctor(app.config(), environ.probe_env())
     finish(report, as_json, render_doctor, failure=ToolchainsNotReadyError)
 

@@ -38,7 +38,16 @@ SYSTEM_PATH = ("/usr/local/bin", "/usr/bin", "/bin")
 
 # What a probe (`rustc -vV`, `go env`) may see: the inherited variables plus
 # where the tools and their homes are.
-PASS_THROUGH = ("PATH", "RUSTUP_HOME", "CARGO_HOME", "GOPATH", "GOMODCACHE", "TMPDIR", *INHERITED)
+PASS_THROUGH = (
+    "PATH",
+    "RUSTUP_HOME",
+    "CARGO_HOME",
+    "GOPATH",
+    "GOMODCACHE",
+    "TMPDIR",
+    "RELBUILD_TOOLS",
+    *INHERITED,
+)
 
 
 def step_path(extra: Sequence[str]) -> str:
@@ -74,6 +83,14 @@ def inherited(source: Mapping[str, str] | None = None) -> dict[str, str]:
 def home(source: Mapping[str, str] | None = None) -> str:
     src = os.environ if source is None else source
     return src.get("HOME") or os.path.expanduser("~")
+
+
+def tools_home(source: Mapping[str, str] | None = None) -> str:
+    """relbuild's own tools folder (`doctor --fix` installs zig there):
+    $RELBUILD_TOOLS, else ~/.cache/relbuild/tools, outside any clone so
+    that every checkout on the machine shares it."""
+    src = os.environ if source is None else source
+    return src.get("RELBUILD_TOOLS") or os.path.join(home(src), ".cache", "relbuild", "tools")
 
 
 def cargo_home(source: Mapping[str, str] | None = None) -> str:
