@@ -82,3 +82,11 @@ def test_init_writes_a_config_that_loads(tools: ResolvedToolchains, tmp_path: Pa
     assert config.go["beacon"].package == "./cmd/beacon"
     assert config.go["beacon"].links == ["beacon-ffi"]
     assert config.targets[0].triple == "x86_64-unknown-linux-gnu"
+    # Issue 22: the no_std firmware (build.rs passes -T) and the licence.
+    assert config.rust["beacon-fw"].kind == "firmware"
+    assert config.project.license_files == ["LICENSE"]
+    bare = {t.triple: t.components for t in config.targets if t.info.bare_metal}
+    assert bare == {
+        "thumbv7em-none-eabihf": ["beacon-fw"],
+        "riscv32imac-unknown-none-elf": ["beacon-fw"],
+    }

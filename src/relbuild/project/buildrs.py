@@ -101,6 +101,17 @@ def build_script_links(text: str) -> BuildLinks:
     return BuildLinks(tuple(search), tuple(static))
 
 
+def passes_linker_script(text: str) -> bool:
+    """Whether a build script prints a ``cargo:rustc-link-arg*=-T...``
+    (a linker script), in a format string or a literal: ``-T{script}``
+    counts though its name is computed."""
+    return any(
+        "rustc-link-arg" in s and "=-T" in s
+        for _, strings in _macro_strings(text, ("println!", "print!"))
+        for s in strings
+    )
+
+
 def _printed(text: str) -> Iterator[tuple[int, str]]:
     """(line, the text printed) of each ``println!``/``print!`` whose
     format string's placeholders are all given string literals."""

@@ -10,9 +10,10 @@ killed with its process group when init is stopped, and the tree is read as
 
 from __future__ import annotations
 
+import os
 import re
 import stat
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,10 @@ import tomli_w
 from relbuild.backends import go, rustc, zig
 from relbuild.backends.cargo_meta import Crate, parse_metadata
 from relbuild.errors import CommandError, ConfigError, ToolchainError
-from relbuild.project import goinit, treescan
+from relbuild.project import firmware, goinit, initfiles, inittargets, treescan
 from relbuild.project.buildrs import Linker, read_linker
+from relbuild.project.initfiles import IGNORED as IGNORED  # noqa: PLC0414 - re-exported
+from relbuild.project.initfiles import ignore_outputs as ignore_outputs  # noqa: PLC0414
 from relbuild.system import proc, signals
 from relbuild.system.fsutil import atomic_write
 
@@ -72,11 +75,16 @@ def read_tree(project: Path, notes: list[str]) -> treescan.Tree:
 
 
 def scaffold(
-    project: Path, env: Mapping[str, str], notes: list[str] | None = None
+    project: Path,
+    env: Mapping[str, str],
+    notes: list[str] | None = None,
+    targets: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The config `init` would write for ``project``, as a TOML-ready dict;
-    what the user should know (the tree asks for another toolchain, files
-    that were not read) is added to ``notes``."""
+    """The config `init` would write for ``project``, as a TOML-ready dict,
+    built for ``targets`` (known triples; none: the host and each
+    firmware's suggested targets); what the user should know (the tree
+    asks for another toolchain, files that were not read) is added to
+    ``notes``."""
     notes = [] if notes is None else notes
     tree = read_tree(project, notes)
     cargo_tomls = _workspace_roots(tree)
@@ -93,11 +101,12 @@ def scaffold(
     host = "x86_64-unknown-linux-gnu"
     tools: RustTools | None = None
     linkers: list[Linker] = []
+    fw: dict[str, tuple[str, ...]] = {}  # firmware component -> suggested targets
     for cargo_toml in cargo_tomls:
         if tools is None:
             toolchains["rust"], host, tools = _pin_rust(env)
             notes += treescan.rust_toolchain_requests(tree, toolchains["rust"])
-        more, more_libs, first = _rust_components(project, cargo_toml, tools, linkers, notes)
+        more, more_libs, first = _rust_components(project, cargo_toml, tools, linkers, fw, notes)
         rust.update({k: v for k, v in more.items() if k not in rust})
         libs.update({k: v for k, v in more_libs.items() if k not in libs})
         version = version or first
@@ -109,18 +118,20 @@ def scaffold(
         c["kind"] == "executable" for c in rust.values()
     ):
         toolchains["zig"] = _pin_zig(env)
-    runnable = [n for n, c in rust.items() if c["kind"] != "firmware"] + list(go)
-    if not runnable:
+    hosted = [n for n, c in rust.items() if c["kind"] != "firmware"] + list(go)
+    if not hosted and not fw:
         raise ConfigError(
             f"{project}: found no staticlib, binary or Go main package to build",
             hint="relbuild builds Rust staticlibs and binaries and Go main packages; write "
             "toolchains.toml by hand for other layouts (`relbuild schema` describes it).",
         )
+    licences = initfiles.licence_files(project)
     data: dict[str, Any] = {
         "schema-version": 1,
         "project": {
             "name": _safe_name(_repository_name(project)),
             **({"version": version} if version else {}),
+            **({"license-files": licences} if licences else {}),
         },
         "toolchains": toolchains,
     }
@@ -128,7 +139,7 @@ def scaffold(
         data["rust"] = rust
     if go:
         data["go"] = go
-    data["targets"] = [{"triple": host, "components": runnable}]
+    data["targets"] = inittargets.assign(targets, host, hosted, fw, notes)
     return data
 
 
@@ -181,13 +192,19 @@ def _repository_name(project: Path) -> str:
 
 
 def _rust_components(
-    project: Path, cargo_toml: Path, tools: RustTools, linkers: list[Linker], notes: list[str]
+    project: Path,
+    cargo_toml: Path,
+    tools: RustTools,
+    linkers: list[Linker],
+    fw: dict[str, tuple[str, ...]],
+    notes: list[str],
 ) -> tuple[dict[str, Any], dict[str, str], str | None]:
     """(components, library name -> component, first package version) of
     the workspace at ``cargo_toml``; components outside the project's root
     folder say `path`. The crates whose build scripts link static libraries
-    are added to ``linkers``; a workspace with no Cargo.lock, and a build
-    script that needs libclang, to ``notes``."""
+    are added to ``linkers``, firmware and its suggested targets to ``fw``;
+    a workspace with no Cargo.lock, and a build script that needs libclang,
+    to ``notes``."""
     rel_dir = cargo_toml.parent.relative_to(project).as_posix()
     try:
         packages = _cargo_packages(cargo_toml.parent, tools)
@@ -225,8 +242,13 @@ def _rust_components(
                 rust[pkg.name] = _in(rel_dir, _with_package(comp, pkg.name, pkg.name))
                 libs[target.name.replace("-", "_")] = pkg.name
             elif "bin" in target.kinds:
-                exe = _with_package({"kind": "executable"}, pkg.name, target.name)
+                found = firmware.firmware_of(project, cargo_toml.parent, pkg, target.src_path)
+                kind = "executable" if found is None else "firmware"
+                exe = _with_package({"kind": kind}, pkg.name, target.name)
                 rust[target.name] = _in(rel_dir, exe)
+                if found is not None and target.name not in fw:
+                    fw[target.name] = found.triples
+                    notes.append(found.note(target.name))
     return rust, libs, version
 
 
@@ -234,49 +256,48 @@ def _rust_components(
 class Initialized:
     text: str  # what was written
     notes: list[str]  # what the user should know: shown, and kept as comments
+    written: list[str]  # each file written or changed, and how: for stdout
 
 
-def init(project: Path, out: Path, env: Mapping[str, str], force: bool) -> Initialized:
-    if out.exists() and not force:
+def init(
+    project: Path,
+    out: Path,
+    env: Mapping[str, str],
+    force: bool,
+    targets: Sequence[str] = (),
+) -> Initialized:
+    """Write the config for ``project`` to ``out``: its `project.root` is
+    the project as seen from ``out``'s folder, and relbuild's outputs (made
+    beside ``out``) are added to the project's .gitignore only when they
+    land inside the project."""
+    replaced = out.exists()
+    if replaced and not force:
         raise ConfigError(f"{out} exists already", hint="Pass --force to replace it.")
     notes: list[str] = []
     # Stopped by a signal, init kills the child it waits for (with its
     # process group) before it goes: no `cargo metadata` is left behind.
     with signals.guarded():
-        data = scaffold(project, env, notes)
+        data = scaffold(project, env, notes, targets)
+    base = out.absolute().parent.resolve()
+    root = Path(os.path.relpath(project.resolve(), base)).as_posix()
+    if root != ".":
+        data["project"]["root"] = root
     comments = "".join(f"# note: {n}\n" for n in notes)
     text = HEADER + comments + tomli_w.dumps(data)
     atomic_write(out, text.encode(), make_parents=False)
-    ignore_outputs(out.parent, notes)
-    return Initialized(text, notes)
-
-
-# relbuild's own outputs: never the user's changes, never committed.
-IGNORED = (".relbuild/", "dist/")
-
-
-def ignore_outputs(folder: Path, notes: list[str] | None = None) -> list[str]:
-    """Add relbuild's cache and dist folders to ``folder/.gitignore`` (kept
-    as it is otherwise); the lines added. A .gitignore that is not a
-    regular file (a symbolic link, perhaps to a file outside the project)
-    is left alone, and ``notes`` says so."""
-    path = folder / ".gitignore"
-    try:
-        text = treescan.read_text(folder, path, treescan.MANIFEST_LIMIT, follow=False)
-    except FileNotFoundError:
-        text = ""
-    except treescan.Unreadable as exc:
-        if notes is not None:
-            notes.append(
-                f"{path} left as it is ({exc}); add {' and '.join(IGNORED)} to it yourself"
-            )
-        return []
-    have = {line.strip().lstrip("/") for line in text.splitlines()}
-    missing = [p for p in IGNORED if p not in have and p.rstrip("/") not in have]
-    if missing:
-        sep = "" if not text or text.endswith("\n") else "\n"
-        atomic_write(path, (text + sep + "\n".join(missing) + "\n").encode(), make_parents=False)
-    return missing
+    written = [f"{'replaced' if replaced else 'wrote'} {out}"]
+    if base.is_relative_to(project.resolve()):
+        ignore = project / ".gitignore"
+        had = ignore.exists()
+        added = ignore_outputs(project, notes)
+        if added:
+            written.append(f"{'changed' if had else 'wrote'} {ignore} (added {', '.join(added)})")
+    else:
+        notes.append(
+            f"the build's outputs ({' and '.join(IGNORED)}) go beside {out}, outside the "
+            f"project, so its .gitignore was left as it is"
+        )
+    return Initialized(text, notes, written)
 
 
 def _in(rel_dir: str, comp: dict[str, Any]) -> dict[str, Any]:
