@@ -20,8 +20,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from relbuild.backends import gomod_text
 from relbuild.errors import ConfigError
-from relbuild.project import buildrs, goscan, treescan
+from relbuild.project import buildrs, firmware, goscan, treescan
 from relbuild.project.goinit import go_components
 from relbuild.project.init import _workspace_roots, ignore_outputs, read_tree
 from tests.conftest import REPO
@@ -180,3 +181,6 @@ def test_build_rs_and_go_work_scans_of_any_text(parts: list[str]) -> None:
     buildrs.uses_bindgen(text)
     goscan.go_work_uses(text)
     goscan.go_mod_replaces(text)
+    assert all(isinstance(m, str) for m in gomod_text.go_mod_requires(text))
+    buildrs.passes_linker_script(text)
+    firmware.no_std(text * 50)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from relbuild.attest.contents import Contents
-from relbuild.backends import cgo_links, go_buildinfo, go_module
+from relbuild.backends import cgo_links, go_buildinfo, go_module, gomod_text
 from relbuild.backends.base import (
     CcWrapper,
     Check,
@@ -219,6 +219,7 @@ class GoBackend:
 
     def needs(self, probe: Probe, target: TargetConfig) -> list[Check]:
         config = probe.loaded.config
+        gomod_text.require_go_sums(probe.loaded, [c for c in target.components if c in config.go])
         found = [
             check
             for c in target.components
@@ -242,6 +243,7 @@ class GoBackend:
         self, probe: Probe, components: Sequence[str], targets: Sequence[TargetConfig]
     ) -> GoFacts:
         root, config = probe.loaded.root, probe.loaded.config
+        gomod_text.require_go_sums(probe.loaded, components)
         rel_paths = sorted({config.go[c].path for c in components})
         for name in components:
             for check in _release_checks(probe, "build", name, config.go[name]):

@@ -15,6 +15,11 @@ import posixpath
 import re
 from dataclasses import dataclass
 
+# Re-exported: the go.mod readers moved below, where doctor and plan use them too.
+from relbuild.backends.gomod_text import go_mod_replaces as go_mod_replaces  # noqa: PLC0414
+from relbuild.backends.gomod_text import go_module_path as go_module_path  # noqa: PLC0414
+from relbuild.backends.gomod_text import go_work_uses as go_work_uses  # noqa: PLC0414
+
 # Each is matched against one line (or a token) from its start, and none has
 # two quantifiers over the same characters in a row: no backtracking.
 _PACKAGE = re.compile(r"package\s+(\w+)")
@@ -120,56 +125,6 @@ def _ldflags_libs(line: str, number: int) -> list[CgoLib]:
         if base.startswith("lib") and base.endswith(".a") and len(base) > len("lib.a"):
             found.append(CgoLib(base[3:-2], number, token))
     return found
-
-
-def go_module_path(text: str) -> str:
-    """The module path of a go.mod ("" if it names none)."""
-    for raw in text.splitlines():
-        words = raw.split()
-        if len(words) >= 2 and words[0] == "module":
-            return words[1].strip('"')
-    return ""
-
-
-def _directives(text: str, verb: str) -> list[list[str]]:
-    """The words of each ``verb`` directive of a go.mod or go.work, in its
-    one-line form and in its ``verb ( ... )`` block form."""
-    found: list[list[str]] = []
-    in_block = False
-    for raw in text.splitlines():
-        words = raw.partition("//")[0].split()
-        if in_block:
-            if words[:1] == [")"]:
-                in_block = False
-            elif words:
-                found.append(words)
-        elif words[:1] == [verb]:
-            if words[1:] == ["("]:
-                in_block = True
-            elif len(words) > 1:
-                found.append(words[1:])
-    return found
-
-
-def go_work_uses(text: str) -> list[str]:
-    """The module folders a go.work's ``use`` directives list, as written."""
-    return [words[0].strip('"') for words in _directives(text, "use")]
-
-
-def go_mod_replaces(text: str) -> dict[str, str]:
-    """A go.mod's ``replace`` directives that point at a local folder:
-    module path -> the folder, relative to the go.mod's, as written."""
-    local: dict[str, str] = {}
-    for words in _directives(text, "replace"):
-        if "=>" not in words:
-            continue
-        at = words.index("=>")
-        if at == 0 or at + 1 >= len(words):
-            continue
-        target = words[at + 1].strip('"')
-        if target.startswith(("./", "../")) or target in (".", ".."):
-            local[words[0].strip('"')] = target
-    return local
 
 
 def inside(base: str, rel: str) -> str | None:
