@@ -67,6 +67,12 @@ class ToolchainsNotReadyError(NegativeReportError):
     exit_code = 3
 
 
+class ConfigNotReadyError(NegativeReportError):
+    """check's report: the config or the project's locks are not ready to build."""
+
+    exit_code = 2
+
+
 class BuildError(RelbuildError):
     """A build step failed."""
 

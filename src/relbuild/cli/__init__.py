@@ -1,7 +1,7 @@
 """The click layer: parse, call one core function, render. Nothing else.
 
-Each command `relbuild X` is the click function ``X_cmd`` (in making.py,
-checking.py or signing.py), which calls the function ``X()`` of the module ``relbuild.X``.
+Each command `relbuild X` is the click function ``X_cmd`` (in starting.py, making.py,
+checking.py, signing.py...), which calls the function ``X()`` of the module ``relbuild.X``.
 
 Heavy imports happen inside the commands so that ``relbuild --help`` is
 instant.
@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from relbuild import __version__
-from relbuild.cli import checking, history, making, series, signing
+from relbuild.cli import checking, history, making, series, signing, starting
 from relbuild.cli.app import App
 from relbuild.errors import NegativeReportError, RelbuildError
 
@@ -46,6 +46,7 @@ def cli(ctx: click.Context, config_path: Path | None, debug: bool) -> None:
 
 
 for _command in (
+    *starting.COMMANDS,
     *making.COMMANDS,
     *checking.COMMANDS,
     *signing.COMMANDS,

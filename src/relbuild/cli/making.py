@@ -1,4 +1,4 @@
-"""Commands before and during a build: init, doctor, schema, plan, build."""
+"""Commands before and during a build: doctor, schema, plan, build."""
 
 from __future__ import annotations
 
@@ -18,71 +18,6 @@ from relbuild.cli.app import (
     json_option,
     target_option,
 )
-
-
-class _InitCommand(click.Command):
-    """init's help lists the target presets, read when the help is shown
-    (so that `relbuild --help` imports no config code)."""
-
-    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        from relbuild.project.inittargets import PRESETS
-
-        with formatter.section("Target presets (--targets)"):
-            formatter.write_dl([(name, ", ".join(ts)) for name, ts in PRESETS.items()])
-        formatter.write_paragraph()
-        formatter.write_text("Exit codes: 0 written, 2 usage or config error, 3 no toolchain.")
-
-
-@click.command("init", cls=_InitCommand)
-@click.argument(
-    "project", type=click.Path(path_type=Path, file_okay=False, exists=True), default="."
-)
-@click.option("--force", is_flag=True, help="Replace an existing toolchains.toml.")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Where to write (default: PROJECT/toolchains.toml); project.root is set from there.",
-)
-@click.option(
-    "-t",
-    "--target",
-    "targets",
-    multiple=True,
-    metavar="TRIPLE",
-    help="Build for this target (repeatable). Default: the host, and for firmware the "
-    "bare-metal targets its crate suggests.",
-)
-@click.option(
-    "--targets",
-    "presets",
-    multiple=True,
-    metavar="PRESET[,PRESET]",
-    help="Build for the targets of a preset (repeatable).",
-)
-def init_cmd(
-    project: Path,
-    force: bool,
-    output: Path | None,
-    targets: tuple[str, ...],
-    presets: tuple[str, ...],
-) -> None:
-    """Write a starting toolchains.toml for PROJECT, pinned to what is installed.
-
-    Each file written or changed is listed on stdout; notes go to stderr.
-    """
-    from relbuild.project.init import init
-    from relbuild.project.inittargets import asked
-    from relbuild.system import environ, ui
-
-    chosen = asked(targets, presets)
-    out = output or project / "toolchains.toml"
-    done = init(project.resolve(), out, environ.probe_env(), force, chosen)
-    for note in done.notes:
-        ui.err.print(f"note: {note}")
-    for line in done.written:
-        click.echo(line)
-    ui.err.print(f"check {out}, then run `relbuild doctor`")
 
 
 @click.command("doctor")
@@ -422,4 +357,4 @@ def ci_gitlab_cmd(app: App, per_runner: int | None, group_by: str) -> None:
     click.echo(gitlab(app.config(), per_runner=per_runner, group_by=group_by), nl=False)  # type: ignore[arg-type]
 
 
-COMMANDS = [init_cmd, doctor_cmd, schema_cmd, plan_cmd, build_cmd, ci_cmd]
+COMMANDS = [doctor_cmd, schema_cmd, plan_cmd, build_cmd, ci_cmd]
