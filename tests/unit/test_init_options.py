@@ -255,3 +255,15 @@ def test_output_in_a_subfolder_points_up_and_ignores_at_the_project_root(tmp_pat
     assert tomllib.loads(done.text)["project"]["root"] == ".."
     assert (project / ".gitignore").read_text() == ".relbuild/\ndist/\n"
     assert not (project / "release" / ".gitignore").exists()
+
+
+def test_files_below_the_working_folder_are_listed_as_typed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = write(tmp_path / "tool", go_program())
+    monkeypatch.chdir(project)
+    res = CliRunner().invoke(cli, ["init"], catch_exceptions=False)
+    assert res.stdout.splitlines() == [
+        "wrote toolchains.toml",
+        "wrote .gitignore (added .relbuild/, dist/)",
+    ]

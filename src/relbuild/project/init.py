@@ -291,13 +291,20 @@ def init(
         had = ignore.exists()
         added = ignore_outputs(project, notes)
         if added:
-            written.append(f"{'changed' if had else 'wrote'} {ignore} (added {', '.join(added)})")
+            verb = "changed" if had else "wrote"
+            written.append(f"{verb} {_display(ignore)} (added {', '.join(added)})")
     else:
         notes.append(
             f"the build's outputs ({' and '.join(IGNORED)}) go beside {out}, outside the "
             f"project, so its .gitignore was left as it is"
         )
     return Initialized(text, notes, written)
+
+
+def _display(path: Path) -> str:
+    """``path`` as a user in this folder would type it: relative when it is below."""
+    rel = os.path.relpath(path)
+    return path.as_posix() if rel.startswith("..") else rel
 
 
 def _in(rel_dir: str, comp: dict[str, Any]) -> dict[str, Any]:
