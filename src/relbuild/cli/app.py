@@ -43,14 +43,18 @@ def finish(
     render: Callable[[R], None],
     failure: type[NegativeReportError] = NegativeReportError,
 ) -> None:
-    """The end of every command that reports: the report as JSON on stdout
-    when asked, for people on stderr, and an exit code other than 0 when its
-    ``ok`` (a computed field, so it is in the JSON) says no."""
+    """The end of every command that reports: for people (on stdout, or on
+    stderr when the JSON is asked for: stdout then holds the JSON alone), and
+    an exit code other than 0 when its ``ok`` (a computed field, so it is in
+    the JSON) says no."""
     from relbuild.system import ui
 
     if as_json:
         ui.print_json(report)
-    render(report)
+        with ui.json_on_stdout():
+            render(report)
+    else:
+        render(report)
     if not getattr(report, "ok", True):
         raise failure
 

@@ -245,7 +245,10 @@ def size_cmd(
     location: Path, compare: Path | None, crates: bool, symbols: bool, top: int, as_json: bool
 ) -> None:
     """Firmware flash and RAM (with the worst-case stack) per section, crate and
-    symbol, against budgets (like `cargo size` and `cargo bloat`)."""
+    symbol, against budgets (like `cargo size` and `cargo bloat`).
+
+    Exit 0 within every budget, 1 when a firmware is over its flash or RAM
+    budget, 2 when the dist or a size file cannot be read."""
     from functools import partial
 
     from relbuild.cli.render import render_size
