@@ -47,7 +47,9 @@ class Series:
 
 def _build(config: Path, out: Path, version: str, epoch: int) -> None:
     env = {**os.environ, "SOURCE_DATE_EPOCH": str(epoch)}
-    res = relbuild_cmd("--config", config, "build", "--out", out, "--version", version, env=env)
+    res = relbuild_cmd(
+        "--config", config, "build", "--out", out, "--release-version", version, env=env
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     assert f"{version}: added (build report)" in res.stderr
 

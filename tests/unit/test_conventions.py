@@ -10,9 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from relbuild.cli.render import render_plan
 from relbuild.release.dist import load_manifest, write_manifest
+from relbuild.system import proc  # noqa: F401 - imported before the no-process guard
 from relbuild.verify.inventory import generate, write_inventory
 from tests.conftest import CliResult
+from tests.unit.test_plan import make_plan
 from tests.unit.test_size_file import dist as size_dist
 from tests.unit.test_size_file import split_of
 
@@ -76,11 +79,69 @@ def test_size_is_on_stdout_and_exits_1_over_a_budget(
 
 
 def test_a_plan_is_on_stdout(capsys: pytest.CaptureFixture[str]) -> None:
-    from relbuild.cli.render import render_plan
-    from tests.unit.test_plan import make_plan
-
     plan = make_plan()
     render_plan(plan)
     out, err = capsys.readouterr()
     assert err == ""
     assert sum(line.startswith("  argv: ") for line in out.splitlines()) == len(plan.steps)
+
+
+# --- one meaning per option ----------------------------------------------------------
+
+
+def _leaves() -> list[tuple[str, ...]]:
+    import click
+
+    from relbuild.cli import cli
+
+    def walk(cmd: click.Command, path: tuple[str, ...]) -> list[tuple[str, ...]]:
+        if isinstance(cmd, click.Group):
+            return [p for n, c in sorted(cmd.commands.items()) for p in walk(c, (*path, n))]
+        return [path]
+
+    return walk(cli, ())
+
+
+def test_config_is_accepted_after_the_command(
+    tmp_path: Path, relbuild: Callable[..., CliResult]
+) -> None:
+    missing = tmp_path / "none.toml"
+    for args in (("--config", missing, "doctor"), ("doctor", "--config", missing)):
+        code, _, err = relbuild(*args)
+        assert code == 2 and "none.toml" in err, err
+    code, _, err = relbuild("history", "list", "-c", missing)
+    assert code == 2 and "none.toml" in err, err
+    code, _, err = relbuild("--config", tmp_path / "a.toml", "doctor", "--config", missing)
+    assert code == 2 and "given twice" in err, err
+
+
+@pytest.mark.parametrize("path", _leaves(), ids=" ".join)
+def test_every_help_states_exit_codes_and_the_config_option(
+    path: tuple[str, ...], relbuild: Callable[..., CliResult]
+) -> None:
+    code, out, _ = relbuild(*path, "--help")
+    assert code == 0
+    text = " ".join(out.split())
+    assert "Exit 0" in text, text
+    assert "-c, --config" in text
+    assert "--output" not in text  # the old spelling is a hidden alias
+
+
+def test_out_is_the_path_written_and_output_its_hidden_alias(
+    tmp_path: Path, relbuild: Callable[..., CliResult]
+) -> None:
+    for flag in ("-o", "--out", "--output"):
+        target = tmp_path / f"schema{flag}.json"
+        code, _, err = relbuild("schema", "manifest", flag, target)
+        assert code == 0 and json.loads(target.read_text())["title"], err
+
+
+def test_release_version_is_the_release_and_version_says_so(
+    loose: Path, relbuild: Callable[..., CliResult]
+) -> None:
+    code, _, err = relbuild("manifest", loose, "--release-version", "1.2.3")
+    assert code == 0, err
+    assert load_manifest(loose / "manifest.json").project.version == "1.2.3"
+    for args in (("build", "--version"), ("build", "--version", "1.0.0")):
+        code, _, err = relbuild(*args)
+        assert code == 2 and "--release-version" in err, err

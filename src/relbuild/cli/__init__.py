@@ -17,7 +17,7 @@ import click
 
 from relbuild import __version__
 from relbuild.cli import checking, history, making, series, signing
-from relbuild.cli.app import App
+from relbuild.cli.app import App, config_anywhere
 from relbuild.errors import NegativeReportError, RelbuildError
 
 _DEBUG = False
@@ -52,6 +52,7 @@ for _command in (
     *history.COMMANDS,
     *series.COMMANDS,
 ):
+    config_anywhere(_command)
     cli.add_command(_command)
 
 

@@ -13,6 +13,7 @@ from relbuild.cli.app import (
     jobs_option,
     json_option,
     location_argument,
+    release_version_option,
     target_option,
 )
 
@@ -138,7 +139,7 @@ def _target_pairs(
 @click.command("manifest")
 @click.argument("folder", type=click.Path(path_type=Path, file_okay=False, exists=True))
 @click.option("--name", help="Project name (default: the folder's name).")
-@click.option("--version", "version_", metavar="VERSION", help="Project version.")
+@release_version_option("The release's version.")
 @click.option(
     "-t",
     "--target",
@@ -153,16 +154,19 @@ def _target_pairs(
 def manifest_cmd(
     folder: Path,
     name: str | None,
-    version_: str | None,
+    version: str | None,
     targets: dict[str, str],
     force: bool,
     as_json: bool,
 ) -> None:
-    """Write manifest.json, SHA256SUMS and SHA512SUMS for artifacts built elsewhere."""
+    """Write manifest.json, SHA256SUMS and SHA512SUMS for artifacts built elsewhere.
+
+    Exit 0 written, 2 a manifest is there already (--force replaces it) or a
+    file cannot be read."""
     from relbuild.cli.render import render_inventory
     from relbuild.verify.inventory import manifest
 
-    written = manifest(folder, name=name, version=version_, targets=targets, force=force)
+    written = manifest(folder, name=name, version=version, targets=targets, force=force)
     finish(written, as_json, lambda m: render_inventory(folder, m))
 
 
@@ -348,7 +352,7 @@ def merge_cmd(
     """Verify the parts built by `relbuild build --target` on several runners and merge
     them into the dist one machine would have built.
 
-    Exit 2, naming the part and the field, when a part does not match its manifest,
+    Exit 0 merged; exit 2, naming the part and the field, when a part does not match its manifest,
     the parts disagree (revision, epoch, config, toolchains), two parts claim a target
     or a path, or a target is missing without --allow-partial.
     """

@@ -16,6 +16,8 @@ from relbuild.cli.app import (
     finish,
     jobs_option,
     json_option,
+    out_option,
+    release_version_option,
     target_option,
 )
 
@@ -25,18 +27,16 @@ from relbuild.cli.app import (
     "project", type=click.Path(path_type=Path, file_okay=False, exists=True), default="."
 )
 @click.option("--force", is_flag=True, help="Replace an existing toolchains.toml.")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Where to write (default: PROJECT/toolchains.toml).",
-)
-def init_cmd(project: Path, force: bool, output: Path | None) -> None:
-    """Write a starting toolchains.toml for PROJECT, pinned to what is installed."""
+@out_option("Where to write (default: PROJECT/toolchains.toml).")
+def init_cmd(project: Path, force: bool, out: Path | None) -> None:
+    """Write a starting toolchains.toml for PROJECT, pinned to what is installed.
+
+    Exit 0 written, 2 when PROJECT holds nothing to build or the file exists
+    (--force replaces it)."""
     from relbuild.project.init import init
     from relbuild.system import environ, ui
 
-    out = output or project / "toolchains.toml"
+    out = out or project / "toolchains.toml"
     done = init(project.resolve(), out, environ.probe_env(), force)
     for note in done.notes:
         ui.err.print(f"note: {note}")
@@ -47,7 +47,10 @@ def init_cmd(project: Path, force: bool, output: Path | None) -> None:
 @json_option("Print the report")
 @click.pass_obj
 def doctor_cmd(app: App, as_json: bool) -> None:
-    """Check the pinned toolchains and what every target needs."""
+    """Check the pinned toolchains and what every target needs.
+
+    Exit 0 every pin and need satisfied, 2 unusable config, 3 a toolchain
+    or a need missing or not matching its pin (each with how to fix it)."""
     from relbuild.cli.render import render_doctor
     from relbuild.errors import ToolchainsNotReadyError
     from relbuild.project.doctor import doctor
@@ -59,22 +62,19 @@ def doctor_cmd(app: App, as_json: bool) -> None:
 
 @click.command("schema")
 @click.argument("which", type=click.Choice(["config", "manifest"]), default="config")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Write the schema to this file instead of stdout.",
-)
-def schema_cmd(which: str, output: Path | None) -> None:
-    """Print the JSON Schema of toolchains.toml (config) or of manifest.json."""
+@out_option("Write the schema to this file instead of stdout.")
+def schema_cmd(which: str, out: Path | None) -> None:
+    """Print the JSON Schema of toolchains.toml (config) or of manifest.json.
+
+    Exit 0 printed (or written), 2 the file cannot be written."""
     from relbuild.schema import schema
     from relbuild.system.fsutil import atomic_write
 
     text = schema("config" if which == "config" else "manifest")
-    if output is None:
+    if out is None:
         click.echo(text, nl=False)
     else:
-        atomic_write(output, text.encode(), make_parents=False)
+        atomic_write(out, text.encode(), make_parents=False)
 
 
 @click.command("plan")
@@ -121,7 +121,10 @@ def plan_cmd(
     group_by: str,
     as_json: bool,
 ) -> None:
-    """Print the ordered build steps (argv, cwd, environment) without running them."""
+    """Print the ordered build steps (argv, cwd, environment) without running them.
+
+    Exit 0 planned, 2 unusable config or selection, 3 a toolchain missing or
+    not matching its pin."""
     import json
 
     from relbuild.system import ui
@@ -186,12 +189,9 @@ def plan_cmd(
     default=None,
     help="Record the tree as modified or not, overriding git.",
 )
-@click.option(
-    "--version",
-    "version",
-    metavar="VERSION",
-    help="The release's version (default: an exact v* tag on HEAD, then project.version, "
-    "then the first crate's version).",
+@release_version_option(
+    "The release's version (default: an exact v* tag on HEAD, then project.version, "
+    "then the first crate's version)."
 )
 @click.option(
     "--previous",
@@ -336,7 +336,9 @@ def _ci_options(func: Any) -> Any:
 @_ci_options
 @click.pass_obj
 def ci_github_cmd(app: App, per_runner: int | None, group_by: str) -> None:
-    """A GitHub Actions workflow: plan, build per matrix entry, merge, verify."""
+    """A GitHub Actions workflow: plan, build per matrix entry, merge, verify.
+
+    Exit 0 printed, 2 unusable config."""
     from relbuild.ci.workflows import github
 
     click.echo(github(app.config(), per_runner=per_runner, group_by=group_by), nl=False)  # type: ignore[arg-type]
@@ -346,7 +348,9 @@ def ci_github_cmd(app: App, per_runner: int | None, group_by: str) -> None:
 @_ci_options
 @click.pass_obj
 def ci_gitlab_cmd(app: App, per_runner: int | None, group_by: str) -> None:
-    """A GitLab CI pipeline: plan, build per parallel:matrix entry, merge, verify."""
+    """A GitLab CI pipeline: plan, build per parallel:matrix entry, merge, verify.
+
+    Exit 0 printed, 2 unusable config."""
     from relbuild.ci.workflows import gitlab
 
     click.echo(gitlab(app.config(), per_runner=per_runner, group_by=group_by), nl=False)  # type: ignore[arg-type]
