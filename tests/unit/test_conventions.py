@@ -12,6 +12,7 @@ import pytest
 
 from relbuild.cli.render import render_plan
 from relbuild.release.dist import load_manifest, write_manifest
+from relbuild.series.db import connect
 from relbuild.system import proc  # noqa: F401 - imported before the no-process guard
 from relbuild.verify.inventory import generate, write_inventory
 from tests.conftest import CliResult
@@ -145,3 +146,71 @@ def test_release_version_is_the_release_and_version_says_so(
     for args in (("build", "--version"), ("build", "--version", "1.0.0")):
         code, _, err = relbuild(*args)
         assert code == 2 and "--release-version" in err, err
+
+
+# --- JSON reports ----------------------------------------------------------------------
+
+NO_JSON = {
+    ("schema",): "its output is a JSON Schema already",
+    ("completion",): "its output is a shell script",
+}
+
+
+@pytest.mark.parametrize("path", _leaves(), ids=" ".join)
+def test_every_command_takes_json(
+    path: tuple[str, ...], relbuild: Callable[..., CliResult]
+) -> None:
+    code, out, _ = relbuild(*path, "--help")
+    assert code == 0
+    has = any(line.lstrip().startswith("--json") for line in out.splitlines())
+    assert has is (path not in NO_JSON), out
+
+
+def _valid(name: str, out: str, relbuild: Callable[..., CliResult]) -> dict[str, object]:
+    import jsonschema
+
+    code, schema_text, err = relbuild("schema", name)
+    assert code == 0, err
+    report: dict[str, object] = json.loads(out)
+    assert report["schema_version"] == 1
+    jsonschema.validate(report, json.loads(schema_text))
+    return report
+
+
+def test_every_report_has_a_schema_with_schema_version(
+    relbuild: Callable[..., CliResult],
+) -> None:
+    from relbuild.cli.reports import REPORTS
+
+    for name in REPORTS:
+        code, text, err = relbuild("schema", name)
+        assert code == 0, (name, err)
+        found = json.loads(text)
+        assert "schema_version" in found["required"] and found["properties"]["schema_version"]
+
+
+def test_reports_carry_schema_version_and_match_their_schema(
+    tmp_path: Path, loose: Path, relbuild: Callable[..., CliResult]
+) -> None:
+    write_inventory(loose, generate(loose, name="p", version="1", targets={}))
+    code, out, err = relbuild("verify", loose, "--json")
+    assert code == 0, err
+    _valid("verify", out, relbuild)
+    code, out, err = relbuild("diff", loose, loose, "--json")
+    assert code == 0, err
+    _valid("diff", out, relbuild)
+
+    folder = size_dist(tmp_path / "d", split_of())
+    code, out, err = relbuild("size", folder, "--json")
+    assert code == 0, err
+    _valid("size", out, relbuild)
+
+    code, out, err = relbuild("keygen", "--type", "ed25519", "-o", tmp_path / "k", "--json")
+    assert code == 0, err
+    assert _valid("keygen", out, relbuild)["public"] == f"{tmp_path / 'k'}.pub"
+
+    db = tmp_path / "h.sqlite"
+    connect(db, create=True).close()
+    code, out, err = relbuild("history", "list", "--db", db, "--json")
+    assert code == 0, err
+    assert _valid("history-list", out, relbuild)["releases"] == []

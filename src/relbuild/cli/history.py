@@ -128,14 +128,19 @@ def history_list_cmd(app: App, db_path: Path | None, as_json: bool) -> None:
     finally:
         con.close()
     if as_json:
-        ui.print_json([r.model_dump(mode="json") for r in found])
-    render_list(found)
+        from relbuild.cli.shapes import HistoryList
+
+        ui.print_json(HistoryList(releases=[r.model_dump(mode="json") for r in found]))
+        with ui.json_on_stdout():
+            render_list(found)
+    else:
+        render_list(found)
 
 
 def render_list(found: list[Row]) -> None:
     from datetime import UTC, datetime
 
-    from relbuild.system.ui import err, table
+    from relbuild.system.ui import out, table
 
     t = table(
         f"{len(found)} release(s)",
@@ -152,7 +157,7 @@ def render_list(found: list[Row]) -> None:
             *(f"{x:.2f}" if x is not None else "-" for x in (r.build_seconds, r.build_cpu)),
             f"{r.checksum_seconds:.4f}" if r.checksum_seconds is not None else "-",
         )
-    err.print(t)
+    out.print(t)
 
 
 @history_cmd.command("check")

@@ -20,6 +20,7 @@ from relbuild.cli.app import (
     release_version_option,
     target_option,
 )
+from relbuild.cli.reports import REPORTS
 
 
 @click.command("init")
@@ -28,7 +29,8 @@ from relbuild.cli.app import (
 )
 @click.option("--force", is_flag=True, help="Replace an existing toolchains.toml.")
 @out_option("Where to write (default: PROJECT/toolchains.toml).")
-def init_cmd(project: Path, force: bool, out: Path | None) -> None:
+@json_option("Print what was written")
+def init_cmd(project: Path, force: bool, out: Path | None, as_json: bool) -> None:
     """Write a starting toolchains.toml for PROJECT, pinned to what is installed.
 
     Exit 0 written, 2 when PROJECT holds nothing to build or the file exists
@@ -38,6 +40,10 @@ def init_cmd(project: Path, force: bool, out: Path | None) -> None:
 
     out = out or project / "toolchains.toml"
     done = init(project.resolve(), out, environ.probe_env(), force)
+    if as_json:
+        from relbuild.cli.shapes import InitWritten
+
+        ui.print_json(InitWritten(config=str(out), notes=done.notes))
     for note in done.notes:
         ui.err.print(f"note: {note}")
     ui.err.print(f"wrote {out}; check it, then run `relbuild doctor`")
@@ -61,20 +67,36 @@ def doctor_cmd(app: App, as_json: bool) -> None:
 
 
 @click.command("schema")
-@click.argument("which", type=click.Choice(["config", "manifest"]), default="config")
+@click.argument(
+    "which",
+    type=click.Choice(["config", "manifest", *REPORTS]),
+    default="config",
+    metavar="[config|manifest|REPORT]",
+)
 @out_option("Write the schema to this file instead of stdout.")
 def schema_cmd(which: str, out: Path | None) -> None:
-    """Print the JSON Schema of toolchains.toml (config) or of manifest.json.
+    """Print the JSON Schema of toolchains.toml (config), of manifest.json, or
+    of the REPORT a command prints with --json (each carries schema_version):
+    {reports}.
 
     Exit 0 printed (or written), 2 the file cannot be written."""
-    from relbuild.schema import schema
+    from relbuild.schema import report_schema, schema
     from relbuild.system.fsutil import atomic_write
 
-    text = schema("config" if which == "config" else "manifest")
+    if which in REPORTS:
+        from relbuild.cli.reports import model
+
+        text = report_schema(model(which))
+    else:
+        text = schema("config" if which == "config" else "manifest")
     if out is None:
         click.echo(text, nl=False)
     else:
         atomic_write(out, text.encode(), make_parents=False)
+
+
+# The report names come from the registry: the help cannot miss one.
+schema_cmd.help = (schema_cmd.help or "").replace("{reports}", ", ".join(REPORTS))
 
 
 @click.command("plan")
@@ -134,7 +156,13 @@ def plan_cmd(
         from relbuild.ci.matrix import entries
 
         found = entries(app.config(), per_runner=per_runner, group_by=group_by)  # type: ignore[arg-type]
-        click.echo(json.dumps(matrix_json(found, matrix_for), separators=(",", ":")))  # type: ignore[arg-type]
+        matrix = matrix_json(found, matrix_for)  # type: ignore[arg-type]
+        if as_json:
+            from relbuild.cli.shapes import Matrix
+
+            ui.print_json(Matrix(ci=matrix_for, matrix=matrix))
+            return
+        click.echo(json.dumps(matrix, separators=(",", ":")))
         return
     from relbuild.cli.render import render_plan
     from relbuild.pipeline.gather import gather
@@ -334,26 +362,40 @@ def _ci_options(func: Any) -> Any:
 
 @ci_cmd.command("github")
 @_ci_options
+@json_option("Print the workflow and where it goes")
 @click.pass_obj
-def ci_github_cmd(app: App, per_runner: int | None, group_by: str) -> None:
+def ci_github_cmd(app: App, per_runner: int | None, group_by: str, as_json: bool) -> None:
     """A GitHub Actions workflow: plan, build per matrix entry, merge, verify.
 
     Exit 0 printed, 2 unusable config."""
     from relbuild.ci.workflows import github
 
-    click.echo(github(app.config(), per_runner=per_runner, group_by=group_by), nl=False)  # type: ignore[arg-type]
+    text = github(app.config(), per_runner=per_runner, group_by=group_by)  # type: ignore[arg-type]
+    _workflow("github", ".github/workflows/release.yml", text, as_json)
 
 
 @ci_cmd.command("gitlab")
 @_ci_options
+@json_option("Print the pipeline and where it goes")
 @click.pass_obj
-def ci_gitlab_cmd(app: App, per_runner: int | None, group_by: str) -> None:
+def ci_gitlab_cmd(app: App, per_runner: int | None, group_by: str, as_json: bool) -> None:
     """A GitLab CI pipeline: plan, build per parallel:matrix entry, merge, verify.
 
     Exit 0 printed, 2 unusable config."""
     from relbuild.ci.workflows import gitlab
 
-    click.echo(gitlab(app.config(), per_runner=per_runner, group_by=group_by), nl=False)  # type: ignore[arg-type]
+    text = gitlab(app.config(), per_runner=per_runner, group_by=group_by)  # type: ignore[arg-type]
+    _workflow("gitlab", ".gitlab-ci.yml", text, as_json)
+
+
+def _workflow(ci: str, path: str, text: str, as_json: bool) -> None:
+    if not as_json:
+        click.echo(text, nl=False)
+        return
+    from relbuild.cli.shapes import Workflow
+    from relbuild.system import ui
+
+    ui.print_json(Workflow(ci=ci, path=path, text=text))
 
 
 COMMANDS = [init_cmd, doctor_cmd, schema_cmd, plan_cmd, build_cmd, ci_cmd]

@@ -112,10 +112,17 @@ def in_ci() -> bool:
     return bool(os.environ.get("CI")) or not sys.stderr.isatty()
 
 
-def print_json(data: BaseModel | dict[str, Any] | list[Any]) -> None:
-    """Machine output on stdout: sorted keys, stable across runs; control
-    characters in strings are JSON escapes, so the output is terminal-safe."""
+REPORT_SCHEMA_VERSION = 1
+"""The version of every JSON report's shape (`relbuild schema REPORT`),
+raised when a field changes meaning or goes away."""
+
+
+def print_json(data: BaseModel | dict[str, Any]) -> None:
+    """Machine output on stdout: an object with ``schema_version``, sorted
+    keys, stable across runs; control characters in strings are JSON
+    escapes, so the output is terminal-safe."""
     obj = data.model_dump(mode="json", by_alias=True) if isinstance(data, BaseModel) else data
+    obj = {"schema_version": REPORT_SCHEMA_VERSION, **obj}
     sys.stdout.write(json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=True) + "\n")
     sys.stdout.flush()
 
