@@ -72,3 +72,28 @@ def test_findings_in_colour_on_a_terminal_only(
     assert "one.txt" in text
     assert ("\x1b[" in text) is coloured, repr(text)
     assert ("31m" in text) is coloured  # the finding in red, not only bold headers
+
+
+def test_bash_completes_commands_and_report_names(tmp_path: Path) -> None:
+    """The script `relbuild completion bash` prints, sourced by a real bash:
+    a command, then a choice of `relbuild schema`, completed."""
+    exe = tmp_path / "bin" / "relbuild"
+    exe.parent.mkdir()
+    exe.write_text(f'#!/bin/sh\nexec {sys.executable} -m relbuild "$@"\n')
+    exe.chmod(0o755)
+    env = {**os.environ, "PATH": f"{exe.parent}:{os.environ['PATH']}"}
+    env["PYTHONPATH"] = str(REPO / "src")
+    script = (
+        "source <(relbuild completion bash)\n"
+        "COMP_WORDS=(relbuild veri); COMP_CWORD=1; _relbuild_completion relbuild\n"
+        'echo "${COMPREPLY[*]}"\n'
+        "COMPREPLY=(); COMP_WORDS=(relbuild schema history-); COMP_CWORD=2\n"
+        '_relbuild_completion relbuild; echo "${COMPREPLY[*]}"\n'
+    )
+    res = subprocess.run(
+        ["bash", "--norc", "-c", script], env=env, capture_output=True, text=True, check=False
+    )
+    assert res.returncode == 0, res.stderr
+    first, second = res.stdout.splitlines()
+    assert first == "verify"
+    assert second.split() == ["history-add", "history-check", "history-list", "history-verify"]

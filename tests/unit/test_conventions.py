@@ -214,3 +214,22 @@ def test_reports_carry_schema_version_and_match_their_schema(
     code, out, err = relbuild("history", "list", "--db", db, "--json")
     assert code == 0, err
     assert _valid("history-list", out, relbuild)["releases"] == []
+
+
+@pytest.mark.parametrize("shell", ["zsh", "fish"])  # bash: a real bash in tests/integration
+def test_completion_prints_the_shells_script(
+    shell: str, relbuild: Callable[..., CliResult]
+) -> None:
+    code, out, err = relbuild("completion", shell)
+    assert code == 0, err
+    assert f"_RELBUILD_COMPLETE={shell}_complete" in out.replace('"', "").replace("'", "")
+
+
+def test_completion_answers_with_the_commands(
+    relbuild: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = {"COMP_WORDS": "relbuild hist", "COMP_CWORD": "1", "_RELBUILD_COMPLETE": "bash_complete"}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    code, out, _ = relbuild()
+    assert code == 0 and out.split() == ["plain,history"]

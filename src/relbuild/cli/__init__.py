@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from relbuild import __version__
-from relbuild.cli import checking, history, making, series, signing
+from relbuild.cli import checking, completion, history, making, series, signing
 from relbuild.cli.app import App, config_anywhere
 from relbuild.errors import NegativeReportError, RelbuildError
 
@@ -51,6 +51,7 @@ for _command in (
     *signing.COMMANDS,
     *history.COMMANDS,
     *series.COMMANDS,
+    *completion.COMMANDS,
 ):
     config_anywhere(_command)
     cli.add_command(_command)
