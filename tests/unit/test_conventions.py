@@ -15,7 +15,7 @@ from relbuild.release.dist import load_manifest, write_manifest
 from relbuild.series.db import connect
 from relbuild.system import proc  # noqa: F401 - imported before the no-process guard
 from relbuild.verify.inventory import generate, write_inventory
-from tests.conftest import CliResult
+from tests.conftest import REPO, CliResult
 from tests.unit.test_plan import make_plan
 from tests.unit.test_size_file import dist as size_dist
 from tests.unit.test_size_file import split_of
@@ -233,3 +233,29 @@ def test_completion_answers_with_the_commands(
         monkeypatch.setenv(key, value)
     code, out, _ = relbuild()
     assert code == 0 and out.split() == ["plain,history"]
+
+
+# --- docs that cannot drift ------------------------------------------------------------
+
+
+def test_the_variations_in_the_readme_and_help_are_the_codes(
+    relbuild: Callable[..., CliResult],
+) -> None:
+    import re
+
+    from relbuild.proofs.repro import VARIATIONS
+
+    names = ", ".join(VARIATIONS)
+    readme = (REPO / "README.md").read_text()
+    found = re.search(
+        r"under (\d+) variations \(<!-- variations -->(.*?)<!-- /variations -->", readme
+    )
+    assert found is not None
+    assert (int(found[1]), found[2]) == (len(VARIATIONS), names), f"README.md: put {names}"
+    table = (REPO / "docs" / "reproducibility.md").read_text()
+    rows = re.findall(r"^\| `([a-z-]+)` \|", table, flags=re.MULTILINE)
+    assert rows == list(VARIATIONS)
+    code, out, _ = relbuild("repro", "--help")
+    assert code == 0 and f"({len(VARIATIONS)}: {names})" in " ".join(out.split())
+    code, out, _ = relbuild("repro", "--list", "--json")
+    assert code == 0 and json.loads(out)["variations"] == VARIATIONS

@@ -266,7 +266,19 @@ def _split(_ctx: click.Context, _param: click.Parameter, items: tuple[str, ...])
     return [x for item in items for x in item.split(",") if x]
 
 
-@click.command("repro")
+class _VariationsHelp(click.Command):
+    """A help whose list of variations comes from the code
+    (relbuild.proofs.repro.VARIATIONS), read only when the help is shown."""
+
+    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from relbuild.proofs.repro import VARIATIONS
+
+        names = ", ".join(VARIATIONS)
+        self.help = (self.help or "").replace("{variations}", f"{len(VARIATIONS)}: {names}")
+        super().format_help_text(ctx, formatter)
+
+
+@click.command("repro", cls=_VariationsHelp)
 @click.option(
     "--vary",
     "vary",
@@ -303,9 +315,9 @@ def repro_cmd(
 ) -> None:
     """Build the working tree twice under varied conditions and compare.
 
-    Variations: build path, TZ, locale, umask, HOME, PATH order, unrelated
-    environment variables, parallel jobs and directory order. Exit 0 when
-    every artifact and the manifest are identical, 1 when not.
+    Variations ({variations}); --list says what each one changes. Exit 0
+    when every artifact and the manifest are identical, 1 when not, 2 on
+    unusable input or an unknown variation.
     """
     from relbuild.cli.render import render_repro
     from relbuild.pipeline.fresh import default_cache
@@ -313,8 +325,11 @@ def repro_cmd(
     from relbuild.system import ui
 
     if list_:
+        if as_json:
+            ui.print_json({"variations": VARIATIONS})
+            return
         for name, what in VARIATIONS.items():
-            click.echo(f"{name:12} {what}")
+            click.echo(f"{name:14} {what}")
         return
     chosen = select(vary, no_vary)
     loaded = app.config()
