@@ -259,3 +259,18 @@ def test_the_variations_in_the_readme_and_help_are_the_codes(
     assert code == 0 and f"({len(VARIATIONS)}: {names})" in " ".join(out.split())
     code, out, _ = relbuild("repro", "--list", "--json")
     assert code == 0 and json.loads(out)["variations"] == VARIATIONS
+
+
+def test_the_workflows_in_docs_ci_are_what_relbuild_ci_prints() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("ci_docs", REPO / "scripts" / "ci_docs.py")
+    assert spec is not None and spec.loader is not None
+    ci_docs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ci_docs)
+    text = ci_docs.DOC.read_text()
+    assert len(ci_docs.BLOCK.findall(text)) == 2
+    assert ci_docs.generated(text) == text, "docs/ci.md drifted: run scripts/ci_docs.py"
+    # And the check sees a drift: an edited example is not what the generator prints.
+    edited = text.replace("lld-19 bubblewrap qemu-user", "lld qemu-user", 1)
+    assert ci_docs.generated(edited) != edited
