@@ -274,3 +274,50 @@ def test_the_workflows_in_docs_ci_are_what_relbuild_ci_prints() -> None:
     # And the check sees a drift: an edited example is not what the generator prints.
     edited = text.replace("lld-19 bubblewrap qemu-user", "lld qemu-user", 1)
     assert ci_docs.generated(edited) != edited
+
+
+# --- verify: progress on long runs, and what it checked -----------------------------------
+
+
+def test_verify_reports_its_progress(loose: Path) -> None:
+    from relbuild.verify.folder import verify
+
+    write_inventory(loose, generate(loose, name="p", version="1", targets={}))
+    heard: list[tuple[str, int, int]] = []
+    report = verify(loose, leaks=True, jobs=1, progress=lambda *a: heard.append(a))
+    assert report.ok
+    hashing = [h for h in heard if h[0] == "hashing"]
+    assert hashing and hashing[-1][1] == hashing[-1][2] == report.bytes_hashed
+    scans = [h for h in heard if h[0] != "hashing"]
+    assert scans[-1][1:] == (report.artifacts, report.artifacts)
+
+
+def test_a_meter_is_quiet_on_a_short_run_and_says_little_in_a_log(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from relbuild.system.progress import Meter
+
+    now = [0.0]
+    meter = Meter("verify", after=1.0, every=5.0, clock=lambda: now[0], live=False)
+    meter("hashing", 1 << 20, 10 << 20)  # under a second: nothing
+    for t in (1.5, 2.0, 3.0, 7.0):
+        now[0] = t
+        meter("hashing", int(t) << 20, 10 << 20)
+    now[0] = 7.5
+    meter("hashing", 10 << 20, 10 << 20)
+    meter.close()
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [
+        "verify: hashing 10% (1.0 of 10.0 MiB)",
+        "verify: hashing 70% (7.0 of 10.0 MiB)",
+        "verify: hashing 100% (10.0 of 10.0 MiB)",
+    ]
+
+
+def test_verify_says_what_it_checked(loose: Path, relbuild: Callable[..., CliResult]) -> None:
+    write_inventory(loose, generate(loose, name="p", version="1", targets={}))
+    _, _, plain = relbuild("verify", loose)
+    code, _, leaks = relbuild("verify", loose, "--leaks")
+    assert code == 0
+    assert "no leaked path" in leaks and "no leaked path" not in plain

@@ -78,18 +78,21 @@ def verify_cmd(
     try:
         from relbuild.attest.keys import load_verifier
         from relbuild.cli.render import render_rebuild, render_verify
+        from relbuild.system.progress import metering
         from relbuild.verify.folder import verify
 
         verifiers = [load_verifier(k) for k in keys]
-        report = verify(
-            location,
-            allow_extra=allow_extra,
-            jobs=jobs,
-            leaks=leaks,
-            prefetched=pre,
-            keys=verifiers,
-            threshold=_threshold(app, threshold, len(verifiers)),
-        )
+        with metering("verify") as meter:
+            report = verify(
+                location,
+                allow_extra=allow_extra,
+                jobs=jobs,
+                leaks=leaks,
+                prefetched=pre,
+                keys=verifiers,
+                threshold=_threshold(app, threshold, len(verifiers)),
+                progress=meter,
+            )
     finally:
         if pre is not None:
             pre.close()

@@ -96,6 +96,8 @@ def render_verify(report: VerifyReport) -> None:
             f"verify: {shown(report.folder)} matches {shown(report.manifest)}: "
             f"{report.artifacts} artifacts, "
             f"{size:.1f} MiB, SHA-256 and SHA-512"
+            + (", no leaked path" if report.leaks_scanned else "")
+            + (f", signatures by {report.signers} key(s)" if report.signers else "")
         )
         return
     first = f", the first {len(report.findings)} shown" if report.omitted else ""
