@@ -97,3 +97,20 @@ def test_bash_completes_commands_and_report_names(tmp_path: Path) -> None:
     first, second = res.stdout.splitlines()
     assert first == "verify"
     assert second.split() == ["history-add", "history-check", "history-list", "history-verify"]
+
+
+def test_plan_piped_is_plain_lines_on_stdout(tmp_path: Path) -> None:
+    """`relbuild plan | wc -l` counts the plan: every line on stdout, none
+    folded (a step's argv on one line), no escape code with NO_COLOR."""
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "NO_COLOR": "1", "FORCE_COLOR": "1"}
+    res = subprocess.run(
+        [sys.executable, "-m", "relbuild", "plan", "-t", "x86_64-unknown-linux-gnu",
+         "--config", REPO / "toolchains.toml", "--cache-dir", tmp_path / "cache"],
+        env=env, capture_output=True, text=True, check=False, cwd=REPO,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    argv = [line for line in lines if line.startswith("  argv: ")]
+    assert len(argv) == 2 and all(" build " in line for line in argv)
+    assert all(line.startswith(("plan: ", "[", "  ")) or not line for line in lines), lines
+    assert "\x1b[" not in res.stdout + res.stderr
