@@ -1,7 +1,8 @@
 """The click layer: parse, call one core function, render. Nothing else.
 
 Each command `relbuild X` is the click function ``X_cmd`` (in making.py,
-checking.py or signing.py), which calls the function ``X()`` of the module ``relbuild.X``.
+checking.py, signing.py, ci.py, repro.py, history.py, series.py or
+completion.py), which calls one core function of the package that owns it.
 
 Heavy imports happen inside the commands so that ``relbuild --help`` is
 instant.
@@ -16,7 +17,7 @@ from pathlib import Path
 import click
 
 from relbuild import __version__
-from relbuild.cli import checking, completion, history, making, series, signing
+from relbuild.cli import checking, ci, completion, history, making, repro, series, signing
 from relbuild.cli.app import App, config_anywhere
 from relbuild.errors import NegativeReportError, RelbuildError
 
@@ -47,7 +48,9 @@ def cli(ctx: click.Context, config_path: Path | None, debug: bool) -> None:
 
 for _command in (
     *making.COMMANDS,
+    *ci.COMMANDS,
     *checking.COMMANDS,
+    *repro.COMMANDS,
     *signing.COMMANDS,
     *history.COMMANDS,
     *series.COMMANDS,
