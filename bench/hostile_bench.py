@@ -131,7 +131,7 @@ def leak_dist(work: Path) -> Path:
         fh.seek((512 << 20) - 5)  # across two chunks of the scan
         fh.write(b"/home/alice/src/app")
     subprocess.run(
-        relbuild("manifest", str(folder), "--name", "big", "--version", "1"),
+        relbuild("manifest", str(folder), "--name", "big", "--release-version", "1"),
         check=True,
         capture_output=True,
     )
@@ -150,7 +150,7 @@ def envelope_dists(work: Path) -> dict[str, tuple[Path, Path]]:
         folder.mkdir()
         (folder / "a.txt").write_text("a\n")
         subprocess.run(
-            relbuild("manifest", str(folder), "--name", "a", "--version", "1"),
+            relbuild("manifest", str(folder), "--name", "a", "--release-version", "1"),
             check=True,
             capture_output=True,
         )

@@ -87,7 +87,7 @@ def warm(folder: Path) -> tuple[int, int]:
 def run(name: str, folder: Path, rounds: int) -> tuple[float, float, int]:
     relbuild = [sys.executable, "-m", "relbuild"]
     subprocess.run(
-        [*relbuild, "manifest", str(folder), "--name", "bench", "--version", "1"],
+        [*relbuild, "manifest", str(folder), "--name", "bench", "--release-version", "1"],
         check=True,
         capture_output=True,
     )

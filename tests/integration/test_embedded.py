@@ -83,7 +83,7 @@ def test_size_shows_sections_budgets_and_growth(dist: Path, tmp_path: Path) -> N
     old.write_text(json.dumps(data))
     res = relbuild_cmd("size", dist, "--compare", old, "--json")
     assert res.returncode == 0, res.stderr
-    entries = json.loads(res.stdout)
+    entries = json.loads(res.stdout)["firmware"]
     assert len(entries) == 3
     text = next(r for r in entries[0]["sections"] if r["name"] == ".text")
     assert text["size"] - text["old"] == 100

@@ -294,8 +294,9 @@ def test_doctor_and_build_agree_on_a_missing_linker(
     end = text.index("\n\n", start)
     config.write_text(text[:start] + text[end + 2 :])
     doctor = run(project, "doctor")
-    assert doctor.returncode == 3, doctor.stderr[-2000:]
-    assert "riscv64gc-unknown-linux-gnu" in doctor.stderr and "pin zig" in doctor.stderr
+    said = doctor.stdout + doctor.stderr  # the report on stdout, an error on stderr
+    assert doctor.returncode == 3, said[-2000:]
+    assert "riscv64gc-unknown-linux-gnu" in said and "pin zig" in said
     build = run(project, "build", "--target", "riscv64gc-unknown-linux-gnu")
     assert build.returncode == 2, build.stderr[-2000:]
     assert "rust.tabulate" in build.stderr and "Traceback" not in build.stderr

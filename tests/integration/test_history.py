@@ -47,7 +47,9 @@ class Series:
 
 def _build(config: Path, out: Path, version: str, epoch: int) -> None:
     env = {**os.environ, "SOURCE_DATE_EPOCH": str(epoch)}
-    res = relbuild_cmd("--config", config, "build", "--out", out, "--version", version, env=env)
+    res = relbuild_cmd(
+        "--config", config, "build", "--out", out, "--release-version", version, env=env
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     assert f"{version}: added (build report)" in res.stderr
 
@@ -87,7 +89,7 @@ def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
 def test_build_added_both_releases_with_their_measures(series: Series) -> None:
     res = run("--config", series.config, "history", "list", "--json")
     assert res.returncode == 0, res.stderr
-    rows = json.loads(res.stdout)
+    rows = json.loads(res.stdout)["releases"]
     assert [r["version"] for r in rows] == ["1.0.0", "1.1.0"]
     # The CPU time of cargo's whole tree in the sandbox (rustc, the linker):
     # core built from source first, then beacon-core and beacon-fw again.

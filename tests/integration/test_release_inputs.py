@@ -1,5 +1,5 @@
 """What a release build takes from the tree: the version from a tag or
---version, a dirty flag that only the user's changes set, and ldflags-x
+--release-version, a dirty flag that only the user's changes set, and ldflags-x
 keys that must name real variables. On the example's pure-Go program for
 the host, the cheapest build that shows each."""
 
@@ -86,7 +86,7 @@ def test_version_flag_wins_over_the_tag(tagged: Path, tmp_path: Path) -> None:
         "--config",
         tagged / "toolchains.toml",
         "build",
-        "--version",
+        "--release-version",
         "10.0.0-rc.1",
         "--out",
         tmp_path / "dist",
@@ -96,15 +96,24 @@ def test_version_flag_wins_over_the_tag(tagged: Path, tmp_path: Path) -> None:
     manifest = json.loads((tmp_path / "dist" / "manifest.json").read_text())
     assert manifest["project"]["version"] == "10.0.0-rc.1"
     bad = relbuild_cmd(
-        "--config", tagged / "toolchains.toml", "build", "--version", "1 2", cwd=tagged
+        "--config", tagged / "toolchains.toml", "build", "--release-version", "1 2", cwd=tagged
     )
-    assert bad.returncode == 2 and "--version" in bad.stderr and "Traceback" not in bad.stderr
+    assert (
+        bad.returncode == 2 and "--release-version" in bad.stderr and "Traceback" not in bad.stderr
+    )
 
 
 def test_ldflags_x_key_that_names_nothing_fails_the_build(tmp_path: Path) -> None:
     config = project(tmp_path, key="main.Version")
     res = relbuild_cmd(
-        "--config", config, "build", "--version", "1.0.0", "--out", tmp_path / "dist", cwd=tmp_path
+        "--config",
+        config,
+        "build",
+        "--release-version",
+        "1.0.0",
+        "--out",
+        tmp_path / "dist",
+        cwd=tmp_path,
     )
     assert res.returncode == 1, res.stderr[-3000:]
     said = " ".join(res.stderr.split())  # the terminal may wrap lines

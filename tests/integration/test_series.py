@@ -75,13 +75,13 @@ def releases(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path
     env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000"}
     first, second = root / "dist-1.0.0", root / "dist-1.0.1"
     res = relbuild_cmd(
-        "--config", config, "build", "--out", first, "--version", "1.0.0",
+        "--config", config, "build", "--out", first, "--release-version", "1.0.0",
         "--source-revision", "1" * 40, *common, env=env,
     )  # fmt: skip
     assert res.returncode == 0, res.stderr[-3000:]
     _remove_fib(project)
     res = relbuild_cmd(
-        "--config", config, "build", "--out", second, "--version", "1.0.1",
+        "--config", config, "build", "--out", second, "--release-version", "1.0.1",
         "--previous", first, "--source-revision", "2" * 40, *common, env=env,
     )  # fmt: skip
     assert res.returncode == 0, res.stderr[-3000:]
@@ -143,7 +143,7 @@ def test_a_lower_version_is_refused(releases: tuple[Path, Path, Path], tmp_path:
     assert "version" in [f["check"] for f in json.loads(res.stdout)["findings"]]
     # By build --previous, before anything is built.
     res = relbuild_cmd(
-        "--config", config, "build", "--out", tmp_path / "d", "--version", "0.9.0",
+        "--config", config, "build", "--out", tmp_path / "d", "--release-version", "0.9.0",
         "--previous", second, "--source-revision", "3" * 40, "--source-clean",
         env={**os.environ, "SOURCE_DATE_EPOCH": "1700000000"},
     )  # fmt: skip

@@ -127,7 +127,7 @@ def test_example_ram_counts_the_stack_and_names_its_path(dist: Path, triple: str
 def test_size_shows_the_stack_and_crates_add_up_to_flash(dist: Path) -> None:
     res = relbuild_cmd("size", dist, "--crates", "--symbols", "--json")
     assert res.returncode == 0, res.stderr
-    entries = json.loads(res.stdout)
+    entries = json.loads(res.stdout)["firmware"]
     assert len(entries) == 3
     for e in entries:
         total = sum(r["size"] for r in e["crates"])

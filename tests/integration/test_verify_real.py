@@ -112,7 +112,9 @@ def test_manifest_command_infers_every_target(dist: Path, tmp_path: Path) -> Non
         if art["kind"] in ("executable", "staticlib", "firmware"):
             shutil.copy(dist / art["path"], loose / Path(art["path"]).name)
             expected[Path(art["path"]).name] = (art["target"], art["kind"])
-    res = relbuild_cmd("manifest", loose, "--name", "beacon", "--version", "0.3.1", "--json")
+    res = relbuild_cmd(
+        "manifest", loose, "--name", "beacon", "--release-version", "0.3.1", "--json"
+    )
     assert res.returncode == 0, res.stderr
     got = {a["path"]: (a["target"], a["kind"]) for a in json.loads(res.stdout)["artifacts"]}
     assert got == expected

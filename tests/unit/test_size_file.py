@@ -87,7 +87,7 @@ def test_size_compare_names_the_crate_and_function_that_grew(
     new = dist(tmp_path / "new", split_of(**{"beacon_fw::firmware_main": 334 + 2048}))
     code, out, err = relbuild("size", new, "--compare", old, "--crates", "--symbols", "--json")
     assert code == 0, err
-    (entry,) = json.loads(out)
+    (entry,) = json.loads(out)["firmware"]
     crates = {r["name"]: r["size"] - r["old"] for r in entry["crates"]}
     assert crates == {"beacon_fw": 2048, "core": 0}
     assert entry["growth"][0]["name"] == "beacon_fw::firmware_main"
@@ -138,7 +138,7 @@ def test_a_manifest_compared_without_its_size_files_shows_no_crate_growth(
         "size", dist(tmp_path / "new", split_of()), "--compare", old, "--json"
     )
     assert code == 0, err
-    (entry,) = json.loads(out)
+    (entry,) = json.loads(out)["firmware"]
     assert entry["old_flash"] is not None and entry["growth"] == []
     assert all(r["old"] is None for r in entry["crates"])
 

@@ -1,7 +1,8 @@
 """The click layer: parse, call one core function, render. Nothing else.
 
-Each command `relbuild X` is the click function ``X_cmd`` (in starting.py, making.py,
-checking.py, signing.py...), which calls the function ``X()`` of the module ``relbuild.X``.
+Each command `relbuild X` is the click function ``X_cmd`` (in starting.py,
+making.py, checking.py, signing.py, ci.py, repro.py, history.py, series.py
+or completion.py), which calls one core function of the package that owns it.
 
 Heavy imports happen inside the commands so that ``relbuild --help`` is
 instant.
@@ -16,8 +17,18 @@ from pathlib import Path
 import click
 
 from relbuild import __version__
-from relbuild.cli import checking, history, making, series, signing, starting
-from relbuild.cli.app import App
+from relbuild.cli import (
+    checking,
+    ci,
+    completion,
+    history,
+    making,
+    repro,
+    series,
+    signing,
+    starting,
+)
+from relbuild.cli.app import App, config_anywhere
 from relbuild.errors import NegativeReportError, RelbuildError
 
 _DEBUG = False
@@ -48,11 +59,15 @@ def cli(ctx: click.Context, config_path: Path | None, debug: bool) -> None:
 for _command in (
     *starting.COMMANDS,
     *making.COMMANDS,
+    *ci.COMMANDS,
     *checking.COMMANDS,
+    *repro.COMMANDS,
     *signing.COMMANDS,
     *history.COMMANDS,
     *series.COMMANDS,
+    *completion.COMMANDS,
 ):
+    config_anywhere(_command)
     cli.add_command(_command)
 
 

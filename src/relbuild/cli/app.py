@@ -43,20 +43,118 @@ def finish(
     render: Callable[[R], None],
     failure: type[NegativeReportError] = NegativeReportError,
 ) -> None:
-    """The end of every command that reports: the report as JSON on stdout
-    when asked, for people on stderr, and an exit code other than 0 when its
-    ``ok`` (a computed field, so it is in the JSON) says no."""
+    """The end of every command that reports: for people (on stdout, or on
+    stderr when the JSON is asked for: stdout then holds the JSON alone), and
+    an exit code other than 0 when its ``ok`` (a computed field, so it is in
+    the JSON) says no."""
     from relbuild.system import ui
 
     if as_json:
         ui.print_json(report)
-    render(report)
+        with ui.json_on_stdout():
+            render(report)
+    else:
+        render(report)
     if not getattr(report, "ok", True):
         raise failure
 
 
 def json_option(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return click.option("--json", "as_json", is_flag=True, help=f"{what} as JSON on stdout.")
+
+
+class AliasedOption(click.Option):
+    """An option whose old spellings (``hidden_opts``) still parse but are not
+    shown in ``--help``: one spelling per meaning across the commands."""
+
+    def __init__(self, *args: Any, hidden_opts: tuple[str, ...] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.hidden_opts = hidden_opts
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        shown, self.opts = self.opts, [o for o in self.opts if o not in self.hidden_opts]
+        try:
+            return super().get_help_record(ctx)
+        finally:
+            self.opts = shown
+
+
+def out_option(
+    what: str, *, dir_okay: bool = False, file_okay: bool = True, **kwargs: Any
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """-o/--out: the one path a command writes (a folder, a file, a prefix),
+    in every command; ``--output``, its old spelling, is a hidden alias."""
+    return click.option(
+        "-o",
+        "--out",
+        "--output",
+        "out",
+        cls=AliasedOption,
+        hidden_opts=("--output",),
+        type=click.Path(path_type=Path, dir_okay=dir_okay, file_okay=file_okay),
+        help=what,
+        **kwargs,
+    )
+
+
+def _gone_version(_ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        from relbuild.errors import UsageError
+
+        raise UsageError(
+            "--version on a command is gone: the release's version is --release-version "
+            "VERSION; relbuild's own version is `relbuild --version`"
+        )
+
+
+def release_version_option(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--release-version: the version of the release a command writes. The
+    old ``--version`` clashed with relbuild's own ``--version``: it now says
+    so (exit 2) rather than take a value."""
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        func = click.option(
+            "--version",
+            "gone_version",
+            hidden=True,
+            is_flag=False,
+            flag_value="",
+            default=None,
+            expose_value=False,
+            callback=_gone_version,
+        )(func)
+        return click.option("--release-version", "version", metavar="VERSION", help=what)(func)
+
+    return decorate
+
+
+def config_anywhere(command: click.Command) -> None:
+    """``--config`` after the subcommand as well as before it (for this
+    command and, in a group, every subcommand)."""
+
+    def take(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+        app = ctx.find_object(App)
+        if value is None or app is None:
+            return
+        if app.config_path is not None and app.config_path != value:
+            from relbuild.errors import UsageError
+
+            raise UsageError(f"--config given twice: {app.config_path} and {value}")
+        app.config_path = value
+
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            config_anywhere(sub)
+        return
+    command.params.append(
+        click.Option(
+            ["-c", "--config", "config_after"],
+            type=click.Path(path_type=Path, dir_okay=False),
+            expose_value=False,
+            callback=take,
+            help="toolchains.toml to use, as `relbuild --config` before the command.",
+        )
+    )
 
 
 def jobs_option(meaning: str, default: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -13,6 +13,7 @@ from relbuild.cli.app import (
     jobs_option,
     json_option,
     location_argument,
+    release_version_option,
     target_option,
 )
 
@@ -77,18 +78,21 @@ def verify_cmd(
     try:
         from relbuild.attest.keys import load_verifier
         from relbuild.cli.render import render_rebuild, render_verify
+        from relbuild.system.progress import metering
         from relbuild.verify.folder import verify
 
         verifiers = [load_verifier(k) for k in keys]
-        report = verify(
-            location,
-            allow_extra=allow_extra,
-            jobs=jobs,
-            leaks=leaks,
-            prefetched=pre,
-            keys=verifiers,
-            threshold=_threshold(app, threshold, len(verifiers)),
-        )
+        with metering("verify") as meter:
+            report = verify(
+                location,
+                allow_extra=allow_extra,
+                jobs=jobs,
+                leaks=leaks,
+                prefetched=pre,
+                keys=verifiers,
+                threshold=_threshold(app, threshold, len(verifiers)),
+                progress=meter,
+            )
     finally:
         if pre is not None:
             pre.close()
@@ -138,7 +142,7 @@ def _target_pairs(
 @click.command("manifest")
 @click.argument("folder", type=click.Path(path_type=Path, file_okay=False, exists=True))
 @click.option("--name", help="Project name (default: the folder's name).")
-@click.option("--version", "version_", metavar="VERSION", help="Project version.")
+@release_version_option("The release's version.")
 @click.option(
     "-t",
     "--target",
@@ -153,16 +157,19 @@ def _target_pairs(
 def manifest_cmd(
     folder: Path,
     name: str | None,
-    version_: str | None,
+    version: str | None,
     targets: dict[str, str],
     force: bool,
     as_json: bool,
 ) -> None:
-    """Write manifest.json, SHA256SUMS and SHA512SUMS for artifacts built elsewhere."""
+    """Write manifest.json, SHA256SUMS and SHA512SUMS for artifacts built elsewhere.
+
+    Exit 0 written, 2 a manifest is there already (--force replaces it) or a
+    file cannot be read."""
     from relbuild.cli.render import render_inventory
     from relbuild.verify.inventory import manifest
 
-    written = manifest(folder, name=name, version=version_, targets=targets, force=force)
+    written = manifest(folder, name=name, version=version, targets=targets, force=force)
     finish(written, as_json, lambda m: render_inventory(folder, m))
 
 
@@ -245,7 +252,10 @@ def size_cmd(
     location: Path, compare: Path | None, crates: bool, symbols: bool, top: int, as_json: bool
 ) -> None:
     """Firmware flash and RAM (with the worst-case stack) per section, crate and
-    symbol, against budgets (like `cargo size` and `cargo bloat`)."""
+    symbol, against budgets (like `cargo size` and `cargo bloat`).
+
+    Exit 0 within every budget, 1 when a firmware is over its flash or RAM
+    budget, 2 when the dist or a size file cannot be read."""
     from functools import partial
 
     from relbuild.cli.render import render_size
@@ -253,74 +263,6 @@ def size_cmd(
 
     show = partial(render_size, crates=crates, symbols=symbols)
     finish(size(location, compare, top), as_json, show)
-
-
-def _split(_ctx: click.Context, _param: click.Parameter, items: tuple[str, ...]) -> list[str]:
-    return [x for item in items for x in item.split(",") if x]
-
-
-@click.command("repro")
-@click.option(
-    "--vary",
-    "vary",
-    multiple=True,
-    metavar="NAME",
-    callback=_split,
-    help="Only these variations (repeatable or comma-separated). Default: all.",
-)
-@click.option(
-    "--no-vary",
-    "no_vary",
-    multiple=True,
-    metavar="NAME",
-    callback=_split,
-    help="Leave these variations out (repeatable or comma-separated).",
-)
-@target_option
-@click.option("--fresh", is_flag=True, help="Start from empty build caches.")
-@click.option("--no-blame", is_flag=True, help="On a difference, do not look for the cause.")
-@cache_option
-@click.option("--list", "list_", is_flag=True, help="List the variations and exit.")
-@json_option("Print the report")
-@click.pass_obj
-def repro_cmd(
-    app: App,
-    vary: list[str],
-    no_vary: list[str],
-    targets: tuple[str, ...],
-    fresh: bool,
-    no_blame: bool,
-    cache_dir: Path | None,
-    list_: bool,
-    as_json: bool,
-) -> None:
-    """Build the working tree twice under varied conditions and compare.
-
-    Variations: build path, TZ, locale, umask, HOME, PATH order, unrelated
-    environment variables, parallel jobs and directory order. Exit 0 when
-    every artifact and the manifest are identical, 1 when not.
-    """
-    from relbuild.cli.render import render_repro
-    from relbuild.pipeline.fresh import default_cache
-    from relbuild.proofs.repro import VARIATIONS, repro, select
-    from relbuild.system import ui
-
-    if list_:
-        for name, what in VARIATIONS.items():
-            click.echo(f"{name:12} {what}")
-        return
-    chosen = select(vary, no_vary)
-    loaded = app.config()
-    report = repro(
-        loaded,
-        variations=chosen,
-        fresh=fresh,
-        cache=cache_dir or default_cache(loaded),
-        targets=targets,
-        blame=not no_blame,
-        log=ui.err.print,
-    )
-    finish(report, as_json, render_repro)
 
 
 @click.command("merge")
@@ -345,7 +287,7 @@ def merge_cmd(
     """Verify the parts built by `relbuild build --target` on several runners and merge
     them into the dist one machine would have built.
 
-    Exit 2, naming the part and the field, when a part does not match its manifest,
+    Exit 0 merged; exit 2, naming the part and the field, when a part does not match its manifest,
     the parts disagree (revision, epoch, config, toolchains), two parts claim a target
     or a path, or a target is missing without --allow-partial.
     """
@@ -384,4 +326,4 @@ def abi_cmd(
     finish(report, as_json, render_abi)
 
 
-COMMANDS = [verify_cmd, merge_cmd, manifest_cmd, diff_cmd, test_cmd, size_cmd, repro_cmd, abi_cmd]
+COMMANDS = [verify_cmd, merge_cmd, manifest_cmd, diff_cmd, test_cmd, size_cmd, abi_cmd]

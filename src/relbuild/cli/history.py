@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from relbuild.cli.app import App, finish, json_option
+from relbuild.cli.app import App, finish, json_option, out_option
 
 if TYPE_CHECKING:
     from relbuild.config import LoadedConfig
@@ -115,7 +115,9 @@ def render_add(report: AddReport) -> None:
 @click.pass_obj
 def history_list_cmd(app: App, db_path: Path | None, as_json: bool) -> None:
     """One row per release, oldest first: version, revision, date
-    (SOURCE_DATE_EPOCH), artifacts, total size, build and checksum time."""
+    (SOURCE_DATE_EPOCH), artifacts, total size, build and checksum time.
+
+    Exit 0 listed, 2 unusable history file."""
     from relbuild.series import db, store
     from relbuild.system import ui
 
@@ -126,14 +128,19 @@ def history_list_cmd(app: App, db_path: Path | None, as_json: bool) -> None:
     finally:
         con.close()
     if as_json:
-        ui.print_json([r.model_dump(mode="json") for r in found])
-    render_list(found)
+        from relbuild.cli.shapes import HistoryList
+
+        ui.print_json(HistoryList(releases=[r.model_dump(mode="json") for r in found]))
+        with ui.json_on_stdout():
+            render_list(found)
+    else:
+        render_list(found)
 
 
 def render_list(found: list[Row]) -> None:
     from datetime import UTC, datetime
 
-    from relbuild.system.ui import err, table
+    from relbuild.system.ui import out, table
 
     t = table(
         f"{len(found)} release(s)",
@@ -150,7 +157,7 @@ def render_list(found: list[Row]) -> None:
             *(f"{x:.2f}" if x is not None else "-" for x in (r.build_seconds, r.build_cpu)),
             f"{r.checksum_seconds:.4f}" if r.checksum_seconds is not None else "-",
         )
-    err.print(t)
+    out.print(t)
 
 
 @history_cmd.command("check")
@@ -195,18 +202,14 @@ def render_check(report: CheckReport) -> None:
 
 
 @click.command("report")
-@click.option(
-    "--out",
-    required=True,
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="The HTML file to write.",
-)
+@out_option("The HTML file to write.", required=True)
 @db_option
 @json_option("Print what was written")
 @click.pass_obj
 def report_cmd(app: App, out: Path, db_path: Path | None, as_json: bool) -> None:
     """Write the history as one self-contained HTML file: plots over the
-    series and the latest release's changelog. Exit 2 unusable history."""
+    series and the latest release's changelog. Exit 0 written, 2 unusable
+    history."""
     from relbuild.series.report import report
     from relbuild.system.escaping import shown
     from relbuild.system.ui import err

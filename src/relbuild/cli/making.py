@@ -16,8 +16,11 @@ from relbuild.cli.app import (
     finish,
     jobs_option,
     json_option,
+    out_option,
+    release_version_option,
     target_option,
 )
+from relbuild.cli.reports import REPORTS
 
 
 @click.command("doctor")
@@ -33,8 +36,8 @@ from relbuild.cli.app import (
 def doctor_cmd(app: App, fix: bool, as_json: bool) -> None:
     """Check the pinned toolchains and what every target needs.
 
-    Exit 0 when everything is there, 3 when a pin or a need is not met.
-    """
+    Exit 0 every pin and need satisfied, 2 unusable config, 3 a toolchain
+    or a need missing or not matching its pin (each with how to fix it)."""
     from relbuild.cli.render import render_doctor
     from relbuild.errors import ToolchainsNotReadyError
     from relbuild.project.doctor import doctor
@@ -63,23 +66,36 @@ def doctor_cmd(app: App, fix: bool, as_json: bool) -> None:
 
 
 @click.command("schema")
-@click.argument("which", type=click.Choice(["config", "manifest"]), default="config")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Write the schema to this file instead of stdout.",
+@click.argument(
+    "which",
+    type=click.Choice(["config", "manifest", *REPORTS]),
+    default="config",
+    metavar="[config|manifest|REPORT]",
 )
-def schema_cmd(which: str, output: Path | None) -> None:
-    """Print the JSON Schema of toolchains.toml (config) or of manifest.json."""
-    from relbuild.schema import schema
+@out_option("Write the schema to this file instead of stdout.")
+def schema_cmd(which: str, out: Path | None) -> None:
+    """Print the JSON Schema of toolchains.toml (config), of manifest.json, or
+    of the REPORT a command prints with --json (each carries schema_version):
+    {reports}.
+
+    Exit 0 printed (or written), 2 the file cannot be written."""
+    from relbuild.schema import report_schema, schema
     from relbuild.system.fsutil import atomic_write
 
-    text = schema("config" if which == "config" else "manifest")
-    if output is None:
+    if which in REPORTS:
+        from relbuild.cli.reports import model
+
+        text = report_schema(model(which))
+    else:
+        text = schema("config" if which == "config" else "manifest")
+    if out is None:
         click.echo(text, nl=False)
     else:
-        atomic_write(output, text.encode(), make_parents=False)
+        atomic_write(out, text.encode(), make_parents=False)
+
+
+# The report names come from the registry: the help cannot miss one.
+schema_cmd.help = (schema_cmd.help or "").replace("{reports}", ", ".join(REPORTS))
 
 
 @click.command("plan")
@@ -126,7 +142,10 @@ def plan_cmd(
     group_by: str,
     as_json: bool,
 ) -> None:
-    """Print the ordered build steps (argv, cwd, environment) without running them."""
+    """Print the ordered build steps (argv, cwd, environment) without running them.
+
+    Exit 0 planned, 2 unusable config or selection, 3 a toolchain missing or
+    not matching its pin."""
     import json
 
     from relbuild.system import ui
@@ -136,7 +155,13 @@ def plan_cmd(
         from relbuild.ci.matrix import entries
 
         found = entries(app.config(), per_runner=per_runner, group_by=group_by)  # type: ignore[arg-type]
-        click.echo(json.dumps(matrix_json(found, matrix_for), separators=(",", ":")))  # type: ignore[arg-type]
+        matrix = matrix_json(found, matrix_for)  # type: ignore[arg-type]
+        if as_json:
+            from relbuild.cli.shapes import Matrix
+
+            ui.print_json(Matrix(ci=matrix_for, matrix=matrix))
+            return
+        click.echo(json.dumps(matrix, separators=(",", ":")))
         return
     from relbuild.cli.render import render_plan
     from relbuild.pipeline.gather import gather
@@ -191,12 +216,9 @@ def plan_cmd(
     default=None,
     help="Record the tree as modified or not, overriding git.",
 )
-@click.option(
-    "--version",
-    "version",
-    metavar="VERSION",
-    help="The release's version (default: an exact v* tag on HEAD, then project.version, "
-    "then the first crate's version).",
+@release_version_option(
+    "The release's version (default: an exact v* tag on HEAD, then project.version, "
+    "then the first crate's version)."
 )
 @click.option(
     "--previous",
@@ -315,46 +337,4 @@ def _up_to_date(result: dict[str, Any], as_json: bool) -> None:
     )
 
 
-@click.group("ci")
-def ci_cmd() -> None:
-    """Print a release workflow that builds the targets on the CI's matrix and merges them."""
-
-
-def _ci_options(func: Any) -> Any:
-    func = click.option(
-        "--per-runner",
-        type=click.IntRange(1, 1000),
-        default=None,
-        metavar="N",
-        help="At most N targets on each runner (default: 1, or a whole group).",
-    )(func)
-    return click.option(
-        "--group-by",
-        type=click.Choice(["none", "kind"]),
-        default="none",
-        show_default=True,
-        help="'kind' keeps hosted and bare-metal targets on separate runners.",
-    )(func)
-
-
-@ci_cmd.command("github")
-@_ci_options
-@click.pass_obj
-def ci_github_cmd(app: App, per_runner: int | None, group_by: str) -> None:
-    """A GitHub Actions workflow: plan, build per matrix entry, merge, verify."""
-    from relbuild.ci.workflows import github
-
-    click.echo(github(app.config(), per_runner=per_runner, group_by=group_by), nl=False)  # type: ignore[arg-type]
-
-
-@ci_cmd.command("gitlab")
-@_ci_options
-@click.pass_obj
-def ci_gitlab_cmd(app: App, per_runner: int | None, group_by: str) -> None:
-    """A GitLab CI pipeline: plan, build per parallel:matrix entry, merge, verify."""
-    from relbuild.ci.workflows import gitlab
-
-    click.echo(gitlab(app.config(), per_runner=per_runner, group_by=group_by), nl=False)  # type: ignore[arg-type]
-
-
-COMMANDS = [doctor_cmd, schema_cmd, plan_cmd, build_cmd, ci_cmd]
+COMMANDS = [doctor_cmd, schema_cmd, plan_cmd, build_cmd]

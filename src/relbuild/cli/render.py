@@ -1,4 +1,5 @@
-"""Rendering core results for people (stderr)."""
+"""Rendering core results for people: a command's primary output (a plan,
+tables, sizes, an inventory) on stdout, notes and summaries on stderr."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from relbuild.release.dist import MANIFEST_NAME
 from relbuild.system.escaping import shown
-from relbuild.system.ui import err, table
+from relbuild.system.ui import err, out, styled, table
 
 if TYPE_CHECKING:
     from relbuild.ci.merge import MergeReport
@@ -30,40 +31,40 @@ def render_doctor(report: DoctorReport) -> None:
         f"Toolchains pinned in {report.config}", ["tool", "pinned", "found", "path", "status"]
     )
     for row in report.tools:
-        tools.add_row(row.tool, row.pinned, row.found or "-", row.path or "-", row.status)
-    err.print(tools)
+        tools.add_row(row.tool, row.pinned, row.found or "-", row.path or "-", styled(row.status))
+    out.print(tools)
     needs = table("Target needs", ["target", "need", "status", "detail"])
     for check in report.checks:
         status = "ok" if check.ok else "skipped" if check.skipped else "MISSING"
-        needs.add_row(check.subject, check.need, status, check.detail)
-    err.print(needs)
+        needs.add_row(check.subject, check.need, styled(status), check.detail)
+    out.print(needs)
     fixes = [(r.tool, r.fix) for r in report.tools if r.fix] + [
         (f"{c.subject}: {c.need}", c.fix) for c in report.checks if c.fix
     ]
     for subject, fix in fixes:
-        err.print(f"problem: {subject}\n  {fix}".replace("\n", "\n  "))
+        out.print(f"problem: {subject}\n  {fix}".replace("\n", "\n  "))
     if report.ok:
-        err.print("doctor: every pin and target need is satisfied")
+        out.print("doctor: every pin and target need is satisfied")
     else:
-        err.print(f"doctor: {report.problems} problem(s)")
+        out.print(f"doctor: {report.problems} problem(s)")
 
 
 def render_plan(plan: Plan) -> None:
     from relbuild.system import proc
 
-    err.print(
+    out.print(
         f"plan: {plan.project} {plan.version}, SOURCE_DATE_EPOCH={plan.source_date_epoch}, "
         f"{len(plan.steps)} steps"
     )
     for n, step in enumerate(plan.steps, 1):
-        err.print(f"\n[{n}/{len(plan.steps)}] {step.target} {step.component} ({step.tool})")
-        err.print(f"  cwd: {step.cwd}")
-        err.print(f"  argv: {proc.quote(step.argv)}")
+        out.print(f"\n[{n}/{len(plan.steps)}] {step.target} {step.component} ({step.tool})")
+        out.print(f"  cwd: {step.cwd}")
+        out.print(f"  argv: {proc.quote(step.argv)}")
         for key, value in sorted(step.env.items()):
-            err.print(f"  env {key}={value!r}" if "\x1f" in value else f"  env {key}={value}")
+            out.print(f"  env {key}={value!r}" if "\x1f" in value else f"  env {key}={value}")
         for rel, host in sorted(step.place.items()):
             why = step.place_why.get(rel, "")
-            err.print(f"  place {rel} <- {host}" + (f"  ({why})" if why else ""))
+            out.print(f"  place {rel} <- {host}" + (f"  ({why})" if why else ""))
 
 
 def render_build(result: BuildResult) -> None:
@@ -74,9 +75,9 @@ def render_build(result: BuildResult) -> None:
 
 
 def render_inventory(folder: Path, manifest: Manifest) -> None:
-    err.print(f"wrote {shown(folder / MANIFEST_NAME)} with {len(manifest.artifacts)} artifacts")
+    out.print(f"wrote {shown(folder / MANIFEST_NAME)} with {len(manifest.artifacts)} artifacts")
     for art in manifest.artifacts:
-        err.print(f"  {shown(art.path)}: {art.kind}, {shown(art.target or 'no target')}")
+        out.print(f"  {shown(art.path)}: {art.kind}, {shown(art.target or 'no target')}")
 
 
 def render_merge(report: MergeReport) -> None:
@@ -95,6 +96,8 @@ def render_verify(report: VerifyReport) -> None:
             f"verify: {shown(report.folder)} matches {shown(report.manifest)}: "
             f"{report.artifacts} artifacts, "
             f"{size:.1f} MiB, SHA-256 and SHA-512"
+            + (", no leaked path" if report.leaks_scanned else "")
+            + (f", signatures by {report.signers} key(s)" if report.signers else "")
         )
         return
     first = f", the first {len(report.findings)} shown" if report.omitted else ""
@@ -103,7 +106,9 @@ def render_verify(report: VerifyReport) -> None:
         ["finding", "path", "detail"],
     )
     for f in report.findings:
-        t.add_row(f.kind, f.path, f.detail)  # each cell kept on one line by the table
+        t.add_row(
+            styled(f.kind, "bold red"), f.path, f.detail
+        )  # each cell kept on one line by the table
     err.print(t)
     if report.omitted:
         by_kind = ", ".join(f"{kind}: {n}" for kind, n in report.finding_counts.items())
@@ -161,7 +166,7 @@ def render_comparison(comparison: Comparison, title: str) -> None:
     )
     for o in comparison.differing:
         why = o.note or (o.explanation and o.explanation.summary)
-        err.print(f"  DIFFERENT {shown(o.path)}: {shown(why)}")
+        err.print(" ", styled("DIFFERENT"), f"{shown(o.path)}: {shown(why)}")
         if o.explanation:
             for s in o.explanation.suspects[:6]:
                 err.print(f"    suspect: {s}")
@@ -170,7 +175,9 @@ def render_comparison(comparison: Comparison, title: str) -> None:
             if o.explanation.diffoscope:
                 err.print(f"    diffoscope report: {o.explanation.diffoscope}")
     if comparison.manifest_explanation:
-        err.print(f"  DIFFERENT manifest.json: {comparison.manifest_explanation.summary}")
+        err.print(
+            " ", styled("DIFFERENT"), f"manifest.json: {comparison.manifest_explanation.summary}"
+        )
         for line in comparison.manifest_explanation.suspects[:10]:
             err.print(f"    {line}")
 
@@ -219,12 +226,12 @@ def _growth(new: int, old: int | None) -> str:
 
 
 def render_size(report: SizeReport, crates: bool = False, symbols: bool = False) -> None:
-    entries = report.root
+    entries = report.firmware
     if not entries:
-        err.print("size: no firmware in this dist")
+        out.print("size: no firmware in this dist")
         return
     for e in entries:
-        err.print(f"{shown(e.path)} ({shown(e.target or 'target unknown')})")
+        out.print(f"{shown(e.path)} ({shown(e.target or 'target unknown')})")
         t = table("", ["section", "size", "growth"])
         for row in e.sections:
             t.add_row(shown(row.name), str(row.size), _growth(row.size, row.old))
@@ -232,41 +239,43 @@ def render_size(report: SizeReport, crates: bool = False, symbols: bool = False)
             t.add_row("stack", str(e.stack), _growth(e.stack, e.old_stack))
         t.add_row("flash", str(e.flash), _growth(e.flash, e.old_flash))
         t.add_row("RAM", str(e.ram), _growth(e.ram, e.old_ram))
-        err.print(t)
-        err.print(
+        out.print(t)
+        out.print(
             f"  flash budget {_pct(e.flash, e.flash_budget)}, "
             f"RAM budget {_pct(e.ram, e.ram_budget)}"
         )
         _render_stack_and_split(e, crates, symbols)
+    for over in report.over_budget:
+        err.print(styled("over budget"), shown(over))
 
 
 def _render_stack_and_split(e: SizeEntry, crates: bool, symbols: bool) -> None:
     if e.stack_path:
-        err.print("  deepest stack path: " + " -> ".join(shown(n) for n in e.stack_path))
+        out.print("  deepest stack path: " + " -> ".join(shown(n) for n in e.stack_path))
     for why in e.stack_lower_bound:
-        err.print(f"  stack is a lower bound: {shown(why)}")
+        out.print(f"  stack is a lower bound: {shown(why)}")
     if crates and e.crates:
         t = table("flash per crate", ["crate", "size", "growth"])
         for row in e.crates:
             t.add_row(shown(row.name), str(row.size), _growth(row.size, row.old))
-        err.print(t)
+        out.print(t)
     if symbols and e.symbols:
         t = table("largest symbols", ["symbol", "crate", "size"])
         for s in e.symbols:
             t.add_row(shown(s.name), shown(s.crate), str(s.size))
-        err.print(t)
+        out.print(t)
     if e.growth:
         t = table("symbols that changed most", ["symbol", "crate", "size", "growth"])
         for s in e.growth:
             t.add_row(shown(s.name), shown(s.crate), str(s.size), _growth(s.size, s.old))
-        err.print(t)
+        out.print(t)
 
 
 def render_test(report: SmokeReport) -> None:
     t = table(f"smoke tests in {report.folder}", ["artifact", "status", "time", "detail"])
     for r in report.results:
         detail = r.reason or (r.output_tail.splitlines()[-1] if r.output_tail else "")
-        t.add_row(r.path, r.status, f"{r.seconds:.1f} s", detail)
+        t.add_row(r.path, styled(r.status), f"{r.seconds:.1f} s", detail)
     err.print(t)
     for r in report.results:
         if r.boot_instructions is not None:
@@ -288,7 +297,7 @@ def render_unit(report: UnitReport) -> None:
         if r.coverage_min is not None:
             cov += f" (min {r.coverage_min:g}%)"
         what = f"{r.language} {r.path}"
-        t.add_row(what, r.target, r.status, cov, f"{r.seconds:.1f} s", shown(r.reason))
+        t.add_row(what, r.target, styled(r.status), cov, f"{r.seconds:.1f} s", shown(r.reason))
     err.print(t)
     ran = [r for r in report.results if r.status != "skipped"]
     err.print(f"unit: {sum(r.status == 'passed' for r in ran)}/{len(ran)} passed")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from relbuild.cli.app import App, json_option
+from relbuild.cli.app import App, json_option, out_option
 
 
 class _InitCommand(click.Command):
@@ -20,7 +20,7 @@ class _InitCommand(click.Command):
         with formatter.section("Target presets (--targets)"):
             formatter.write_dl([(name, ", ".join(ts)) for name, ts in PRESETS.items()])
         formatter.write_paragraph()
-        formatter.write_text("Exit codes: 0 written, 2 usage or config error, 3 no toolchain.")
+        formatter.write_text("Exit 0 written, 2 usage or config error, 3 no toolchain.")
 
 
 @click.command("init", cls=_InitCommand)
@@ -28,12 +28,7 @@ class _InitCommand(click.Command):
     "project", type=click.Path(path_type=Path, file_okay=False, exists=True), default="."
 )
 @click.option("--force", is_flag=True, help="Replace an existing toolchains.toml.")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Where to write (default: PROJECT/toolchains.toml); project.root is set from there.",
-)
+@out_option("Where to write (default: PROJECT/toolchains.toml); project.root is set from there.")
 @click.option(
     "-t",
     "--target",
@@ -50,12 +45,14 @@ class _InitCommand(click.Command):
     metavar="PRESET[,PRESET]",
     help="Build for the targets of a preset (repeatable).",
 )
+@json_option("Print what was written")
 def init_cmd(
     project: Path,
     force: bool,
-    output: Path | None,
+    out: Path | None,
     targets: tuple[str, ...],
     presets: tuple[str, ...],
+    as_json: bool,
 ) -> None:
     """Write a starting toolchains.toml for PROJECT, pinned to what is installed.
 
@@ -66,8 +63,13 @@ def init_cmd(
     from relbuild.system import environ, ui
 
     chosen = asked(targets, presets)
-    out = output or project / "toolchains.toml"
+    out = out or project / "toolchains.toml"
     done = init(project.resolve(), out, environ.probe_env(), force, chosen)
+    if as_json:
+        from relbuild.cli.shapes import InitWritten
+
+        ui.print_json(InitWritten(config=str(out), notes=done.notes))
+        return
     for note in done.notes:
         ui.err.print(f"note: {note}")
     for line in done.written:
@@ -76,7 +78,7 @@ def init_cmd(
 
 
 @click.command(
-    "check", epilog="Exit codes: 0 ready (warnings allowed), 2 not ready or config error."
+    "check", epilog="Exit 0 ready (warnings allowed), 2 not ready or config error."
 )
 @json_option("Print the report")
 @click.pass_obj

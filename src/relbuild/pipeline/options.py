@@ -48,7 +48,7 @@ class BuildOptions:
     # For trees exported without .git (rebuilds, source tarballs).
     source_revision: str | None = None
     source_dirty: bool | None = None
-    # The release's version (--version), before an exact v* tag on HEAD,
+    # The release's version (--release-version), before an exact v* tag on HEAD,
     # project.version and the first crate's version.
     version: str | None = None
     # Reuse the last build's release when nothing it read has changed

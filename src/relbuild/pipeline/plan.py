@@ -51,7 +51,7 @@ class PlanInputs:
     offline: bool = False
     # The user and host names and the temp folder, by label (see machine()).
     host: Mapping[str, str] = field(default_factory=dict)
-    version: str | None = None  # --version
+    version: str | None = None  # --release-version
 
 
 def select(loaded: LoadedConfig, targets: Sequence[str], components: Sequence[str]) -> Selection:
@@ -274,11 +274,11 @@ def layout(inputs: PlanInputs, used: set[str]) -> Layout:
 
 
 def _version(inputs: PlanInputs) -> str:
-    """--version, else an exact `v*` tag on HEAD (v1.2.0 -> 1.2.0), else
+    """--release-version, else an exact `v*` tag on HEAD (v1.2.0 -> 1.2.0), else
     project.version, else the first Rust component's crate version."""
     config = inputs.loaded.config
     if inputs.version:
-        _check_version(inputs.version, "--version")
+        _check_version(inputs.version, "--release-version")
         return inputs.version
     if inputs.source.tag:
         tag = inputs.source.tag.removeprefix("v")
@@ -295,7 +295,7 @@ def _version(inputs: PlanInputs) -> str:
     raise ConfigError(
         f"{inputs.loaded.path}: project.version is not set, HEAD has no exact v* tag, and "
         "there is no Rust component to take a version from",
-        hint="Pass --version, tag the release (git tag v1.2.3), or set project.version.",
+        hint="Pass --release-version, tag the release (git tag v1.2.3), or set project.version.",
     )
 
 

@@ -1,11 +1,13 @@
-"""Build progress for people, on stderr: a live status on a terminal, plain
-lines in CI or when piped. Thread-safe, since targets may build side by side."""
+"""Progress for people, on stderr: a live status on a terminal, plain lines
+in CI or when piped. The build's reporter is thread-safe, since targets may
+build side by side; a Meter follows one long check (verify)."""
 
 from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import Protocol
 
 from rich.status import Status
@@ -71,3 +73,62 @@ def reporting() -> Iterator[Reporter]:
         yield reporter
     finally:
         reporter.close()
+
+
+class Meter:
+    """Progress of one long check (verify's hashing, its leak scan) on
+    stderr: nothing for a run shorter than ``after`` seconds; then a live
+    line on a terminal, or a plain line at most every ``every`` seconds in a
+    log or a pipe. Fed ``(what, done, total)``, from one thread."""
+
+    def __init__(
+        self,
+        command: str,
+        *,
+        after: float = 1.0,
+        every: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+        live: bool | None = None,
+    ) -> None:
+        self._command = command
+        self._after, self._every, self._clock = after, every, clock
+        self._start = clock()
+        self._said = -1.0
+        self._live = not in_ci() if live is None else live
+        self._status: Status | None = None
+
+    def __call__(self, what: str, done: int, total: int) -> None:
+        now = self._clock()
+        if now - self._start < self._after:
+            return
+        pct = 100 * done / total if total else 100.0
+        line = f"{self._command}: {what} {pct:.0f}% ({_amount(what, done, total)})"
+        if self._live:
+            if self._status is None:
+                self._status = Status(line, console=err)
+                self._status.start()
+            else:
+                self._status.update(line)
+        elif self._said < 0 or now - self._said >= self._every or done == total:
+            self._said = now
+            err.print(line)
+
+    def close(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+
+
+def _amount(what: str, done: int, total: int) -> str:
+    if what == "hashing":
+        return f"{done / 2**20:.1f} of {total / 2**20:.1f} MiB"
+    return f"{done} of {total}"
+
+
+@contextlib.contextmanager
+def metering(command: str) -> Iterator[Meter]:
+    meter = Meter(command)
+    try:
+        yield meter
+    finally:
+        meter.close()

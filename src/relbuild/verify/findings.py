@@ -46,6 +46,8 @@ class VerifyReport(BaseModel):
     findings: list[Finding]
     finding_count: int = 0
     finding_counts: dict[str, int] = {}
+    leaks_scanned: bool = False  # --leaks: every artifact scanned for leaked paths
+    signers: int = 0  # --key: the public keys the signatures were checked with
 
     @computed_field  # type: ignore[prop-decorator]
     @property

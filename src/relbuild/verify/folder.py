@@ -34,6 +34,7 @@ from relbuild.verify.walk import (
     MAX_DEPTH,
     Extras,
     Job,
+    Progress,
     Result,
     hash_all,
     resolve_entry,
@@ -89,6 +90,7 @@ def verify(
     key: Verifier | None = None,
     keys: Sequence[Verifier] = (),
     threshold: int | None = None,
+    progress: Progress | None = None,
 ) -> VerifyReport:
     """Check the dist folder (or the manifest) ``arg``. With ``leaks``, also
     scan every artifact (but archives, whose members are artifacts too) for
@@ -98,7 +100,8 @@ def verify(
     there) are always held against the manifest.
     ``prefetched``: a child already hashing the folder's small files
     (relbuild.release.prefetch); its digests are taken only for the paths and inodes
-    this listing finds."""
+    this listing finds. ``progress`` hears the bytes hashed and, with
+    ``leaks``, the artifacts scanned."""
     folder, manifest_path = locate(arg)
     manifest = load_manifest(manifest_path)
     sink = Sink(MAX_FINDINGS)
@@ -130,7 +133,7 @@ def verify(
             if hasattr(os, "sched_getaffinity")
             else os.cpu_count() or 1
         )
-        results.update(hash_all(root, todo, min(32, workers)))
+        results.update(hash_all(root, todo, min(32, workers), progress))
         total = 0
         for i, art in enumerate(manifest.artifacts):
             if i in plan.problems:
@@ -145,10 +148,15 @@ def verify(
             compare(sink, root, art, result)
             if scanner is not None:
                 scanner(sink, root, art)
+                if progress is not None:
+                    progress("scanning for leaked paths", i + 1, len(manifest.artifacts))
         sums_findings(sink, root, listing, manifest)
     finally:
         os.close(root)
-    return _report(folder, manifest_path, manifest, total, sink, extras)
+    report = _report(folder, manifest_path, manifest, total, sink, extras)
+    report.leaks_scanned = leaks
+    report.signers = len(given)
+    return report
 
 
 def _report(

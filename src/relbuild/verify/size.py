@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, RootModel
+from pydantic import BaseModel, computed_field
 
 from relbuild.binaries import firmware
 from relbuild.binaries.elfcheck import ELF_ERRORS
@@ -51,9 +51,35 @@ class SizeEntry(BaseModel):
     symbols: list[SymbolRow] = []  # the largest symbols
     growth: list[SymbolRow] = []  # with --compare: the symbols that changed most
 
+    @property
+    def over_budget(self) -> list[str]:
+        """The budgets this firmware exceeds, as "flash" and "RAM"."""
+        return [
+            name
+            for name, used, budget in (
+                ("flash", self.flash, self.flash_budget),
+                ("RAM", self.ram, self.ram_budget),
+            )
+            if budget is not None and used > budget
+        ]
 
-class SizeReport(RootModel[list[SizeEntry]]):
+
+class SizeReport(BaseModel):
     """What `relbuild size --json` prints: one entry per firmware."""
+
+    firmware: list[SizeEntry]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def over_budget(self) -> list[str]:
+        """Each firmware over a budget, as "PATH: flash" or "PATH: RAM"."""
+        return [f"{e.path}: {what}" for e in self.firmware for what in e.over_budget]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def ok(self) -> bool:
+        """No firmware over its flash or RAM budget (`relbuild size` exits 1)."""
+        return not self.over_budget
 
 
 def _key(target: str | None, component: str | None, path: str) -> tuple[str, str]:
@@ -101,7 +127,7 @@ def size(arg: Path, compare: Path | None = None, top: int = TOP) -> SizeReport:
             # (older relbuild, a manifest alone) says nothing per crate.
             entry = entry.model_copy(update=_split_rows(split, before, before is not None, top))
         out.append(entry)
-    return SizeReport(out)
+    return SizeReport(firmware=out)
 
 
 def _entry(folder: Path, art: ArtifactRecord, old: ArtifactRecord | None) -> SizeEntry | None:

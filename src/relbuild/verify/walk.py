@@ -13,7 +13,7 @@ from __future__ import annotations
 import heapq
 import os
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -255,20 +255,35 @@ def _batches(jobs: list[Job]) -> Iterator[list[Job]]:
         yield batch
 
 
-def hash_all(root: int, jobs: list[Job], workers: int) -> dict[int, Result]:
+Progress = Callable[[str, int, int], None]
+"""(what, done, total): what a long verify is doing, for a progress line."""
+
+
+def hash_all(
+    root: int, jobs: list[Job], workers: int, progress: Progress | None = None
+) -> dict[int, Result]:
+    """Each job's digests; ``progress`` hears the bytes hashed after each batch."""
     results: dict[int, Result] = {}
     batches = list(_batches(jobs))
+    total, done = sum(j.hint for j in jobs), 0
+
+    def took(batch: Sequence[Job], out: list[Result]) -> None:
+        nonlocal done
+        for job, result in zip(batch, out, strict=True):
+            results[job.at] = result
+        done += sum(j.hint for j in batch)
+        if progress is not None:
+            progress("hashing", done, total)
+
     if workers <= 1 or len(batches) <= 1:
         for batch in batches:
-            for job, result in zip(batch, _hash_batch(root, batch), strict=True):
-                results[job.at] = result
+            took(batch, _hash_batch(root, batch))
         return results
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for batch, out in zip(
             batches, pool.map(lambda b: _hash_batch(root, b), batches), strict=True
         ):
-            for job, result in zip(batch, out, strict=True):
-                results[job.at] = result
+            took(batch, out)
     return results
 
 
