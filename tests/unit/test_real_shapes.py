@@ -187,6 +187,8 @@ components = ["app"]
     [
         ('buildmode = "c-archive"\nin-tree = "goproj/golib.a"', "must name a lib<name>.a"),
         ('in-tree = "goproj/libgolib.a"', "only applies to buildmode = 'c-archive'"),
+        ('buildmode = "c-archive"\nin-tree = "../out/libgolib.a"', "a path inside the project"),
+        ('buildmode = "c-archive"\nin-tree = "/etc/libgolib.a"', "a path inside the project"),
         ('buildmode = "c-archive"\ncgo = false', "needs cgo"),
         ('buildmode = "c-archive"\ntest = { expect = "x" }', "cannot be run"),
     ],

@@ -77,9 +77,7 @@ def init_cmd(
     ui.err.print(f"check {out}, then run `relbuild doctor`")
 
 
-@click.command(
-    "check", epilog="Exit 0 ready (warnings allowed), 2 not ready or config error."
-)
+@click.command("check", epilog="Exit 0 ready (warnings allowed), 2 not ready or config error.")
 @json_option("Print the report")
 @click.pass_obj
 def check_cmd(app: App, as_json: bool) -> None:

@@ -235,6 +235,11 @@ class GoComponent(Model):
                 raise ValueError("a c-archive cannot be run: `test` needs buildmode = 'exe'")
             if self.in_tree is not None and not re.fullmatch(r"(.*/)?lib[^/]+\.a", self.in_tree):
                 raise ValueError(f"`in-tree` must name a lib<name>.a file, not {self.in_tree!r}")
+            parts = (self.in_tree or "").split("/")
+            if self.in_tree is not None and (self.in_tree.startswith("/") or ".." in parts):
+                raise ValueError(
+                    f"`in-tree` must be a path inside the project, not {self.in_tree!r}"
+                )
         elif self.in_tree is not None:
             raise ValueError("`in-tree` only applies to buildmode = 'c-archive'")
         return self
