@@ -14,7 +14,8 @@ import pytest
 
 from relbuild.backends import cargo_lock
 from relbuild.backends.cgo_links import lib_name, match_library, placements
-from relbuild.backends.go_module import older, wanted_release
+from relbuild.backends.go_module import older
+from relbuild.backends.gomod_text import wanted_release
 from relbuild.binaries.prebuilt import differing_members
 from relbuild.config.models import Config, links_cycle
 from relbuild.errors import ConfigError

@@ -101,26 +101,24 @@ def placements(
             if flag.startswith("-L") and len(flag) > 2:
                 search.append(_normal(str(pkg_dir / flag[2:])))
         for flag in flags:
-            archive: Path | None = None
             if flag.endswith(".a") and not flag.startswith("-"):
                 archive = _normal(str(pkg_dir / flag))
                 name = lib_name(archive.name)
+                component = match_library(name, libs) if name else None
             elif flag.startswith("-l") and len(flag) > 2:
-                name = flag[2:]
                 dirs = [d for d in search if _inside(d, root) is not None]
-                if not dirs:
-                    continue  # a system library (-ldl, -lm)
-                component = match_library(name, libs)
+                component = match_library(flag[2:], libs) if dirs else None
                 if component is None:
-                    continue  # a library the folder holds or the system has
-                archive = dirs[0] / f"lib{name}.a"
+                    # A system library (-ldl, -lm: no -L into the project),
+                    # or one the folder holds or the system has.
+                    continue
+                archive = dirs[0] / f"lib{flag[2:]}.a"
             else:
                 continue
             rel = _inside(archive, root)
             if rel is None:
                 continue  # an absolute path elsewhere: the user's to provide
             where = f"{rel_pkg}/{_directive_line(pkg_dir, files, flag)}".removeprefix("./")
-            component = match_library(name, libs) if name else None
             if component is None:
                 raise ConfigError(
                     f"{where}: `#cgo LDFLAGS: {flag}` names {rel}, and no Rust staticlib "

@@ -135,25 +135,35 @@ class GoFacts:
 _CGO_FIELDS = ("ImportPath", "Dir", "Standard", "CgoLDFLAGS", "CgoFiles")
 
 
-def cgo_packages(probe: Probe, comp: GoComponent, target: TargetConfig) -> list[dict[str, Any]]:
-    """The project's packages that ``comp`` builds for ``target``, as
-    `go list` reads them with the target's GOOS/GOARCH and cgo on."""
-    go = probe.tools.require("go")
+def target_env(
+    root: Path, comp: GoComponent, target: TargetConfig, cgo: bool, offline: bool
+) -> dict[str, str]:
+    """What makes `go` see the component as its build for ``target`` does:
+    the pinned release only, no go env file, the target's GOOS/GOARCH, cgo
+    on or off, its go.work (or none), and no proxy when offline. The build
+    step and `go list` of its cgo directives both start from it."""
     info = target.info
-    assert info.goos and info.goarch
-    root = probe.loaded.root
+    assert info.goos and info.goarch  # bare metal is refused by the config check
     env = {
-        **probe.env,
         "GOTOOLCHAIN": "local",
         "GOENV": "off",
         "GOOS": info.goos,
         "GOARCH": info.goarch,
         **info.go_env,
-        "CGO_ENABLED": "1",
+        "CGO_ENABLED": "1" if cgo else "0",
         **go_module.module_env(root, comp),
     }
-    if probe.offline:
+    if offline:
         env["GOPROXY"] = "off"
+    return env
+
+
+def cgo_packages(probe: Probe, comp: GoComponent, target: TargetConfig) -> list[dict[str, Any]]:
+    """The project's packages that ``comp`` builds for ``target``, as
+    `go list` reads them with the target's GOOS/GOARCH and cgo on."""
+    go = probe.tools.require("go")
+    root = probe.loaded.root
+    env = {**probe.env, **target_env(root, comp, target, True, probe.offline)}
     try:
         found = list(
             go_module.list_deps(go.executable, comp.package, env, root / comp.path, comp.tags)
@@ -193,7 +203,7 @@ def _release_checks(probe: Probe, triple: str, name: str, comp: GoComponent) -> 
     """The Go release the component's go.mod asks for, against the pin."""
     go = probe.tools.go
     gomod = go_module.go_mod(probe.loaded.root, comp)
-    wanted = go_module.wanted_release(gomod) if gomod else None
+    wanted = gomod_text.wanted_release(gomod) if gomod else None
     if go is None or wanted is None or gomod is None:
         return []
     ok = not go_module.older(go.release, wanted)
@@ -278,7 +288,6 @@ class GoBackend:
         comp = ctx.loaded.config.go[component]
         go = ctx.tools.require("go")
         triple = target.info
-        assert triple.goos and triple.goarch  # bare metal is refused by the config check
         archive = comp.buildmode == "c-archive"
         name = comp.binary or component
         if archive:
@@ -288,20 +297,12 @@ class GoBackend:
         env = ctx.base_env([str(Path(go.executable).parent)])
         env.update(
             {
-                "GOTOOLCHAIN": "local",
-                "GOENV": "off",
                 "GOFLAGS": "",
                 "GOCACHE": str(ctx.paths.go_build_cache),
                 "GOMODCACHE": environ.go_mod_cache(ctx.user_env),
-                "GOOS": triple.goos,
-                "GOARCH": triple.goarch,
-                **triple.go_env,
-                "CGO_ENABLED": "1" if comp.uses_cgo else "0",
-                **go_module.module_env(ctx.paths.root, comp),
+                **target_env(ctx.paths.root, comp, target, comp.uses_cgo, ctx.offline),
             }
         )
-        if ctx.offline:
-            env["GOPROXY"] = "off"
         cc: CcWrapper | None = None
         handoffs = [ctx.paths.cgo_dir(target.triple, lib) for lib in comp.links]
         place, why = _placements(ctx, facts, target, component)

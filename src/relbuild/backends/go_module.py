@@ -20,8 +20,6 @@ from relbuild.config.models import GoComponent
 from relbuild.system import proc
 from relbuild.system.fsutil import find_up
 
-_GO_DIRECTIVE = re.compile(r"^go\s+(\d+(?:\.\d+){1,2})\s*$", re.MULTILINE)
-
 
 def workspace(root: Path, comp: GoComponent) -> Path | None:
     """The go.work a `go build` in the component's folder uses, if any."""
@@ -30,15 +28,6 @@ def workspace(root: Path, comp: GoComponent) -> Path | None:
 
 def go_mod(root: Path, comp: GoComponent) -> Path | None:
     return find_up(root / comp.path, root, "go.mod")
-
-
-def wanted_release(gomod: Path) -> str | None:
-    """The `go` directive of a go.mod: the oldest Go that may build it."""
-    try:
-        m = _GO_DIRECTIVE.search(gomod.read_text(errors="replace"))
-    except OSError:
-        return None
-    return m.group(1) if m else None
 
 
 def _key(release: str) -> tuple[int, ...]:

@@ -10,6 +10,7 @@ would stop at "missing go.sum entry", after the toolchains were fetched).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -73,6 +74,15 @@ def go_mod_replaces(text: str) -> dict[str, str]:
 def go_mod_requires(text: str) -> list[str]:
     """The module paths a go.mod's ``require`` directives name."""
     return [words[0].strip('"') for words in _directives(text, "require") if len(words) >= 2]
+
+
+def wanted_release(gomod: Path) -> str | None:
+    """The `go` directive of a go.mod: the oldest Go that may build it
+    (None when there is none, or it is not a release number)."""
+    for words in _directives(_read(gomod), "go"):
+        if re.fullmatch(r"\d+(\.\d+){1,2}", words[0]):
+            return words[0]
+    return None
 
 
 def needs_go_sum(root: Path, folder: Path) -> Path | None:

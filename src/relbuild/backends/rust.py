@@ -151,7 +151,8 @@ class RustBackend:
             info.name,
         ]
         argv += ["--lib"] if comp.kind == "staticlib" else ["--bin", comp.bin or info.name]
-        argv += ["--release"] if comp.profile == "release" else ["--profile", comp.profile]
+        profile_args = ["--release"] if comp.profile == "release" else ["--profile", comp.profile]
+        argv += profile_args
         if comp.kind == "staticlib":
             argv += rustc.cargo_debug_args(comp.profile, info.name)
         if comp.features:
@@ -252,7 +253,7 @@ class RustBackend:
                 info.name,
                 "--target",
                 target.triple,
-                *(["--release"] if comp.profile == "release" else ["--profile", comp.profile]),
+                *profile_args,
             ]
             if place
             else [],

@@ -198,12 +198,14 @@ def run_step(
                     f"step {step.target} / {step.component}: {rel} should be placed from "
                     f"{host}, which its own step did not make"
                 )
-        placed = _placed_digest(step)
+        # The placed files' digest matters only to a step that refreshes
+        # when they change: only such a step hashes them (they may be large).
+        placed = _placed_digest(step) if step.refresh else ""
         placed_stamp = stamp.with_suffix(".placed")
-        if step.refresh and (not placed_stamp.is_file() or placed_stamp.read_text() != placed):
+        if placed and (not placed_stamp.is_file() or placed_stamp.read_text() != placed):
             runner.execute(step.refresh, step.env, step.cwd, log, step.place)
         res = runner.execute(step.argv, step.env, step.cwd, log, step.place)
-        if step.place:
+        if placed:
             atomic_write(placed_stamp, placed.encode())
     except CommandError as exc:
         reporter.finish(label, time.monotonic() - t0, ok=False)
