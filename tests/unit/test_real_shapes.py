@@ -236,6 +236,9 @@ def test_a_generated_lock_lives_in_the_cache_and_a_rebuild_is_seeded(tmp_path: P
     (root / "lib" / "hello").mkdir(parents=True)
     lock = cargo_lock.lock_file(root, "lib/hello", cache)
     assert lock == cache / "locks" / "lib--hello" / "Cargo.lock"
+    # A workspace path a (hostile) manifest records stays inside locks/.
+    for rel in (".", "..", "", "/"):
+        assert cargo_lock.generated_path(cache, rel).parent.parent == cache / "locks"
     assert cargo_lock.lock_env(root, "lib/hello", cache)["CARGO_RESOLVER_LOCKFILE_PATH"] == str(
         lock
     )

@@ -26,8 +26,10 @@ from relbuild.system.fsutil import atomic_write
 
 
 def slug(rel: str) -> str:
-    """A folder name for a workspace path ('lib/hello' -> 'lib--hello')."""
-    return re.sub(r"[^A-Za-z0-9._-]", "-", (rel.strip("/") or ".").replace("/", "--"))
+    """A folder name for a workspace path ('lib/hello' -> 'lib--hello'),
+    never '.' or '..' (a path a manifest recorded names no folder above)."""
+    name = re.sub(r"[^A-Za-z0-9._-]", "-", (rel.strip("/") or ".").replace("/", "--"))
+    return name if name.strip(".") else f"root{len(name)}"
 
 
 def generated_path(cache: Path, rel: str) -> Path:
