@@ -54,8 +54,12 @@ def test_triple_table_is_consistent() -> None:
         assert t.name == name
         if t.bare_metal:
             assert t.goos is None and t.qemu_system and t.elf_class == 32
-        else:
+        elif t.binary_format == "elf":
             assert t.goos == "linux" and t.goarch and t.zig_target and t.qemu_user
+        else:
+            # Windows and macOS: no QEMU; the header names the machine.
+            assert t.goos in ("windows", "darwin") and t.goarch and t.zig_target and t.machine
+            assert t.qemu_user is None and t.exe_suffix == (".exe" if t.goos == "windows" else "")
         if name.endswith("hf"):
             assert t.float_abi == "hard"
     assert suggest("aarch64-unknown-linux") == "aarch64-unknown-linux-gnu"

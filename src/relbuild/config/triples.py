@@ -14,6 +14,9 @@ from typing import Literal
 
 Endian = Literal["little", "big"]
 FloatAbi = Literal["hard", "soft"]
+# The object format of a triple's programs: ELF (Linux, bare metal), PE
+# (Windows) or Mach-O (macOS).
+BinaryFormat = Literal["elf", "pe", "macho"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,14 @@ class Triple:
     qemu_system: str | None = None
     qemu_machine: str | None = None
     note: str = ""
+    # Windows and macOS: the object format, the machine its header names
+    # (pefile's IMAGE_FILE_MACHINE_* name, or LIEF's Mach-O CPU type), the
+    # executable's suffix, the oldest OS release it runs on (macOS:
+    # LC_BUILD_VERSION's minos, the deployment target rustc links for).
+    binary_format: BinaryFormat = "elf"
+    machine: str = ""
+    exe_suffix: str = ""
+    min_os: str | None = None
 
     @property
     def env_suffix(self) -> str:
@@ -129,7 +140,50 @@ def _bare() -> list[Triple]:
     return out
 
 
-TRIPLES: dict[str, Triple] = {t.name: t for t in [*_hosted(), *_bare()]}
+# Windows and macOS: triple, Rust's target_arch, GOOS, GOARCH, Go's
+# environment, zig's C target, header machine and minimum OS. The Windows
+# triples are the GNU ABI ones (MinGW import libraries, which zig ships);
+# arm64 Windows is `gnullvm`, the LLVM flavour of that ABI zig's libc++ and
+# libunwind match. macOS needs no SDK for programs that use only libSystem
+# (zig carries its stubs); the minimum OS is rustc's default deployment
+# target for the triple.
+_DESKTOP: list[tuple[str, str, str, str, str, str, str, str | None]] = [
+    ("x86_64-pc-windows-gnu", "x86_64", "windows", "amd64", "GOAMD64=v1",
+     "x86_64-windows-gnu", "IMAGE_FILE_MACHINE_AMD64", None),
+    ("aarch64-pc-windows-gnullvm", "aarch64", "windows", "arm64", "",
+     "aarch64-windows-gnu", "IMAGE_FILE_MACHINE_ARM64", None),
+    ("x86_64-apple-darwin", "x86_64", "darwin", "amd64", "GOAMD64=v1",
+     "x86_64-macos", "x86_64", "10.12"),
+    ("aarch64-apple-darwin", "aarch64", "darwin", "arm64", "",
+     "aarch64-macos", "ARM64", "11.0"),
+]  # fmt: skip
+
+
+def _desktop() -> list[Triple]:
+    out = []
+    for name, arch, goos, goarch, go_env, zig, machine, min_os in _DESKTOP:
+        windows = goos == "windows"
+        out.append(
+            Triple(
+                name=name,
+                arch=arch,
+                bare_metal=False,
+                elf_machine="",
+                elf_class=64,
+                goos=goos,
+                goarch=goarch,
+                go_env=dict([go_env.split("=")]) if go_env else {},
+                zig_target=f"{zig}.{min_os}" if min_os else zig,
+                binary_format="pe" if windows else "macho",
+                machine=machine,
+                exe_suffix=".exe" if windows else "",
+                min_os=min_os,
+            )
+        )
+    return out
+
+
+TRIPLES: dict[str, Triple] = {t.name: t for t in [*_hosted(), *_desktop(), *_bare()]}
 
 # The glibc a -gnu binary needs at least, unless the target sets `glibc`:
 # 2.28 (2018) runs on every supported Debian, Ubuntu and RHEL 8.
@@ -162,4 +216,12 @@ def runs_here(triple: Triple) -> bool:
     """Whether this machine runs a hosted triple's programs without QEMU."""
 
     arch = _MACHINE_ARCH.get(platform.machine().lower(), platform.machine().lower())
-    return not triple.bare_metal and arch == triple.arch
+    return not triple.bare_metal and triple.goos == "linux" and arch == triple.arch
+
+
+def is_windows(triple: Triple) -> bool:
+    return triple.binary_format == "pe"
+
+
+def is_apple(triple: Triple) -> bool:
+    return triple.binary_format == "macho"
