@@ -148,8 +148,101 @@ class CcWrapper(Frozen):
             f"{extra}"
             "  ;;\n"
             "esac\n"
+            f"{self._filter()}"
             f'exec {shlex.quote(self.zig)} cc -target {self.zig_target} "$@"\n'
         )
+
+    @property
+    def dlltool(self) -> str | None:
+        """Windows: the import-library tool rustc runs for ``raw-dylib``
+        (std's Windows bindings), zig's ``dlltool`` through a script beside
+        this one (rustc's ``-Cdlltool`` takes one executable)."""
+        return f"{self.path}-dlltool" if "-windows-" in self.zig_target else None
+
+    @property
+    def stubs(self) -> str | None:
+        """macOS: a folder of link stubs beside this script (see
+        :data:`MACOS_STUBS`), searched by every link for the target."""
+        return f"{self.path}-stubs" if "-macos" in self.zig_target else None
+
+    def dlltool_script(self) -> str:
+        return f'#!/bin/sh\nexec {shlex.quote(self.zig)} dlltool "$@"\n'
+
+    def _filter(self) -> str:
+        """Arguments zig must not see, for Windows and macOS, where rustc and
+        Go speak to a GCC or Apple toolchain (as cargo-zigbuild does):
+        MinGW's libgcc, libssp, winpthread and msvcrt come from zig's own
+        MinGW-w64 (UCRT) and libunwind (``-lgcc_eh`` becomes ``-lunwind``),
+        and ``-arch``/``-mmacosx-version-min`` are said by zig's target
+        (which carries the minimum macOS). The native-libs appended to a
+        link pass through here too, as they are added before."""
+        if "-windows-" in self.zig_target:
+            cases = (
+                "      -lgcc_eh) a=-lunwind ;;\n"
+                "      -lgcc | -lgcc_s | -l:libpthread.a | -lpthread | -lmsvcrt | -lssp | "
+                "-lssp_nonshared | -Wl,--disable-auto-image-base | -fno-use-linker-plugin) "
+                "continue ;;\n"
+            )
+        elif "-macos" in self.zig_target:
+            cases = (
+                "      -arch) skip=1; continue ;;\n"
+                "      -mmacosx-version-min=* | -mmacos-version-min=*) continue ;;\n"
+            )
+        else:
+            return ""
+        # macOS: the stubs' folder is searched; Windows: a Rust staticlib's
+        # unwinder (rustc names no -lgcc_eh for it) is zig's libunwind.
+        search = (
+            f" -F{shlex.quote(self.stubs)} -L{shlex.quote(self.stubs)}"
+            if self.stubs
+            else " -lunwind"
+        )
+        return (
+            f'case " $* " in *" -c "* | *" -E "* | *" -S "*) ;; *) set -- "$@"{search} ;; esac\n'
+        ) + (
+            "n=$# skip=0\n"
+            "for a do\n"
+            '  if [ "$skip" = 1 ]; then skip=0; continue; fi\n'
+            "  case $a in\n"
+            f"{cases}"
+            "  esac\n"
+            '  set -- "$@" "$a"\n'
+            "done\n"
+            'shift "$n"\n'
+        )
+
+
+# What a macOS link names beyond zig's libSystem stub, as text stubs (TAPI
+# .tbd, the format of Apple's SDK stubs) that name the library a program
+# loads and the symbols it may bind: Go's runtime/cgo links
+# `-framework CoreFoundation` on arm64 and uses none of it outside iOS, and
+# Go's resolver binds three functions of libresolv. A program that needs
+# more of a framework fails to link, naming the symbol.
+MACOS_STUBS = {
+    "CoreFoundation.framework/CoreFoundation.tbd": (
+        "/System/Library/Frameworks/CoreFoundation.framework/Versions/A/CoreFoundation",
+        [],
+    ),
+    "libresolv.tbd": (
+        "/usr/lib/libresolv.9.dylib",
+        ["_res_9_nclose", "_res_9_ninit", "_res_9_nsearch"],
+    ),
+}
+
+
+def tbd(install_name: str, symbols: list[str]) -> str:
+    targets = "[ x86_64-macos, arm64-macos ]"
+    text = (
+        "--- !tapi-tbd\n"
+        "tbd-version:     4\n"
+        f"targets:         {targets}\n"
+        f"install-name:    '{install_name}'\n"
+        "current-version: 1\n"
+    )
+    if symbols:
+        names = ", ".join(symbols)
+        text += f"exports:\n  - targets:         {targets}\n    symbols:         [ {names} ]\n"
+    return text + "...\n"
 
 
 class Budget(Frozen):

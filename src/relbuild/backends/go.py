@@ -32,7 +32,7 @@ from relbuild.backends.base import (
     unresolved,
 )
 from relbuild.backends.deps import read_go_sum
-from relbuild.config import LoadedConfig, TargetConfig
+from relbuild.config import LoadedConfig, TargetConfig, triples
 from relbuild.config.models import GoComponent, GoPin
 from relbuild.errors import CommandError, ConfigError, ToolchainError
 from relbuild.release.deps import Dependencies, GoModuleDep
@@ -324,6 +324,11 @@ class GoBackend:
                 ldflags.append("-linkmode=external")
                 if triple.libc == "musl":
                     ldflags.append("-extldflags=-static")
+                if triples.is_apple(triple):
+                    # Go moves an external link's DWARF into the program with
+                    # Apple's dsymutil and strip, which no Linux machine has:
+                    # the cgo program ships without DWARF (as `-w` says).
+                    ldflags.append("-w")
             root_map = f"-ffile-prefix-map={ctx.paths.root}=/build/{ctx.project}"
             includes = [f"-I{folder / 'include'}" for folder in handoffs]
             env.update(

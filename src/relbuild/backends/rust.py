@@ -30,7 +30,7 @@ from relbuild.backends.base import (
     unresolved,
 )
 from relbuild.backends.cargo_meta import Crate, Workspace, read_workspace, std_use
-from relbuild.config import LoadedConfig, TargetConfig
+from relbuild.config import LoadedConfig, TargetConfig, triples
 from relbuild.errors import CommandError, ConfigError
 from relbuild.release.deps import CrateDep, Dependencies, LockRecord
 from relbuild.release.dist import Manifest
@@ -213,11 +213,10 @@ class RustBackend:
         place, why, link_flags = rust_place.go_archives(ctx, target, component)
         if comp.path in facts.locks:
             place, why = rust_place.with_lock(ctx, comp.path, place, why)
-        if link_flags:
-            rustflags += link_flags
-            env["CARGO_ENCODED_RUSTFLAGS"] = "\x1f".join(rustflags)
         cc = rust_link.target_linker(ctx, facts.linkers, target, component, env)
         host_cc = rust_link.host_linker(ctx, target, env)
+        rustflags += [*link_flags, *([f"-Cdlltool={cc.dlltool}"] if cc and cc.dlltool else [])]
+        env["CARGO_ENCODED_RUSTFLAGS"] = "\x1f".join(rustflags)
         budget = None
         if comp.kind == "firmware":
             budgets = [b for b in (comp.budget, target.budget) if b]
@@ -314,6 +313,11 @@ def _hosted_flags(target: TargetConfig) -> list[str]:
     flags = ["--print=native-static-libs"]
     if info.libc == "musl":
         flags.append("-Clink-self-contained=no")
+    if triples.is_apple(info):
+        # rustc strips Mach-O with `rust-objcopy`, which only rustup ships;
+        # a release profile has no debug info to strip (the symbol table
+        # stays, as on Linux).
+        flags.append("-Cstrip=none")
     return flags
 
 

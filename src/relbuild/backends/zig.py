@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from relbuild.backends.base import CcWrapper, ResolvedTool
+from relbuild.backends.base import MACOS_STUBS, CcWrapper, ResolvedTool, tbd
 from relbuild.config.models import ZigPin
 from relbuild.errors import ToolchainError
 from relbuild.system import environ, proc
@@ -83,8 +83,16 @@ def resolve(pin: ZigPin, env: Mapping[str, str]) -> ResolvedTool:
 def write_cc_wrapper(cc: CcWrapper, rewrite: Callable[[str], str] = str) -> None:
     """The script a cgo step calls as CC, with the zig path the step sees;
     rewritten only when it changes."""
-    path, text = Path(cc.path), rewrite(cc.script())
     Path(cc.link_cwd).mkdir(parents=True, exist_ok=True)
+    _write_script(Path(cc.path), rewrite(cc.script()))
+    if cc.dlltool is not None:
+        _write_script(Path(cc.dlltool), rewrite(cc.dlltool_script()))
+    if cc.stubs is not None:
+        for rel, (install_name, symbols) in MACOS_STUBS.items():
+            _write_script(Path(cc.stubs) / rel, tbd(install_name, symbols), mode=0o644)
+
+
+def _write_script(path: Path, text: str, mode: int = 0o755) -> None:
     if path.exists() and path.read_text() == text:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -92,5 +100,5 @@ def write_cc_wrapper(cc: CcWrapper, rewrite: Callable[[str], str] = str) -> None
     # linker): each writes its own temp file, then renames it over.
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     tmp.write_text(text)
-    tmp.chmod(0o755)
+    tmp.chmod(mode)
     tmp.replace(path)

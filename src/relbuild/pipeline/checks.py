@@ -119,6 +119,8 @@ class Checker:
         changes a few)."""
         if s.kind not in ("executable", "staticlib", "firmware") or not s.target:
             return
+        if TRIPLES[s.target].binary_format != "elf":
+            return
         passes = _Passes(self._cache / "elf-ok", s.target)
         digest = self._digests(s.src)[0]
         if passes.known_digest(digest):

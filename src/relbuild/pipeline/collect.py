@@ -14,6 +14,7 @@ from pathlib import Path
 from relbuild.backends.base import Step
 from relbuild.binaries import elfstrip, firmware, sizes, stack
 from relbuild.binaries.stack import StackReport
+from relbuild.config.triples import TRIPLES
 from relbuild.errors import BuildError, MalformedFileError
 from relbuild.pipeline import images
 from relbuild.pipeline.model import Plan, Staged
@@ -83,7 +84,7 @@ def collect(plan: Plan, staging: Path, step: Step, produced: list[Path]) -> list
             for img in images.make(spec, elf, raw, log):
                 stage(f"{base}{img.name}", "image", 0o644, img.data, image=img.record)
     else:
-        stage(base, "executable", 0o755, exe)
+        stage(base + TRIPLES[step.target].exe_suffix, "executable", 0o755, exe)
     return found
 
 

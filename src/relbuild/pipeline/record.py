@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from relbuild import __version__
+from relbuild.config import triples
 from relbuild.pipeline.checks import DigestCache
 from relbuild.pipeline.model import Plan, Staged
 from relbuild.release.archive import LEVEL, ArchiveFormat, Member, make_archive
@@ -42,10 +43,14 @@ def archive(
 ) -> Staged | None:
     """The archive of one target: its artifacts and the license files.
 
-    An archive is a pure function of its members' names, modes and bytes,
+    Windows targets get a zip. An archive is a pure function of its members' names, modes and bytes,
     the epoch and the format; that is its cache key, so a cache hit gives the
     very bytes packing would have.
     """
+    if triples.is_windows(triples.TRIPLES[triple]):
+        # What Windows users open without extra tools (GoReleaser's and
+        # cargo-dist's choice too), whatever the project's format.
+        fmt = "zip"
     top = f"{plan.project}-{plan.version}-{triple}"
     members = [
         Member(f"{top}/{Path(s.rel).name}", s.src, s.mode) for s in staged if s.target == triple

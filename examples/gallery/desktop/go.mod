@@ -1,0 +1,3 @@
+module example.com/desktop
+
+go 1.24
