@@ -86,6 +86,20 @@ SHAPES: dict[str, tuple[list[str], dict[str, str]]] = {
             r"count=5 min=1 max=16 sum=31 mean=6\.20 geomean=4\.00$"
         },
     ),
+    # Windows and macOS (issue 25): a pure Go program, a Rust program and a
+    # Go program linking a Rust staticlib through cgo; Windows programs run
+    # under Wine, macOS ones cannot run here ("not run").
+    "desktop": (
+        ["x86_64-pc-windows-gnu", "aarch64-apple-darwin"],
+        {
+            "greet": r"^greet: hello world from (linux|windows|darwin)/(amd64|arm64) "
+            r"version=dev token=4$",
+            "tally-cli": r"^tally-cli: words=12 letters=44 top=the:3 "
+            r"\[rust (linux|windows|macos)/(x86_64|aarch64)\]$",
+            "tally-go": r"^tally: abi=1 words=12 letters=44 top=the:3 "
+            r"\[rust via cgo, (linux|windows|darwin)/(amd64|arm64)\]$",
+        },
+    ),
     "go-in-rust": (
         ["aarch64-unknown-linux-gnu"],
         {
@@ -141,7 +155,8 @@ def hand_edit(config: Path, targets: list[str], tests: dict[str, str]) -> None:
     first = text[text.index("[[targets]]") :]
     components = first[first.index("components") :].split("]")[0] + "]"
     for triple in targets:
-        qemu = "" if triple.startswith("x86_64-") else "qemu = {}\n"
+        linux = "-linux-" in triple
+        qemu = "qemu = {}\n" if linux and not triple.startswith("x86_64-") else ""
         text += f'\n[[targets]]\ntriple = "{triple}"\n{components}\n{qemu}'
     config.write_text(text)
 
@@ -155,6 +170,11 @@ def gallery(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         res = run(project, "init")
         assert res.returncode == 0, res.stderr[-3000:]
         hand_edit(project / "toolchains.toml", targets, tests)
+        if name == "desktop":
+            # Archives too: tar.gz, which Windows targets get as zip.
+            config = project / "toolchains.toml"
+            text = config.read_text().replace("[project]\n", '[project]\narchive = "tar.gz"\n', 1)
+            config.write_text(text)
         commit(project, "relbuild init, with targets and smoke tests")
         if name == "pure-go":
             # A Go module has no version of its own: a release is a v* tag.
@@ -184,7 +204,7 @@ def test_init_writes_a_config_that_builds_and_runs(name: str, built: dict[str, P
     manifest = json.loads((project / "dist" / "manifest.json").read_text())
     assert manifest["source"]["dirty"] is False  # .relbuild/ and dist/ are relbuild's own
     for target in manifest["targets"]:
-        gnu = "-gnu" in target["triple"]
+        gnu = "-linux-gnu" in target["triple"]
         assert target["glibc"] == ("2.28" if gnu else None)
 
 
@@ -202,6 +222,10 @@ SECOND_MACHINE = {
     "file-mains": "aarch64-unknown-linux-gnu",
     "workspace": "aarch64-unknown-linux-gnu",
     "go-in-rust": "aarch64-unknown-linux-gnu",
+    # PE files linked by zig (its timestamp and debug GUID normalized) and
+    # by Go, Mach-O files linked by zig (ad-hoc signed) and by Go.
+    # Every target it has, so its archives, SUMS and manifest are compared too.
+    "desktop": "x86_64-unknown-linux-gnu x86_64-pc-windows-gnu aarch64-apple-darwin",
 }
 
 
@@ -220,10 +244,10 @@ def second_machine(
             ["git", "clone", "-q", str(built[name]), str(clone)], check=True, capture_output=True
         )
         out = root / f"dist-{name}"
+        chosen = [arg for t in triple.split() for arg in ("--target", t)]
         res = relbuild_cmd(
             "build",
-            "--target",
-            triple,
+            *chosen,
             "--out",
             out,
             "--cache-dir",
@@ -232,7 +256,7 @@ def second_machine(
             cwd=clone,
         )
         assert res.returncode == 0, f"{name}: build\n{res.stderr[-4000:]}"
-        dists[name] = out / triple
+        dists[name] = out
     return dists
 
 
@@ -240,10 +264,15 @@ def second_machine(
 def test_a_second_machine_gives_the_same_bytes(
     name: str, built: dict[str, Path], second_machine: dict[str, Path]
 ) -> None:
-    first = built[name] / "dist" / SECOND_MACHINE[name]
-    a, b = digests(first), digests(second_machine[name])
-    assert a, f"nothing built for {SECOND_MACHINE[name]}"
-    assert sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k)) == []
+    for triple in SECOND_MACHINE[name].split():
+        a = digests(built[name] / "dist" / triple)
+        b = digests(second_machine[name] / triple)
+        assert a, f"nothing built for {triple}"
+        assert sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k)) == []
+    manifest = json.loads((built[name] / "dist" / "manifest.json").read_text())
+    if {t["triple"] for t in manifest["targets"]} == set(SECOND_MACHINE[name].split()):
+        a, b = digests(built[name] / "dist"), digests(second_machine[name])
+        assert sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k)) == []
 
 
 def test_init_finds_nested_workspaces_and_the_libraries_each_program_links(
