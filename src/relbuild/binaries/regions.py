@@ -26,6 +26,7 @@ from typing import IO, Any, BinaryIO
 
 from elftools.elf.elffile import ELFFile
 
+from relbuild.binaries import macho, pe
 from relbuild.binaries.elfcheck import AR_MAGIC, ELF_ERRORS, ar_index
 
 CHUNK = 1 << 20
@@ -83,19 +84,26 @@ class Window(io.RawIOBase):
 def regions(fh: BinaryIO, name: str, budget: list[int], depth: int = 0) -> Iterator[Region]:
     """(where, chunks) for every readable part of the seekable file ``fh``."""
     fh.seek(0)
-    head = fh.read(8)
+    head = fh.read(64)
     if depth <= MAX_DEPTH:
         inner: Iterator[tuple[str, BinaryIO]] | None = None
         if head[:2] == b"\x1f\x8b":
             inner = _tar_members(fh, budget)
         elif head[:4] == b"PK\x03\x04":
             inner = _zip_members(fh, budget)
-        elif head == AR_MAGIC:
+        elif head[:8] == AR_MAGIC:
             inner = _ar_members(fh, name)
         elif head[:4] == b"\x7fELF":
             sections = _elf_sections(fh)
             if sections is not None:
                 yield from _section_regions(fh, sections, budget)
+                return
+        elif pe.is_pe(head) or macho.is_macho(head):
+            # PE and Mach-O: the headers and load commands, each section,
+            # and what the sections leave (a symbol table, its strings).
+            found = (pe.sections if head[:2] == b"MZ" else macho.sections)(fh)
+            if found is not None:
+                yield from _section_regions(fh, _with_gaps(found, fh.seek(0, io.SEEK_END)), budget)
                 return
         if inner is not None:
             try:
@@ -189,6 +197,20 @@ def _elf_sections(fh: BinaryIO) -> list[_Section] | None:
         return out
     except (*ELF_ERRORS, OverflowError, RecursionError):
         return None
+
+
+def _with_gaps(sections: list[_Section], length: int) -> list[_Section]:
+    """``sections`` and the bytes none of them covers (a COFF symbol table,
+    an overlay, a code signature), so that every byte is read once."""
+    out = list(sections)
+    at = 0
+    for _, _, offset, size in sorted(sections, key=lambda s: s[2]):
+        if offset > at:
+            out.append(("other bytes", "raw", at, offset - at))
+        at = max(at, offset + size)
+    if at < length:
+        out.append(("other bytes", "raw", at, length - at))
+    return out
 
 
 def _section_regions(fh: BinaryIO, sections: list[_Section], budget: list[int]) -> Iterator[Region]:

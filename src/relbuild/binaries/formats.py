@@ -1,0 +1,92 @@
+"""One entry for every object format: the header checks and the
+normalization of a triple's artifacts, whether the triple's programs are
+ELF (Linux, bare metal: :mod:`elfcheck`), PE (Windows: :mod:`pe`) or
+Mach-O (macOS: :mod:`macho`).
+
+A file whose format is not its triple's is a problem ("x.exe: not a PE
+file"); a static library is checked object by object, as for ELF.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+from pathlib import Path
+from typing import BinaryIO
+
+from relbuild.binaries import elfcheck, macho, pe
+from relbuild.binaries.elfcheck import AR_MAGIC, Passes, ar_index
+from relbuild.config.triples import Triple
+
+_HEAD = 4096
+
+
+def check_file(path: Path, triple: Triple, passes: Passes | None = None) -> list[str]:
+    """Problems with ``path`` for ``triple``; [] when it matches."""
+    with path.open("rb") as fh:
+        return check_stream(fh, triple, path.name, passes)
+
+
+def check_stream(
+    fh: BinaryIO, triple: Triple, name: str, passes: Passes | None = None
+) -> list[str]:
+    """Problems with an open file for ``triple``: a program or library of
+    the triple's format, or a static library of its objects."""
+    if triple.binary_format == "elf":
+        return elfcheck.check_stream(fh, triple, name, passes)
+    fh.seek(0)
+    head = fh.read(_HEAD)
+    if head[:8] == AR_MAGIC:
+        return _archive_problems(fh, triple, name, passes)
+    if triple.binary_format == "pe":
+        if not pe.is_pe(head):
+            return [f"{name}: not a PE file"]
+        return pe.check(fh, triple, name)
+    if not macho.is_macho(head):
+        return [f"{name}: not a Mach-O file"]
+    return macho.check(fh, triple, name)
+
+
+def normalize(data: bytes, triple: Triple, name: str = "file") -> bytes:
+    """``data`` with what its linker stamps differently on each build made a
+    function of the rest: PE files (see :func:`pe.normalize`); ELF and
+    Mach-O files, and anything else, are returned as they are (see
+    :func:`macho.normalize`). Raises MalformedFileError on a malformed PE
+    or Mach-O file."""
+    if triple.binary_format == "pe" and data[:2] == b"MZ":
+        return pe.normalize(data, name)
+    if triple.binary_format == "macho" and macho.is_macho(data[:_HEAD]):
+        return macho.normalize(data, name)
+    return data
+
+
+def _archive_problems(fh: BinaryIO, triple: Triple, name: str, passes: Passes | None) -> list[str]:
+    """Each object of a static library must be for the triple's machine:
+    COFF objects for Windows, Mach-O ones for macOS."""
+    length = fh.seek(0, io.SEEK_END)
+    problems: list[str] = []
+    objects = 0
+    for member, _, size in ar_index(fh, length):
+        body = fh.read(size)
+        found = _object_machine(body, triple)
+        if found is None:
+            continue
+        objects += 1
+        if passes is not None and passes.known(body):
+            continue
+        what = f"{name}({member})"
+        bad = [f"{what}: machine is {found}, {triple.name} needs {triple.machine}"]
+        problems += bad if found != triple.machine else []
+        if passes is not None and found == triple.machine:
+            passes.add(body)
+    kind = "COFF" if triple.binary_format == "pe" else "Mach-O"
+    return problems if objects else [f"{name}: archive holds no {kind} object"]
+
+
+def _object_machine(body: bytes, triple: Triple) -> str | None:
+    if triple.binary_format == "pe":
+        return pe.coff_machine(body)
+    if len(body) >= 8 and body[:4] == macho.MH_MAGIC_64_LE:
+        (cpu,) = struct.unpack_from("<i", body, 4)
+        return macho.cpu_name(cpu)
+    return None
