@@ -281,9 +281,10 @@ def render_test(report: SmokeReport) -> None:
         if r.boot_instructions is not None:
             budget = f" (budget {r.boot_budget})" if r.boot_budget is not None else ""
             err.print(f"boot: {shown(r.path)}: {r.boot_instructions} instructions{budget}")
-    ran = [r for r in report.results if r.status != "skipped"]
+    ran = [r for r in report.results if r.status not in ("skipped", "not-run")]
     passed = sum(r.status == "passed" for r in ran)
-    err.print(f"test: {passed}/{len(ran)} passed")
+    not_run = f", {report.not_run} not run" if report.not_run else ""
+    err.print(f"test: {passed}/{len(ran)} passed{not_run}")
     for r in ran:
         if r.status != "passed" and r.output_tail:
             # The program's own output keeps its lines, under a header of ours.

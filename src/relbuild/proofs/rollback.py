@@ -216,7 +216,7 @@ def rollback_test(
         report.previous_smoke, report.current_smoke = smoke(previous), smoke(current)
         for name, res in ((previous, report.previous_smoke), (current, report.current_smoke)):
             for r in res.results:
-                if r.status not in ("passed", "skipped"):
+                if r.status not in ("passed", "skipped", "not-run"):
                     report.findings.append(
                         RollbackFinding(
                             check="smoke",

@@ -79,7 +79,7 @@ out = _console(stderr=False)
 
 STATUS_STYLES = {
     **dict.fromkeys(("ok", "passed", "identical", "up to date"), "green"),
-    **dict.fromkeys(("skipped", "unpinned", "warning", "note"), "yellow"),
+    **dict.fromkeys(("skipped", "not-run", "unpinned", "warning", "note"), "yellow"),
     **dict.fromkeys(
         ("MISSING", "missing", "mismatch", "FAILED", "failed", "timed-out", "DIFFERENT",
          "error", "over budget", "finding"),

@@ -1,9 +1,12 @@
 """`relbuild test`: run each artifact's configured smoke test from a dist.
 
 Linux programs run natively when the host can, else under qemu-user;
-firmware runs under qemu-system (semihosting on, so it prints and exits).
-Results are reported, never written into the dist: they are not part of
-what must reproduce.
+firmware runs under qemu-system (semihosting on, so it prints and exits);
+x86_64 Windows programs run under wine64, in the prefix relbuild owns
+(runners/wine.py). What nothing here can run (macOS, arm64 Windows) is
+"not-run": shown and counted, never passed, and no failure. Results are
+reported, never written into the dist: they are not part of what must
+reproduce.
 """
 
 from __future__ import annotations
@@ -20,10 +23,11 @@ from pydantic import BaseModel, computed_field
 
 from relbuild.config import LoadedConfig
 from relbuild.config.models import QemuConfig, SmokeTest
-from relbuild.config.triples import TRIPLES, Triple
+from relbuild.config.triples import TRIPLES, Triple, is_apple, is_windows
 from relbuild.errors import ToolchainError, UsageError
 from relbuild.release.dist import load_manifest, locate
 from relbuild.release.safefs import safe_relpath
+from relbuild.runners import wine
 from relbuild.system import environ, proc
 from relbuild.verify import boot
 
@@ -40,7 +44,9 @@ class SmokeResult(BaseModel):
     path: str
     target: str
     component: str
-    status: Literal["passed", "failed", "timed-out", "skipped"]
+    # "not-run": configured, but nothing on this machine runs the program
+    # (``reason`` says what is missing); never counted as passed.
+    status: Literal["passed", "failed", "timed-out", "skipped", "not-run"]
     runner: list[str] = []
     exit_code: int | None = None
     expected_exit_code: int | None = None
@@ -60,17 +66,44 @@ class SmokeReport(BaseModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def ok(self) -> bool:
-        ran = [r for r in self.results if r.status != "skipped"]
-        return bool(ran) and all(r.status == "passed" for r in ran)
+        """No test failed, and one passed or could not run here."""
+        ran = [r for r in self.results if r.status not in ("skipped", "not-run")]
+        return bool(ran or self.not_run) and all(r.status == "passed" for r in ran)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def not_run(self) -> int:
+        return sum(r.status == "not-run" for r in self.results)
 
 
 def runs_natively(triple: Triple) -> bool:
-    """Whether this machine runs the triple's programs without QEMU."""
-    return _HOST_ARCH.get(platform.machine().lower()) == triple.arch
+    """Whether this machine runs the triple's (ELF) programs without QEMU."""
+    host = _HOST_ARCH.get(platform.machine().lower())
+    return triple.binary_format == "elf" and host == triple.arch
 
 
-def runner_argv(triple: Triple, exe: Path, test: SmokeTest, qemu: QemuConfig | None) -> list[str]:
-    """How to start ``exe``: natively, under qemu-user, or in qemu-system."""
+def not_run_reason(triple: Triple) -> str | None:
+    """Why nothing here runs the triple's programs, or None when something does."""
+    if is_apple(triple):
+        return "no macOS runner"
+    if is_windows(triple) and _HOST_ARCH.get(platform.machine().lower()) != triple.arch:
+        return f"no {'arm64' if triple.arch == 'aarch64' else triple.arch} Windows runner here"
+    return None
+
+
+def runner_argv(
+    triple: Triple,
+    exe: Path,
+    test: SmokeTest,
+    qemu: QemuConfig | None,
+    windows: wine.WineRunner | None = None,
+) -> list[str]:
+    """How to start ``exe``: natively, under qemu-user, in qemu-system, or
+    (Windows) under ``windows``, the Wine runner."""
+    if is_windows(triple):
+        if windows is None:
+            raise ToolchainError(f"{exe.name}: a Windows program needs the Wine runner")
+        return windows.command(exe, test.args)
     if triple.bare_metal:
         assert triple.qemu_system is not None
         machine = (qemu.machine if qemu else None) or triple.qemu_machine
@@ -107,8 +140,9 @@ def test(loaded: LoadedConfig, arg: Path, jobs: int | None = None) -> SmokeRepor
     manifest = load_manifest(manifest_path)
     config = loaded.config
     targets = {t.triple: t for t in config.targets}
-    jobs_list: list[tuple[SmokeResult, list[str], SmokeTest]] = []
+    jobs_list: list[tuple[SmokeResult, list[str], SmokeTest, dict[str, str]]] = []
     results: list[SmokeResult] = []
+    windows: wine.WineRunner | None = None
     for art in manifest.artifacts:
         if art.kind not in ("executable", "firmware") or not art.target or not art.component:
             continue
@@ -130,7 +164,17 @@ def test(loaded: LoadedConfig, arg: Path, jobs: int | None = None) -> SmokeRepor
                 "run `relbuild verify` first"
             )
         target = targets.get(art.target)
-        argv = runner_argv(triple, exe.resolve(), test, target.qemu if target else None)
+        missing = not_run_reason(triple)
+        if missing is not None:
+            base.status, base.reason = "not-run", f"not run ({missing})"
+            results.append(base)
+            continue
+        env = environ.probe_env()
+        if is_windows(triple):
+            # Made once for all the Windows programs (the prefix, once per machine).
+            windows = windows or wine.runner(config.toolchains.zig, env)
+            env = windows.env
+        argv = runner_argv(triple, exe.resolve(), test, target.qemu if target else None, windows)
         if triple.bare_metal:
             budgets = [b for b in (getattr(comp, "budget", None), target and target.budget) if b]
             base.boot_budget = min(
@@ -142,9 +186,9 @@ def test(loaded: LoadedConfig, arg: Path, jobs: int | None = None) -> SmokeRepor
                 f"{argv[0]} is needed to run {art.path}",
                 hint="Debian: qemu-user, qemu-system-arm, qemu-system-misc",
             )
-        jobs_list.append((base, argv, test))
+        jobs_list.append((base, argv, test, env))
         results.append(base)
-    if not jobs_list:
+    if not jobs_list and not any(r.status == "not-run" for r in results):
         raise UsageError(
             f"{manifest_path}: no artifact has a smoke test configured",
             hint='Add `test = { expect = "..." }` to a component in toolchains.toml.',
@@ -154,18 +198,23 @@ def test(loaded: LoadedConfig, arg: Path, jobs: int | None = None) -> SmokeRepor
     return SmokeReport(folder=str(folder), results=results)
 
 
-def _run(result: SmokeResult, argv: list[str], test: SmokeTest) -> None:
+def _run(
+    result: SmokeResult, argv: list[str], test: SmokeTest, env: dict[str, str] | None = None
+) -> None:
+    env = environ.probe_env() if env is None else env
     result.runner = argv
     result.expected_exit_code = test.exit_code
     t0 = time.monotonic()
     if argv[0].startswith("qemu-system-"):
         with boot.counting() as (extra, counter):
-            res = proc.run([argv[0], *extra, *argv[1:]], **_limits(test))
+            res = proc.run([argv[0], *extra, *argv[1:]], **_limits(test, env))
         result.boot_instructions = counter.count
     else:
-        res = proc.run(argv, **_limits(test))
+        res = proc.run(argv, **_limits(test, env))
     result.seconds = round(time.monotonic() - t0, 2)
     result.exit_code = res.returncode
+    # proc.run reads in text mode: a Windows program's CRLF is LF here, so
+    # `$` in `expect` matches at the end of its lines.
     output = res.stdout + res.stderr
     result.output_tail = proc.tail(output, 10)
     if res.timed_out:
@@ -187,5 +236,5 @@ def _run(result: SmokeResult, argv: list[str], test: SmokeTest) -> None:
         result.status = "passed"
 
 
-def _limits(test: SmokeTest) -> dict[str, Any]:
-    return {"check": False, "timeout": test.timeout, "env": environ.probe_env()}
+def _limits(test: SmokeTest, env: dict[str, str]) -> dict[str, Any]:
+    return {"check": False, "timeout": test.timeout, "env": env}
