@@ -145,7 +145,15 @@ def ar_index(stream: BinaryIO, length: int) -> Iterator[tuple[str, int, int]]:
             return
         body_at = pos + 60
         pos = body_at + size + (size & 1)
-        if name in ("/", "/SYM64/", "__.SYMDEF", "__.SYMDEF SORTED"):
+        if name.startswith("#1/") and name[3:].isdigit():
+            # BSD ar (Apple's): the name is the member's first N bytes.
+            n = int(name[3:])
+            if n > size:
+                return
+            stream.seek(body_at)
+            name = stream.read(n).rstrip(b"\0").decode("utf-8", "replace")
+            body_at, size = body_at + n, size - n
+        if name in ("/", "/SYM64/", "__.SYMDEF", "__.SYMDEF SORTED", "__.SYMDEF_64"):
             continue
         if name == "//":
             stream.seek(body_at)

@@ -14,11 +14,16 @@ import struct
 from pathlib import Path
 from typing import BinaryIO
 
+import lief
+
 from relbuild.binaries import elfcheck, macho, pe
 from relbuild.binaries.elfcheck import AR_MAGIC, Passes, ar_index
 from relbuild.config.triples import Triple
 
 _HEAD = 4096
+# Part of the key under which a build remembers files that passed these
+# checks: a relbuild that checks more must not trust an older pass.
+CHECKS = "2"
 
 
 def check_file(path: Path, triple: Triple, passes: Passes | None = None) -> list[str]:
@@ -90,3 +95,18 @@ def _object_machine(body: bytes, triple: Triple) -> str | None:
         (cpu,) = struct.unpack_from("<i", body, 4)
         return macho.cpu_name(cpu)
     return None
+
+
+def symbol_names(path: Path, triple: Triple) -> set[str] | None:
+    """The names in a program's symbol table, as Go spells them (Mach-O's
+    leading underscore removed); None when the file has no symbol table to
+    read (lld writes none into a PE file it links)."""
+    if triple.binary_format == "elf":
+        return elfcheck.symbol_names(path)
+    parsed = lief.parse(str(path))
+    if parsed is None:
+        return None
+    names = {str(sym.name) for sym in parsed.symbols}
+    if triple.binary_format == "macho":
+        names = {n.removeprefix("_") for n in names}
+    return names or None

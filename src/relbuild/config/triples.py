@@ -145,17 +145,18 @@ def _bare() -> list[Triple]:
 # triples are the GNU ABI ones (MinGW import libraries, which zig ships);
 # arm64 Windows is `gnullvm`, the LLVM flavour of that ABI zig's libc++ and
 # libunwind match. macOS needs no SDK for programs that use only libSystem
-# (zig carries its stubs); the minimum OS is rustc's default deployment
-# target for the triple.
+# (zig carries its stubs); the minimum OS is Go's (1.26 needs macOS 12),
+# which Rust programs are linked for too (rustc's own default is older), so
+# every program of a release runs on the same macOS.
 _DESKTOP: list[tuple[str, str, str, str, str, str, str, str | None]] = [
     ("x86_64-pc-windows-gnu", "x86_64", "windows", "amd64", "GOAMD64=v1",
      "x86_64-windows-gnu", "IMAGE_FILE_MACHINE_AMD64", None),
     ("aarch64-pc-windows-gnullvm", "aarch64", "windows", "arm64", "",
      "aarch64-windows-gnu", "IMAGE_FILE_MACHINE_ARM64", None),
     ("x86_64-apple-darwin", "x86_64", "darwin", "amd64", "GOAMD64=v1",
-     "x86_64-macos", "x86_64", "10.12"),
+     "x86_64-macos", "x86_64", "12.0"),
     ("aarch64-apple-darwin", "aarch64", "darwin", "arm64", "",
-     "aarch64-macos", "ARM64", "11.0"),
+     "aarch64-macos", "ARM64", "12.0"),
 ]  # fmt: skip
 
 

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from relbuild.binaries import elfcheck, firmware, leaks
+from relbuild.binaries import firmware, formats, leaks
 from relbuild.config.triples import TRIPLES
 from relbuild.errors import BuildError
 from relbuild.pipeline.model import Plan, Staged
@@ -119,13 +119,11 @@ class Checker:
         changes a few)."""
         if s.kind not in ("executable", "staticlib", "firmware") or not s.target:
             return
-        if TRIPLES[s.target].binary_format != "elf":
-            return
-        passes = _Passes(self._cache / "elf-ok", s.target)
+        passes = _Passes(self._cache / "elf-ok", f"{s.target}-{formats.CHECKS}")
         digest = self._digests(s.src)[0]
         if passes.known_digest(digest):
             return
-        problems = elfcheck.check_file(s.src, TRIPLES[s.target], passes)
+        problems = formats.check_file(s.src, TRIPLES[s.target], passes)
         found.elf += problems
         if not problems:
             passes.add_digest(digest)
@@ -158,7 +156,12 @@ class Checker:
         digest = self._digests(s.src)[0]
         if passes.known_digest(digest):
             return
-        symbols = elfcheck.symbol_names(s.src)
+        symbols = formats.symbol_names(s.src, TRIPLES[s.target])
+        if symbols is None:
+            # No symbol table to check against (a PE file lld linked): the
+            # defines cannot be checked there.
+            passes.add_digest(digest)
+            return
         missing = [name for name in step.defines if name not in symbols]
         if not missing:
             passes.add_digest(digest)

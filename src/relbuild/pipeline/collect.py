@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 from relbuild.backends.base import Step
-from relbuild.binaries import elfstrip, firmware, sizes, stack
+from relbuild.binaries import elfstrip, firmware, formats, sizes, stack
 from relbuild.binaries.stack import StackReport
 from relbuild.config.triples import TRIPLES
 from relbuild.errors import BuildError, MalformedFileError
@@ -84,7 +84,14 @@ def collect(plan: Plan, staging: Path, step: Step, produced: list[Path]) -> list
             for img in images.make(spec, elf, raw, log):
                 stage(f"{base}{img.name}", "image", 0o644, img.data, image=img.record)
     else:
-        stage(base + TRIPLES[step.target].exe_suffix, "executable", 0o755, exe)
+        triple = TRIPLES[step.target]
+        name = base + triple.exe_suffix
+        if triple.binary_format == "elf":
+            stage(name, "executable", 0o755, exe)
+        else:
+            # What lld stamps differently on each link of a PE file (its
+            # time, the debug record's GUID) made a function of the rest.
+            stage(name, "executable", 0o755, formats.normalize(exe.read_bytes(), triple, name))
     return found
 
 

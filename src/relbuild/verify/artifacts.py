@@ -9,7 +9,7 @@ import stat
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from relbuild.binaries import elfcheck, firmware
+from relbuild.binaries import firmware, formats
 from relbuild.binaries.leaks import Scanner, common_root_needles
 from relbuild.config.triples import TRIPLES
 from relbuild.release.dist import MAX_MANIFEST_BYTES, ArtifactRecord, Manifest
@@ -81,7 +81,7 @@ def _elf_findings(root: int, art: ArtifactRecord) -> list[tuple[FindingKind, str
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             return [("not-a-file", "no longer a regular file; not read")]
         name = art.path.rpartition("/")[2]
-        out += [("elf", p) for p in elfcheck.check_stream(fh, triple, name)]
+        out += [("elf", p) for p in formats.check_stream(fh, triple, name)]
         if art.kind == "firmware" and triple.bare_metal:
             if art.size > MAX_FIRMWARE_BYTES:
                 return [*out, ("firmware", f"{art.size} bytes is too large to be firmware")]
