@@ -159,11 +159,13 @@ def test_a_killed_maker_leaves_nothing_taken_for_a_prefix(
     name = wine.prefix_name(VERSION, shim.key("0.15.2"))
     stale = tmp_path / f".{name}.999999.tmp"
     (stale / "drive_c").mkdir(parents=True)
+    stale_shim = tmp_path / f".{name}.999999.shim"
+    stale_shim.mkdir()
     unfinished = tmp_path / name  # a folder without the record: not trusted
     unfinished.mkdir()
     prefix = wine.ensure_prefix("/w/wine64", "/z/zig", "0.15.2", {}, tmp_path)
     assert prefix == unfinished and (prefix / wine.READY).is_file()
-    assert not stale.exists() and len(made) == 1
+    assert not stale.exists() and not stale_shim.exists() and len(made) == 1
 
 
 def test_a_failed_make_leaves_no_temp_folder(
