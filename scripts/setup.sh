@@ -16,6 +16,8 @@
 #  - bubblewrap: every build step runs in its sandbox at canonical paths.
 #  - libc6-{arm64,armhf,riscv64}-cross: the glibc QEMU loads (-L) to run
 #    the dynamically linked -gnu programs of other architectures.
+#  - wine64: runs the x86_64 Windows programs' smoke tests (in a prefix
+#    relbuild makes, with the ProcessPrng shim built by the pinned zig).
 #  - Go: any Go >= 1.21 on PATH; it fetches the pinned release itself through
 #    GOTOOLCHAIN (the module proxy).
 #  - A virtualenv in .venv with relbuild, MCUboot's imgtool (the example's
@@ -41,7 +43,7 @@ case "$mode" in
   *) echo "usage: scripts/setup.sh [demo|test]" >&2; exit 2 ;;
 esac
 
-APT_PACKAGES=(rustc-web cargo-web rust-web-src lld-19 qemu-user qemu-system-arm qemu-system-misc bubblewrap libc6-arm64-cross libc6-armhf-cross libc6-riscv64-cross)
+APT_PACKAGES=(rustc-web cargo-web rust-web-src lld-19 qemu-user qemu-system-arm qemu-system-misc bubblewrap libc6-arm64-cross libc6-armhf-cross libc6-riscv64-cross wine64)
 TEST_APT_PACKAGES=(disorderfs binutils-multiarch chromium llvm-22 libclang1-19 libclang-common-19-dev)
 [ "$mode" = test ] && APT_PACKAGES+=("${TEST_APT_PACKAGES[@]}")
 

@@ -19,6 +19,7 @@ from relbuild.backends.base import ResolvedToolchains
 from relbuild.release.dist import hash_file
 from relbuild.runners import shim, wine
 from relbuild.system import environ
+from tests.conftest import REPO
 from tests.integration.machines import relbuild_cmd
 
 # Go's runtime asks for ProcessPrng before main; main asks crypto/rand too.
@@ -59,6 +60,7 @@ def wine_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         subprocess.Popen(
             [sys.executable, "-c", code],
             env=env,
+            cwd=REPO,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

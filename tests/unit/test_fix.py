@@ -137,6 +137,7 @@ def check(subject: str, need: str, detail: str, fix_text: str = "") -> Check:
         # A sandbox that bwrap cannot start is a kernel setting, not a package.
         ("sandbox (bubblewrap)", "bubblewrap cannot create a sandbox here: x", "", []),
         ("imgtool (MCUboot images)", "not found", "pip install imgtool", []),
+        ("wine runner", "/usr/lib/wine/wine64 not found", "", ["wine64"]),
     ],
 )
 def test_the_debian_packages_of_unmet_needs(

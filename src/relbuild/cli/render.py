@@ -300,8 +300,9 @@ def render_unit(report: UnitReport) -> None:
         what = f"{r.language} {r.path}"
         t.add_row(what, r.target, styled(r.status), cov, f"{r.seconds:.1f} s", shown(r.reason))
     err.print(t)
-    ran = [r for r in report.results if r.status != "skipped"]
-    err.print(f"unit: {sum(r.status == 'passed' for r in ran)}/{len(ran)} passed")
+    ran = [r for r in report.results if r.status not in ("skipped", "not-run")]
+    not_run = f", {report.not_run} not run" if report.not_run else ""
+    err.print(f"unit: {sum(r.status == 'passed' for r in ran)}/{len(ran)} passed{not_run}")
     for r in ran:
         if r.status != "passed":
             err.print(f"--- {r.language} {shown(r.path)} {r.target}: log {shown(r.log)}")

@@ -13,8 +13,9 @@ from relbuild.backends.base import Check, Probe, ResolvedTool, ResolvedToolchain
 from relbuild.backends.toolchains import RESOLVERS, needed_tools
 from relbuild.config import LoadedConfig, TargetConfig
 from relbuild.errors import ToolchainError
+from relbuild.runners import wine
 from relbuild.system import proc, sandbox
-from relbuild.verify.smoke import runs_natively
+from relbuild.verify.smoke import not_run_reason, runs_natively
 
 
 class ToolRow(BaseModel):
@@ -121,6 +122,7 @@ def _target_checks(probe: Probe, target: TargetConfig) -> list[Check]:
     for language, backend in BACKENDS.items():
         if language in kinds:
             checks.extend(backend.needs(probe, target))
+    checks.extend(_wine_checks(probe, target))
     if target.qemu is not None:
         runner = info.qemu_system if info.bare_metal else info.qemu_user
         found = proc.which(runner, probe.env) if runner else None
@@ -143,3 +145,23 @@ def _target_checks(probe: Probe, target: TargetConfig) -> list[Check]:
                 )
             )
     return checks
+
+
+def _wine_checks(probe: Probe, target: TargetConfig) -> list[Check]:
+    """An x86_64 Windows target with a smoke test needs wine64 (the prefix
+    and its shim are made on the first `relbuild test`); what nothing here
+    runs (arm64 Windows, macOS) needs nothing: its test is "not-run"."""
+    info = target.info
+    if info.binary_format != "pe" or not_run_reason(info) or not _tested(probe, target):
+        return []
+    found = wine.find_wine64(probe.env)
+    root = wine.prefix_root(probe.env)
+    detail = f"{found} (prefix in {root})" if found else f"{wine.WINE64} not found"
+    return [need(target.triple, "wine runner", found is not None, detail, wine.INSTALL_HINT)]
+
+
+def _tested(probe: Probe, target: TargetConfig) -> bool:
+    """Whether a component built for ``target`` has a smoke test."""
+    config = probe.loaded.config
+    comps = [config.rust.get(c) or config.go.get(c) for c in target.components]
+    return any(c is not None and c.test is not None for c in comps)

@@ -239,6 +239,8 @@ def debian_packages(check: Check, rust: ToolRow | None) -> list[str]:
         if runner.startswith("qemu-system-arm"):
             return ["qemu-system-arm"]
         return ["qemu-system-misc"] if runner.startswith("qemu-system-") else ["qemu-user"]
+    if check.need == "wine runner":
+        return ["wine64"]
     if check.need == "glibc for qemu":
         return re.findall(r"libc6-[a-z0-9]+-cross", text)[:1]
     if check.need == "linker":

@@ -145,7 +145,7 @@ def ensure_prefix(
         if (final / READY).is_file():  # made by another process meanwhile
             return final
         # Whoever held the lock before and left a temp folder was killed.
-        for stale in root.glob(f".{name}.*.tmp"):
+        for stale in [*root.glob(f".{name}.*.tmp"), *root.glob(f".{name}.*.shim")]:
             shutil.rmtree(stale, ignore_errors=True)
         tmp = root / f".{name}.{os.getpid()}.tmp"
         try:
