@@ -126,6 +126,7 @@ def manifest(
                 triple=t,
                 components=list(dict.fromkeys(s.component for s in plan.steps_for(t))),
                 glibc=plan.glibc.get(t),
+                macos=triples.TRIPLES[t].min_os,
             )
             for t in plan.targets
         ],

@@ -82,6 +82,9 @@ class TargetRecord(Frozen):
     components: list[str]
     # -gnu: the oldest glibc the programs run on (what zig linked against).
     glibc: str | None = None
+    # macOS: the oldest macOS the programs run on (LC_BUILD_VERSION's minos,
+    # which the header check holds every program to).
+    macos: str | None = None
 
 
 class StepRecord(Frozen):
