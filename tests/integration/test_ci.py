@@ -35,3 +35,26 @@ def test_github_workflow_passes_actionlint(args: tuple[str, ...], tmp_path: Path
         [_actionlint(), "-no-color", str(flow)], capture_output=True, text=True, check=False
     )
     assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_apple_targets_get_their_smoke_tests_on_a_mac(tmp_path: Path) -> None:
+    """With an Apple target, the workflow runs the merged release's tests on
+    a `macos-` runner (nothing else can run them), and still lints."""
+    text = CONFIG.read_text().replace('"examples/beacon', f'"{CONFIG.parent / "examples/beacon"}')
+    text += (
+        '\n[[targets]]\ntriple = "aarch64-apple-darwin"\ncomponents = ["beacon-ffi", "beacon"]\n'
+    )
+    config = tmp_path / "toolchains.toml"
+    config.write_text(text)
+    plain = relbuild_cmd("--config", CONFIG, "ci", "github")
+    res = relbuild_cmd("--config", config, "ci", "github")
+    assert res.returncode == 0, res.stderr
+    assert "test-macos" not in plain.stdout
+    job = res.stdout[res.stdout.index("  test-macos:") :]
+    assert "runs-on: macos-14" in job and "relbuild test dist" in job
+    flow = tmp_path / "release.yml"
+    flow.write_text(res.stdout)
+    lint = subprocess.run(
+        [_actionlint(), "-no-color", str(flow)], capture_output=True, text=True, check=False
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr

@@ -244,3 +244,17 @@ def test_go_unit_tests_for_windows_and_macos_are_not_run_and_say_why() -> None:
     assert report.ok and report.not_run == 2
     failed = unit.UnitReport(results=[*results, results[0].model_copy(update={"status": "failed"})])
     assert not failed.ok
+
+
+def test_a_mac_runs_its_own_architecture(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a `macos-` CI runner, macOS programs of its architecture run
+    natively; the other Mac architecture and Linux programs do not."""
+    monkeypatch.setattr(smoke.platform, "system", lambda: "Darwin")
+    monkeypatch.setattr(smoke.platform, "machine", lambda: "arm64")
+    arm, intel = TRIPLES["aarch64-apple-darwin"], TRIPLES["x86_64-apple-darwin"]
+    assert smoke.runs_natively(arm) and smoke.not_run_reason(arm) is None
+    assert not smoke.runs_natively(intel)
+    assert smoke.not_run_reason(intel) == "another Mac architecture"
+    linux = TRIPLES["aarch64-unknown-linux-gnu"]
+    assert not smoke.runs_natively(linux)
+    assert smoke.not_run_reason(linux) == "a macOS runner runs only macOS programs"

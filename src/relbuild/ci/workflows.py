@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 
 from relbuild.ci.matrix import GroupBy, as_json, entries
-from relbuild.config import LoadedConfig
+from relbuild.config import LoadedConfig, triples
 
 # Exact releases: a moved tag cannot change what runs.
 ACTIONS = {
@@ -167,6 +167,33 @@ jobs:
           name: release
           path: release.tar
           if-no-files-found: error
+{_mac_tests(loaded)}"""
+
+
+def _mac_tests(loaded: LoadedConfig) -> str:
+    """A job that runs the merged release's macOS smoke tests on a Mac (an
+    arm64 `macos-` runner: x86_64 macOS programs are reported not run, as
+    every other target's are there), where the config has Apple targets."""
+    if not any(triples.is_apple(t.info) for t in loaded.config.targets):
+        return ""
+    return f"""
+  test-macos:
+    needs: merge
+    runs-on: macos-14
+    steps:
+      - uses: {ACTIONS["checkout"]}
+        with:
+          fetch-depth: 1
+      - uses: {ACTIONS["setup-python"]}
+        with:
+          python-version: "{PYTHON}"
+      - run: pip install relbuild
+      - uses: {ACTIONS["download"]}
+        with:
+          name: release
+      - run: tar -xf release.tar
+      - run: relbuild verify dist
+      - run: relbuild test dist
 """
 
 

@@ -77,15 +77,21 @@ class SmokeReport(BaseModel):
 
 
 def runs_natively(triple: Triple) -> bool:
-    """Whether this machine runs the triple's (ELF) programs without QEMU."""
+    """Whether this machine runs the triple's programs as they are: Linux
+    ELF programs on Linux, macOS ones on a Mac (a `macos-` CI runner), of
+    this machine's architecture."""
     host = _HOST_ARCH.get(platform.machine().lower())
-    return triple.binary_format == "elf" and host == triple.arch
+    native = {"Linux": "elf", "Darwin": "macho"}.get(platform.system())
+    return triple.binary_format == native and host == triple.arch
 
 
 def not_run_reason(triple: Triple) -> str | None:
-    """Why nothing here runs the triple's programs, or None when something does."""
-    if is_apple(triple):
-        return "no macOS runner"
+    """Why nothing here runs the triple's programs, or None when something does.
+    QEMU and Wine are used on Linux only: a Mac runs only its own programs."""
+    if platform.system() == "Darwin" and not is_apple(triple):
+        return "a macOS runner runs only macOS programs"
+    if is_apple(triple) and not runs_natively(triple):
+        return "no macOS runner" if platform.system() != "Darwin" else "another Mac architecture"
     if is_windows(triple) and _HOST_ARCH.get(platform.machine().lower()) != triple.arch:
         return f"no {'arm64' if triple.arch == 'aarch64' else triple.arch} Windows runner here"
     return None
