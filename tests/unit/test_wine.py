@@ -249,8 +249,8 @@ def test_go_unit_tests_for_windows_and_macos_are_not_run_and_say_why() -> None:
 def test_a_mac_runs_its_own_architecture(monkeypatch: pytest.MonkeyPatch) -> None:
     """On a `macos-` CI runner, macOS programs of its architecture run
     natively; the other Mac architecture and Linux programs do not."""
-    monkeypatch.setattr(smoke.platform, "system", lambda: "Darwin")
-    monkeypatch.setattr(smoke.platform, "machine", lambda: "arm64")
+    monkeypatch.setattr("platform.system", lambda: "Darwin")
+    monkeypatch.setattr("platform.machine", lambda: "arm64")
     arm, intel = TRIPLES["aarch64-apple-darwin"], TRIPLES["x86_64-apple-darwin"]
     assert smoke.runs_natively(arm) and smoke.not_run_reason(arm) is None
     assert not smoke.runs_natively(intel)
