@@ -75,9 +75,11 @@ def _archive_problems(fh: BinaryIO, triple: Triple, name: str, passes: Passes | 
         if passes is not None and passes.known(body):
             continue
         what = f"{name}({member})"
-        bad = [f"{what}: machine is {found}, {triple.name} needs {triple.machine}"]
-        problems += bad if found != triple.machine else []
-        if passes is not None and found == triple.machine:
+        # (LIEF spells the Mach-O CPU type x86_64 "X86_64".)
+        ok = found.upper() == triple.machine.upper()
+        if not ok:
+            problems.append(f"{what}: machine is {found}, {triple.name} needs {triple.machine}")
+        elif passes is not None:
             passes.add(body)
     kind = "COFF" if triple.binary_format == "pe" else "Mach-O"
     return problems if objects else [f"{name}: archive holds no {kind} object"]
