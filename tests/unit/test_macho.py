@@ -45,9 +45,12 @@ def test_minimum_os() -> None:
     assert macho.check(MachO(no_version=True, oso="").build(), ARM, "app") == [
         "app: neither LC_BUILD_VERSION nor LC_VERSION_MIN_MACOSX"
     ]
-    assert macho.check(MachO(minos=(14, 0, 0), oso="").build(), ARM, "app") == [
-        "app: needs macOS 14.0, newer than aarch64-apple-darwin's 11.0"
+    newer = MachO(minos=(14, 0, 0), oso="").build()
+    assert macho.check(newer, ARM, "app") == []  # recorded, not judged
+    assert macho.check(newer, ARM, "app", max_minos="12.0") == [
+        "app: needs macOS 14.0, newer than 12.0"
     ]
+    assert macho.check(newer, ARM, "app", max_minos="14.0") == []
     assert macho.check(MachO(platform=2, oso="").build(), ARM, "app") == [
         "app: built for platform IOS, not macOS"
     ]

@@ -142,10 +142,14 @@ def _newer(version: str, than: str) -> bool:
     return key(version) > key(than)
 
 
-def check(src: bytes | BinaryIO, triple: Triple, name: str) -> list[str]:
+def check(
+    src: bytes | BinaryIO, triple: Triple, name: str, max_minos: str | None = None
+) -> list[str]:
     """Problems with a Mach-O file for ``triple``; [] when it matches. A
     universal file's problems are per slice, and it must hold a slice for
-    the triple."""
+    the triple. The minimum macOS is a fact to record (Go 1.26 links for
+    12.0, rustc for the triple's ``min_os``); ``max_minos``, when given, is
+    the newest the release accepts."""
     data = _read(src)
     try:
         found = facts(data, name)
@@ -164,10 +168,8 @@ def check(src: bytes | BinaryIO, triple: Triple, name: str) -> list[str]:
             problems.append(f"{what}: neither LC_BUILD_VERSION nor LC_VERSION_MIN_MACOSX")
         elif f.platform != "MACOS":
             problems.append(f"{what}: built for platform {f.platform}, not macOS")
-        elif triple.min_os and f.cpu.upper() == machine and _newer(f.minos, triple.min_os):
-            problems.append(
-                f"{what}: needs macOS {f.minos}, newer than {triple.name}'s {triple.min_os}"
-            )
+        elif max_minos and _newer(f.minos, max_minos):
+            problems.append(f"{what}: needs macOS {f.minos}, newer than {max_minos}")
         if f.stabs:
             problems.append(
                 f"{what}: its debug map names build paths ({f.stabs[0]!r}...), which differ "
