@@ -26,17 +26,24 @@ _HEAD = 4096
 CHECKS = "2"
 
 
-def check_file(path: Path, triple: Triple, passes: Passes | None = None) -> list[str]:
+def check_file(
+    path: Path, triple: Triple, passes: Passes | None = None, max_minos: str | None = None
+) -> list[str]:
     """Problems with ``path`` for ``triple``; [] when it matches."""
     with path.open("rb") as fh:
-        return check_stream(fh, triple, path.name, passes)
+        return check_stream(fh, triple, path.name, passes, max_minos)
 
 
 def check_stream(
-    fh: BinaryIO, triple: Triple, name: str, passes: Passes | None = None
+    fh: BinaryIO,
+    triple: Triple,
+    name: str,
+    passes: Passes | None = None,
+    max_minos: str | None = None,
 ) -> list[str]:
     """Problems with an open file for ``triple``: a program or library of
-    the triple's format, or a static library of its objects."""
+    the triple's format, or a static library of its objects. ``max_minos``:
+    the newest minimum macOS a Mach-O file may ask for (None: any)."""
     if triple.binary_format == "elf":
         return elfcheck.check_stream(fh, triple, name, passes)
     fh.seek(0)
@@ -49,7 +56,7 @@ def check_stream(
         return pe.check(fh, triple, name)
     if not macho.is_macho(head):
         return [f"{name}: not a Mach-O file"]
-    return macho.check(fh, triple, name)
+    return macho.check(fh, triple, name, max_minos)
 
 
 def normalize(data: bytes, triple: Triple, name: str = "file") -> bytes:
@@ -80,9 +87,11 @@ def _archive_problems(fh: BinaryIO, triple: Triple, name: str, passes: Passes | 
         if passes is not None and passes.known(body):
             continue
         what = f"{name}({member})"
-        bad = [f"{what}: machine is {found}, {triple.name} needs {triple.machine}"]
-        problems += bad if found != triple.machine else []
-        if passes is not None and found == triple.machine:
+        # (LIEF spells the Mach-O CPU type x86_64 "X86_64".)
+        ok = found.upper() == triple.machine.upper()
+        if not ok:
+            problems.append(f"{what}: machine is {found}, {triple.name} needs {triple.machine}")
+        elif passes is not None:
             passes.add(body)
     kind = "COFF" if triple.binary_format == "pe" else "Mach-O"
     return problems if objects else [f"{name}: archive holds no {kind} object"]

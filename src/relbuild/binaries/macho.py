@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import struct
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -27,8 +28,9 @@ lief.logging.disable()
 MH_MAGIC_64_LE = b"\xcf\xfa\xed\xfe"
 _FAT_MAGICS = (b"\xca\xfe\xba\xbe", b"\xca\xfe\xba\xbf")  # fat, fat with 64-bit offsets
 # LIEF's CPU_TYPE names, by the header's cputype.
-_CPUS = {7: "x86", 0x01000007: "x86_64", 12: "ARM", 0x0100000C: "ARM64"}
+_CPUS = {7: "X86", 0x01000007: "X86_64", 12: "ARM", 0x0100000C: "ARM64"}
 _LC_SEGMENT_64, _LC_SYMTAB = 0x19, 0x2
+_N_SO, _N_OSO = 0x64, 0x66
 # Bounds for hostile headers: load commands (the kernel's own limit is the
 # header's page), slices of a universal file, sections of a segment.
 _MAX_CMDS_SIZE = 1 << 20
@@ -58,6 +60,9 @@ class MachoFacts:
     sdk: str | None
     libraries: tuple[str, ...]  # LC_LOAD_DYLIB (and weak, re-export...) names, in order
     signed: bool  # an LC_CODE_SIGNATURE
+    # The debug map: N_SO and N_OSO stabs naming the source folder and each
+    # object file as they were on the build machine (see normalize).
+    stabs: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -67,7 +72,7 @@ class MachoFacts:
             "sdk": self.sdk,
             "libraries": list(self.libraries),
             "signed": self.signed,
-        }
+        }  # stabs: a check's finding, not a fact of the release
 
 
 def _read(src: bytes | BinaryIO) -> bytes:
@@ -97,24 +102,36 @@ def _slices(data: bytes, name: str) -> list[Any]:
 
 def facts(src: bytes | BinaryIO, name: str = "file") -> list[MachoFacts]:
     """The facts of each slice (one for a thin file)."""
-    return [_facts(b) for b in _slices(_read(src), name)]
+    try:
+        with warnings.catch_warnings():
+            # LIEF warns of a value outside its enums, and returns the int.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return [_facts(b) for b in _slices(_read(src), name)]
+    except (AttributeError, ValueError, TypeError, IndexError, OverflowError) as exc:
+        raise MalformedFileError(f"{name}: not a readable Mach-O file ({exc})") from None
+
+
+def _name(value: Any) -> str:
+    """An enum member's name; LIEF gives a bare int for a value it does not know."""
+    return f"{value:#x}" if isinstance(value, int) else str(value.name)
 
 
 def _facts(b: Any) -> MachoFacts:
     platform = minos = sdk = None
     if b.has_build_version:
         bv = b.build_version
-        platform, minos, sdk = bv.platform.name, _version(bv.minos), _version(bv.sdk)
+        platform, minos, sdk = _name(bv.platform), _version(bv.minos), _version(bv.sdk)
     elif b.has_version_min:
         vm = b.version_min
         platform, minos, sdk = "MACOS", _version(vm.version), _version(vm.sdk)
     return MachoFacts(
-        cpu=b.header.cpu_type.name,
+        cpu=_name(b.header.cpu_type),
         platform=platform,
         minos=minos,
         sdk=sdk,
         libraries=tuple(lib.name for lib in b.libraries),
         signed=bool(b.has_code_signature),
+        stabs=tuple(s.name for s in b.symbols if s.raw_type in (_N_SO, _N_OSO) and s.name),
     )
 
 
@@ -125,16 +142,21 @@ def _newer(version: str, than: str) -> bool:
     return key(version) > key(than)
 
 
-def check(src: bytes | BinaryIO, triple: Triple, name: str) -> list[str]:
+def check(
+    src: bytes | BinaryIO, triple: Triple, name: str, max_minos: str | None = None
+) -> list[str]:
     """Problems with a Mach-O file for ``triple``; [] when it matches. A
     universal file's problems are per slice, and it must hold a slice for
-    the triple."""
+    the triple. The minimum macOS is a fact to record (Go 1.26 links for
+    12.0, rustc for the triple's ``min_os``); ``max_minos``, when given, is
+    the newest the release accepts."""
+    data = _read(src)
     try:
-        found = facts(src, name)
+        found = facts(data, name)
     except MalformedFileError as exc:
         return [str(exc)]
     problems: list[str] = []
-    universal = len(found) > 1
+    universal = data[:4] in _FAT_MAGICS
     machine = triple.machine.upper()  # LIEF spells x86_64 "X86_64"
     for f in found:
         what = f"{name} ({f.cpu} slice)" if universal else name
@@ -146,9 +168,12 @@ def check(src: bytes | BinaryIO, triple: Triple, name: str) -> list[str]:
             problems.append(f"{what}: neither LC_BUILD_VERSION nor LC_VERSION_MIN_MACOSX")
         elif f.platform != "MACOS":
             problems.append(f"{what}: built for platform {f.platform}, not macOS")
-        elif triple.min_os and f.cpu.upper() == machine and _newer(f.minos, triple.min_os):
+        elif max_minos and _newer(f.minos, max_minos):
+            problems.append(f"{what}: needs macOS {f.minos}, newer than {max_minos}")
+        if f.stabs:
             problems.append(
-                f"{what}: needs macOS {f.minos}, newer than {triple.name}'s {triple.min_os}"
+                f"{what}: its debug map names build paths ({f.stabs[0]!r}...), which differ "
+                "between machines: link with -Wl,-S (no debug stabs)"
             )
     if universal and machine not in {f.cpu.upper() for f in found}:
         problems.append(f"{name}: universal file without a {triple.machine} slice")
@@ -156,7 +181,18 @@ def check(src: bytes | BinaryIO, triple: Triple, name: str) -> list[str]:
 
 
 def normalize(data: bytes, name: str = "file") -> bytes:
-    """The identity, checked: see the module notes."""
+    """``data`` unchanged, once it is read as Mach-O: nothing varies that
+    could be normalized here. Measured (two builds, different folders,
+    HOMEs and cold caches, zig 0.15.2 and Go 1.26): pure Go (-trimpath,
+    -buildid=) and zig linking without debug stabs (``-g0``, ``-s`` or
+    ``-Wl,-S``) give identical bytes, LC_UUID included (both linkers derive
+    it from the content), and so the same ad-hoc signature. With debug info
+    (zig cc's default, cgo's ``-g``) the symbol table's N_SO and N_OSO
+    stabs name the build folder and the objects in zig's cache: their
+    lengths move everything after them, the UUID and the signature's page
+    hashes follow. Rewriting that would mean rebuilding __LINKEDIT and
+    re-signing; the stabs serve only a debugger on the build machine, so
+    the build links without them, and :func:`check` names any it finds."""
     _slices(data, name)
     return data
 
