@@ -59,7 +59,15 @@ def test_macos_drops_arch_and_version_and_searches_stubs(tmp_path: Path) -> None
         "CoreFoundation",
     )
     stubs = f"{tmp_path}/cc-stubs"
-    assert got[3:] == ["-o", "/x/a", "-framework", "CoreFoundation", f"-F{stubs}", f"-L{stubs}"]
+    assert got[3:] == [
+        "-o",
+        "/x/a",
+        "-framework",
+        "CoreFoundation",
+        f"-F{stubs}",
+        f"-L{stubs}",
+        "-Wl,-S",
+    ]
     compiled = _run(tmp_path, "aarch64-macos.11.0", "-arch", "arm64", "-c", "/x/a.c")
     assert compiled[3:] == ["-c", "/x/a.c"]
 

@@ -190,13 +190,13 @@ class CcWrapper(Frozen):
             )
         else:
             return ""
-        # macOS: the stubs' folder is searched; Windows: a Rust staticlib's
-        # unwinder (rustc names no -lgcc_eh for it) is zig's libunwind.
-        search = (
-            f" -F{shlex.quote(self.stubs)} -L{shlex.quote(self.stubs)}"
-            if self.stubs
-            else " -lunwind"
-        )
+        # macOS: the stubs' folder is searched, and no debug map is written
+        # (-S: its stabs would name each object's path, here those of a
+        # staticlib built with debug info for the ABI check); Windows: a
+        # Rust staticlib's unwinder (rustc names no -lgcc_eh) is zig's
+        # libunwind.
+        stubs = shlex.quote(self.stubs or "")
+        search = f" -F{stubs} -L{stubs} -Wl,-S" if self.stubs else " -lunwind"
         return (
             f'case " $* " in *" -c "* | *" -E "* | *" -S "*) ;; *) set -- "$@"{search} ;; esac\n'
         ) + (
