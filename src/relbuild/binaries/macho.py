@@ -18,6 +18,7 @@ from typing import Any, BinaryIO
 
 import lief
 
+from relbuild.binaries import fat
 from relbuild.config.triples import Triple
 from relbuild.errors import MalformedFileError
 
@@ -32,7 +33,7 @@ _LC_SEGMENT_64, _LC_SYMTAB = 0x19, 0x2
 # Bounds for hostile headers: load commands (the kernel's own limit is the
 # header's page), slices of a universal file, sections of a segment.
 _MAX_CMDS_SIZE = 1 << 20
-_MAX_SLICES = 16
+_MAX_SLICES = fat.MAX_SLICES
 _MAX_SECTIONS = 1 << 12
 
 
@@ -85,13 +86,18 @@ def _version(v: Any) -> str:
 def _slices(data: bytes, name: str) -> list[Any]:
     if not is_macho(data[:8]):
         raise MalformedFileError(f"{name}: not a Mach-O file")
+    # A universal file's table is checked before LIEF reads it: slices
+    # outside the file, overlapping or counted in the millions are refused.
+    table = fat.read(data, name) if fat.is_fat(data[:4]) else None
     try:
-        fat = lief.MachO.parse(io.BytesIO(data))
-        slices = [fat.at(i) for i in range(fat.size)] if fat is not None else []
+        parsed = lief.MachO.parse(io.BytesIO(data))
+        slices = [parsed.at(i) for i in range(parsed.size)] if parsed is not None else []
     except (ValueError, TypeError, MemoryError, RuntimeError, OSError) as exc:
         raise MalformedFileError(f"{name}: not a readable Mach-O file ({exc})") from None
     if not slices or any(s is None or not s.commands for s in slices):
         raise MalformedFileError(f"{name}: not a readable Mach-O file")
+    if table is not None and len(slices) != len(table):
+        raise MalformedFileError(f"{name}: {len(table)} slices named, {len(slices)} readable")
     return slices
 
 
