@@ -1,6 +1,7 @@
 """Small thin Mach-O files for the unit and fuzz tests: a header, an
 LC_BUILD_VERSION (macOS 12.0) and, when asked, an LC_CODE_SIGNATURE that
-points nowhere; LIEF and llvm-lipo read them as Mach-O programs."""
+points nowhere, then the body given at offset 256; LIEF and llvm-lipo read
+them as Mach-O programs."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ def thin(
     header = struct.pack(
         "<IiiIIIII", MH_MAGIC_64, cputype, cpusubtype, _MH_EXECUTE, ncmds, len(cmds), 0, 0
     )
-    return header + cmds + (body or bytes(100))
+    # The body at offset 256, where what scans for aligned magic finds it.
+    return (header + cmds).ljust(256, b"\0") + (body or bytes(100))
 
 
 def x86_64(body: bytes = b"") -> bytes:

@@ -63,6 +63,7 @@ def check_universal(src: bytes | BinaryIO, name: str) -> list[str]:
     if not fat.is_fat(src[:4]):
         return [f"{name}: not a universal file"]
     try:
+        fat.read(src, name)  # its own words for a hostile table, first
         found = [f.cpu for f in macho.facts(src, name)]
     except MalformedFileError as exc:
         return [str(exc)]
