@@ -44,7 +44,7 @@ case "$mode" in
 esac
 
 APT_PACKAGES=(rustc-web cargo-web rust-web-src lld-19 qemu-user qemu-system-arm qemu-system-misc bubblewrap libc6-arm64-cross libc6-armhf-cross libc6-riscv64-cross wine64)
-TEST_APT_PACKAGES=(disorderfs binutils-multiarch chromium llvm-22 libclang1-19 libclang-common-19-dev)
+TEST_APT_PACKAGES=(disorderfs binutils-multiarch chromium llvm-22 llvm-19 libclang1-19 libclang-common-19-dev)
 [ "$mode" = test ] && APT_PACKAGES+=("${TEST_APT_PACKAGES[@]}")
 
 ACTIONLINT=v1.7.7

@@ -169,7 +169,7 @@ def setup_plan(mode: str) -> list[str]:
 def test_make_demo_sets_up_no_test_only_tool() -> None:
     demo, full = setup_plan("demo"), setup_plan("test")
     test_only = {"go actionlint v1.7.7", "go cosign v2.6.5", "pip -e .[dev]", "apt chromium"}
-    test_only |= {"apt disorderfs", "apt binutils-multiarch", "apt llvm-22"}
+    test_only |= {"apt disorderfs", "apt binutils-multiarch", "apt llvm-22", "apt llvm-19"}
     assert test_only <= set(full)
     assert not test_only & set(demo), demo
     # The demo still gets all that its build, smoke tests and images need.

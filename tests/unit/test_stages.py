@@ -160,8 +160,8 @@ def staging_left(tmp: Path) -> list[str]:
 
 def test_the_stage_list_reads_in_the_order_of_the_data_flow() -> None:
     assert [s.name for s in stages.BUILD] == [
-        "fresh", "gather", "plan", "staging", "run", "prebuilt", "check", "abi", "record",
-        "attest", "output", "remember",
+        "fresh", "gather", "plan", "staging", "run", "prebuilt", "check", "abi", "universal",
+        "record", "attest", "output", "remember",
     ]  # fmt: skip
 
 
@@ -182,6 +182,7 @@ def test_a_build_runs_every_stage_in_order_and_swaps_the_dist_into_place(tmp_pat
         "gather": "inputs given by the caller",
         "prebuilt": "no step was given a library where its sources expect one",
         "abi": "no Go program links a staticlib through cgo",
+        "universal": "project.universal is off",
     }
     dist = tmp_path / "dist"
     manifest = load_manifest(dist / "manifest.json")
@@ -260,8 +261,8 @@ def test_an_unchanged_release_is_not_built_again(tmp_path: Path) -> None:
     assert state.ran == ["spy", "fresh"]
     assert state.result is not None and state.result.up_to_date
     assert set(state.skipped) == {
-        "gather", "plan", "staging", "run", "prebuilt", "check", "abi", "record", "attest",
-        "output", "remember",
+        "gather", "plan", "staging", "run", "prebuilt", "check", "abi", "universal", "record",
+        "attest", "output", "remember",
     }  # fmt: skip
     assert len(state.result.artifacts) == 3
 

@@ -8,7 +8,8 @@ carries); the SBOM and the supply-chain checks read it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Literal
 
 CRATES_IO = "registry+https://github.com/rust-lang/crates.io-index"
@@ -52,3 +53,28 @@ class Contents:
     links: tuple[str, ...] = ()
     # The toolchain release that made it, as the artifact itself says (Go).
     built_with: str | None = None
+
+
+def union(parts: Sequence[Contents]) -> Contents:
+    """What a file made of several programs holds (a universal macOS file):
+    each package once, by key, its features and direct dependencies those
+    of every part; the direct dependencies and linked artifacts of all, in
+    the parts' order."""
+    packages: dict[str, Package] = {}
+    for part in parts:
+        for pkg in part.packages:
+            kept = packages.get(pkg.key)
+            if kept is None:
+                packages[pkg.key] = pkg
+                continue
+            packages[pkg.key] = replace(
+                kept,
+                features=tuple(dict.fromkeys((*kept.features, *pkg.features))),
+                depends=tuple(dict.fromkeys((*kept.depends, *pkg.depends))),
+            )
+    return Contents(
+        packages=tuple(packages.values()),
+        direct=tuple(dict.fromkeys(k for part in parts for k in part.direct)),
+        links=tuple(dict.fromkeys(p for part in parts for p in part.links)),
+        built_with=next((p.built_with for p in parts if p.built_with), None),
+    )

@@ -16,9 +16,10 @@ from typing import BinaryIO
 
 import lief
 
-from relbuild.binaries import elfcheck, macho, pe
+from relbuild.binaries import elfcheck, fat, macho, pe
 from relbuild.binaries.elfcheck import AR_MAGIC, Passes, ar_index
-from relbuild.config.triples import Triple
+from relbuild.config.triples import TRIPLES, UNIVERSAL_SLICES, Triple
+from relbuild.errors import MalformedFileError
 
 _HEAD = 4096
 # Part of the key under which a build remembers files that passed these
@@ -57,6 +58,29 @@ def check_stream(
     if not macho.is_macho(head):
         return [f"{name}: not a Mach-O file"]
     return macho.check(fh, triple, name, max_minos)
+
+
+def check_universal(src: bytes | BinaryIO, name: str) -> list[str]:
+    """Problems with a universal2 macOS program: a universal Mach-O file
+    holding an x86_64 and an arm64 slice, each checked as a program of its
+    Apple triple is; [] when it is one."""
+    if not isinstance(src, bytes):
+        src.seek(0)
+        src = src.read()
+    if not fat.is_fat(src[:4]):
+        return [f"{name}: not a universal file"]
+    try:
+        fat.read(src, name)  # its own words for a hostile table, first
+        found = [f.cpu for f in macho.facts(src, name)]
+    except MalformedFileError as exc:
+        return [str(exc)]
+    if sorted(found) != ["ARM64", "X86_64"]:
+        shown = ", ".join(found)
+        return [f"{name}: holds {shown} slices; a universal2 file holds x86_64 and ARM64"]
+    problems: list[str] = []
+    for triple in UNIVERSAL_SLICES:
+        problems += [p for p in macho.check(src, TRIPLES[triple], name) if p not in problems]
+    return problems
 
 
 def normalize(data: bytes, triple: Triple, name: str = "file") -> bytes:

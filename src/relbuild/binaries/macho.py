@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 
 import lief
 
+from relbuild.binaries import fat
 from relbuild.config.triples import Triple
 from relbuild.errors import MalformedFileError
 
@@ -34,7 +35,7 @@ _N_SO, _N_OSO = 0x64, 0x66
 # Bounds for hostile headers: load commands (the kernel's own limit is the
 # header's page), slices of a universal file, sections of a segment.
 _MAX_CMDS_SIZE = 1 << 20
-_MAX_SLICES = 16
+_MAX_SLICES = fat.MAX_SLICES
 _MAX_SECTIONS = 1 << 12
 
 
@@ -90,13 +91,21 @@ def _version(v: Any) -> str:
 def _slices(data: bytes, name: str) -> list[Any]:
     if not is_macho(data[:8]):
         raise MalformedFileError(f"{name}: not a Mach-O file")
+    # A universal file's table is checked before LIEF reads it: slices
+    # outside the file, overlapping or counted in the millions are refused.
     try:
-        fat = lief.MachO.parse(io.BytesIO(data))
-        slices = [fat.at(i) for i in range(fat.size)] if fat is not None else []
+        table = fat.read(data, name) if fat.is_fat(data[:4]) else None
+    except MalformedFileError as exc:
+        raise MalformedFileError(f"not a readable universal Mach-O file: {exc}") from None
+    try:
+        parsed = lief.MachO.parse(io.BytesIO(data))
+        slices = [parsed.at(i) for i in range(parsed.size)] if parsed is not None else []
     except (ValueError, TypeError, MemoryError, RuntimeError, OSError) as exc:
         raise MalformedFileError(f"{name}: not a readable Mach-O file ({exc})") from None
     if not slices or any(s is None or not s.commands for s in slices):
         raise MalformedFileError(f"{name}: not a readable Mach-O file")
+    if table is not None and len(slices) != len(table):
+        raise MalformedFileError(f"{name}: {len(table)} slices named, {len(slices)} readable")
     return slices
 
 
@@ -147,9 +156,10 @@ def check(
 ) -> list[str]:
     """Problems with a Mach-O file for ``triple``; [] when it matches. A
     universal file's problems are per slice, and it must hold a slice for
-    the triple. The minimum macOS is a fact to record (Go 1.26 links for
-    12.0, rustc for the triple's ``min_os``); ``max_minos``, when given, is
-    the newest the release accepts."""
+    the triple. The minimum macOS may be at most ``max_minos``, by default
+    the triple's floor (``min_os``, what relbuild links for and records)."""
+    floor = max_minos or triple.min_os
+    owner = "" if max_minos else f"{triple.name}'s "
     data = _read(src)
     try:
         found = facts(data, name)
@@ -168,8 +178,8 @@ def check(
             problems.append(f"{what}: neither LC_BUILD_VERSION nor LC_VERSION_MIN_MACOSX")
         elif f.platform != "MACOS":
             problems.append(f"{what}: built for platform {f.platform}, not macOS")
-        elif max_minos and _newer(f.minos, max_minos):
-            problems.append(f"{what}: needs macOS {f.minos}, newer than {max_minos}")
+        elif floor and (not universal or f.cpu.upper() == machine) and _newer(f.minos, floor):
+            problems.append(f"{what}: needs macOS {f.minos}, newer than {owner}{floor}")
         if f.stabs:
             problems.append(
                 f"{what}: its debug map names build paths ({f.stabs[0]!r}...), which differ "

@@ -26,6 +26,7 @@ from relbuild.attest.contents import Contents
 from relbuild.attest.provenance import ConfigRef
 from relbuild.attest.readback import ReadbackError, config_from_statement, contents_from_sbom
 from relbuild.attest.write import write_documents
+from relbuild.config.triples import UNIVERSAL_APPLE, UNIVERSAL_SLICES
 from relbuild.errors import UsageError
 from relbuild.pipeline import output
 from relbuild.release.deps import CrateDep, Dependencies, GoModuleDep
@@ -136,6 +137,8 @@ def check_parts(parts: Sequence[tuple[Path, Manifest]]) -> None:
                     f"part {folder}: targets: {t.triple} is not a target of its config"
                 )
         claimed = {t.triple for t in m.targets}
+        if claimed.issuperset(UNIVERSAL_SLICES):
+            claimed.add(UNIVERSAL_APPLE)  # made of the two, on the runner that built both
         for a in m.artifacts:
             if a.target is not None and a.target not in claimed:
                 raise UsageError(
@@ -197,6 +200,13 @@ def merged_manifest(parts: Sequence[tuple[Path, Manifest]]) -> tuple[Manifest, l
         files += [_settled(a) for a in m.artifacts if a.target == triple and a.kind != "archive"]
         archives += [_settled(a) for a in m.artifacts if a.target == triple and a.kind == "archive"]
         steps += [s for s in m.steps if s.target == triple]
+    # Universal macOS files come after the targets' files, and their archive
+    # last, as a build records them; only a part that built both Apple
+    # triples has any (a merge makes none of two parts' slices).
+    for _, m in parts:
+        made = [_settled(a) for a in m.artifacts if a.target == UNIVERSAL_APPLE]
+        files += [a for a in made if a.kind != "archive"]
+        archives += [a for a in made if a.kind == "archive"]
     untargeted = [a for _, m in parts for a in m.artifacts if a.target is None]
     if untargeted:
         raise UsageError(

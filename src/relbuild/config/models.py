@@ -168,6 +168,14 @@ class Project(Model):
         Literal["tar.gz", "zip", "none"],
         Field(description="per-target archive that `relbuild build` makes"),
     ] = "none"
+    universal: Annotated[
+        bool,
+        Field(
+            description="where a build covers both x86_64-apple-darwin and "
+            "aarch64-apple-darwin, also make each program built for both into one "
+            "universal2 macOS file (universal2-apple-darwin/, docs/desktop.md)"
+        ),
+    ] = False
     sandbox: Annotated[
         Literal["bwrap", "none"],
         Field(

@@ -186,6 +186,12 @@ def _desktop() -> list[Triple]:
 
 TRIPLES: dict[str, Triple] = {t.name: t for t in [*_hosted(), *_desktop(), *_bare()]}
 
+# A universal macOS program (`project.universal`): one Mach-O file holding
+# the programs of both Apple triples, recorded under this target name
+# (not a triple: nothing is built for it, it is made of what was).
+UNIVERSAL_APPLE = "universal2-apple-darwin"
+UNIVERSAL_SLICES = ("x86_64-apple-darwin", "aarch64-apple-darwin")
+
 # The glibc a -gnu binary needs at least, unless the target sets `glibc`:
 # 2.28 (2018) runs on every supported Debian, Ubuntu and RHEL 8.
 DEFAULT_GLIBC = "2.28"

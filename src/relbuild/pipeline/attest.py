@@ -9,20 +9,36 @@ import time
 import uuid
 from pathlib import Path
 
-from relbuild.attest.contents import Contents
+from relbuild.attest.contents import Contents, union
 from relbuild.attest.provenance import RunMetadata
 from relbuild.attest.write import config_ref, write_documents, write_signatures
 from relbuild.backends import BACKENDS
 from relbuild.backends.base import Probe
+from relbuild.config.triples import UNIVERSAL_APPLE, UNIVERSAL_SLICES
 from relbuild.pipeline.options import AttestOptions
 from relbuild.release.dist import Manifest
 
 
 def collect_contents(probe: Probe, manifest: Manifest, folder: Path) -> dict[str, Contents]:
-    """Artifact path -> what it holds, in the manifest's order."""
+    """Artifact path -> what it holds, in the manifest's order. A universal
+    macOS program holds what its two slices hold (the backends are asked
+    about triples only)."""
+    built = manifest.model_copy(
+        update={"artifacts": [a for a in manifest.artifacts if a.target != UNIVERSAL_APPLE]}
+    )
     found: dict[str, Contents] = {}
     for backend in BACKENDS.values():
-        found.update(backend.contents(probe, manifest, folder))
+        found.update(backend.contents(probe, built, folder))
+    for art in manifest.artifacts:
+        if art.target == UNIVERSAL_APPLE:
+            slices = [
+                found[a.path]
+                for a in manifest.artifacts
+                if a.target in UNIVERSAL_SLICES and a.component == art.component
+                and a.kind == art.kind and a.path in found
+            ]  # fmt: skip
+            if slices:
+                found[art.path] = union(slices)
     return {a.path: found[a.path] for a in manifest.artifacts if a.path in found}
 
 

@@ -81,6 +81,9 @@ class Plan(BaseModel):
     abi_allow: dict[str, dict[str, str]] = {}
     # The bootloader images of each firmware component (UF2, MCUboot).
     images: dict[str, FirmwareImages] = {}
+    # project.universal: a universal2 macOS file of each program built for
+    # both Apple triples (pipeline/universal.py).
+    universal: bool = False
 
     def steps_for(self, triple: str) -> list[Step]:
         return [s for s in self.steps if s.target == triple]

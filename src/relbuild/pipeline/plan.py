@@ -204,6 +204,7 @@ def plan(inputs: PlanInputs, targets: Sequence[str] = (), components: Sequence[s
         ),
         layout=layout(inputs, used),
         images=firmware_images,
+        universal=config.project.universal,
         offline=inputs.offline,
         machine=machine(inputs),
         leak_waivers={

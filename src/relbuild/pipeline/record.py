@@ -41,13 +41,15 @@ def archive(
     cache: Path,
     digests: DigestCache,
 ) -> Staged | None:
-    """The archive of one target: its artifacts and the license files.
+    """The archive of one target (or of the universal macOS files): its
+    artifacts and the license files.
 
     Windows targets get a zip. An archive is a pure function of its members' names, modes and bytes,
     the epoch and the format; that is its cache key, so a cache hit gives the
     very bytes packing would have.
     """
-    if triples.is_windows(triples.TRIPLES[triple]):
+    info = triples.TRIPLES.get(triple)  # None: universal2-apple-darwin
+    if info is not None and triples.is_windows(info):
         # What Windows users open without extra tools (GoReleaser's and
         # cargo-dist's choice too), whatever the project's format.
         fmt = "zip"

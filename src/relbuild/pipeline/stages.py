@@ -22,6 +22,7 @@ from pathlib import Path
 from relbuild.abi.model import AbiReport
 from relbuild.backends.base import BuildPaths, Probe, Step
 from relbuild.config import LoadedConfig
+from relbuild.config.triples import UNIVERSAL_APPLE
 from relbuild.errors import ConfigError
 from relbuild.pipeline import (
     abi,
@@ -34,6 +35,7 @@ from relbuild.pipeline import (
     prebuilt,
     record,
     run,
+    universal,
 )
 from relbuild.pipeline.gather import gather, log_toolchains
 from relbuild.pipeline.model import BuildResult, Plan, Staged, StepTiming
@@ -247,9 +249,20 @@ def _staticlibs(state: BuildState) -> dict[tuple[str, str], Path]:
     }
 
 
+def _universal(state: BuildState) -> None:
+    assert state.digests is not None, "the run stage runs first"
+    made, archived = universal.make(
+        state.the_plan, state.staged, state.the_staging, state.options.archive,
+        state.paths.cache / "archives", state.digests,
+    )  # fmt: skip
+    state.staged += made
+    state.archives.update({UNIVERSAL_APPLE: archived} if archived else {})
+
+
 def _record(state: BuildState) -> None:
     plan, staging = state.the_plan, state.the_staging
-    state.staged += [state.archives[t] for t in plan.targets if t in state.archives]
+    order = [*plan.targets, UNIVERSAL_APPLE]
+    state.staged += [state.archives[t] for t in order if t in state.archives]
     digests = state.digests
     assert digests is not None, "the run stage runs first"
     state.artifacts = [
@@ -299,13 +312,15 @@ RUN = Stage("run", _run)
 PREBUILT = Stage("prebuilt", _prebuilt, _nothing_placed)
 CHECK = Stage("check", _check)
 ABI = Stage("abi", _abi, _no_c_boundary)
+UNIVERSAL = Stage("universal", _universal, lambda state: universal.skip(state.the_plan))
 RECORD = Stage("record", _record)
 ATTEST = Stage("attest", _attest)
 OUTPUT = Stage("output", _output)
 REMEMBER = Stage("remember", _remember)
 
 BUILD: tuple[Stage, ...] = (
-    FRESH, GATHER, PLAN, STAGING, RUN, PREBUILT, CHECK, ABI, RECORD, ATTEST, OUTPUT, REMEMBER,
+    FRESH, GATHER, PLAN, STAGING, RUN, PREBUILT, CHECK, ABI, UNIVERSAL, RECORD, ATTEST, OUTPUT,
+    REMEMBER,
 )  # fmt: skip
 
 

@@ -142,7 +142,10 @@ class ImageRecord(Frozen):
 
 class ArtifactRecord(Frozen):
     path: str = Field(description="relative to the manifest's folder, '/'-separated")
-    target: str | None
+    target: str | None = Field(
+        description="its triple; universal2-apple-darwin for a universal macOS program "
+        "made of both Apple triples' (project.universal)"
+    )
     component: str | None
     kind: ArtifactKind
     size: int = Field(ge=0)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from relbuild.binaries import firmware, formats
 from relbuild.binaries.leaks import Scanner, common_root_needles
-from relbuild.config.triples import TRIPLES
+from relbuild.config.triples import TRIPLES, UNIVERSAL_APPLE
 from relbuild.release.dist import MAX_MANIFEST_BYTES, ArtifactRecord, Manifest
 from relbuild.release.sums import SUMS, Algo, parse_sums
 from relbuild.verify.walk import OPEN_FLAGS, Listing
@@ -69,7 +69,8 @@ def compare(sink: Sink, root: int, art: ArtifactRecord, result: tuple[str, str, 
 def _elf_findings(root: int, art: ArtifactRecord) -> list[tuple[FindingKind, str]]:
 
     triple = TRIPLES.get(art.target or "")
-    if triple is None:
+    universal = art.target == UNIVERSAL_APPLE and art.kind == "executable"
+    if triple is None and not universal:
         return []
 
     out: list[tuple[FindingKind, str]] = []
@@ -81,6 +82,8 @@ def _elf_findings(root: int, art: ArtifactRecord) -> list[tuple[FindingKind, str
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             return [("not-a-file", "no longer a regular file; not read")]
         name = art.path.rpartition("/")[2]
+        if triple is None:  # a universal macOS program: each slice for its triple
+            return [("elf", p) for p in formats.check_universal(fh, name)]
         out += [("elf", p) for p in formats.check_stream(fh, triple, name)]
         if art.kind == "firmware" and triple.bare_metal:
             if art.size > MAX_FIRMWARE_BYTES:

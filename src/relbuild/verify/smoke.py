@@ -23,7 +23,14 @@ from pydantic import BaseModel, computed_field
 
 from relbuild.config import LoadedConfig
 from relbuild.config.models import QemuConfig, SmokeTest
-from relbuild.config.triples import TRIPLES, Triple, is_apple, is_windows
+from relbuild.config.triples import (
+    TRIPLES,
+    UNIVERSAL_APPLE,
+    UNIVERSAL_SLICES,
+    Triple,
+    is_apple,
+    is_windows,
+)
 from relbuild.errors import ToolchainError, UsageError
 from relbuild.release.dist import load_manifest, locate
 from relbuild.release.safefs import safe_relpath
@@ -157,7 +164,9 @@ def test(loaded: LoadedConfig, arg: Path, jobs: int | None = None) -> SmokeRepor
         )
         comp = config.rust.get(art.component) or config.go.get(art.component)
         test = comp.test if comp is not None else None
-        triple = TRIPLES.get(art.target)
+        # A universal macOS program runs where an arm64 one does (not here).
+        slice_ = UNIVERSAL_SLICES[1] if art.target == UNIVERSAL_APPLE else art.target
+        triple = TRIPLES.get(slice_)
         if test is None or triple is None:
             base.reason = "no test configured for this component"
             results.append(base)
