@@ -7,11 +7,12 @@ say so from each object's own DWARF."""
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
+from relbuild.abi import coff
 from relbuild.abi.model import Pointer, Record, render, render_layout
 from relbuild.abi.objects import _archive, read_exports, read_probe
 from relbuild.abi.objfile import _secrel, object_format, read_object
@@ -112,19 +113,89 @@ def test_a_bsd_index_pointing_nowhere_is_not_trusted() -> None:
     assert [m[0] for m in members.values()] == ["a.o"]
 
 
-def test_secrel_adds_the_symbols_offset_to_the_offset_in_place() -> None:
-    content = (7).to_bytes(4, "little") + (7).to_bytes(4, "little") + b"\xff\xff"
+def _coff(
+    sections: list[tuple[str, bytes, list[tuple[int, int, int]]]],
+    symbols: list[tuple[str, int, int, int, int]],
+) -> bytes:
+    """A regular AMD64 COFF object: sections (name, bytes, relocations as
+    (offset, symbol index, type)) and symbols (name, value, section, type,
+    storage class); names longer than 8 bytes go to the string table."""
+    strings = bytearray(4)
+
+    def name8(name: str) -> bytes:
+        if len(name) <= 8:
+            return name.encode().ljust(8, b"\0")
+        at = len(strings)
+        strings.extend(name.encode() + b"\0")
+        return bytes(4) + at.to_bytes(4, "little")
+
+    at = 20 + 40 * len(sections)
+    headers, bodies = b"", b""
+    for name, data, relocs in sections:
+        raw = name8(name) if len(name) <= 8 else f"/{len(strings)}".encode().ljust(8, b"\0")
+        if len(name) > 8:
+            strings.extend(name.encode() + b"\0")
+        rel = b"".join(struct.pack("<IIH", *r) for r in relocs)
+        headers += struct.pack(
+            "<8sIIIIIIHHI", raw, 0, 0, len(data), at, at + len(data), 0, len(relocs), 0, 0x42100040
+        )
+        bodies += data + rel
+        at += len(data) + len(rel)
+    table = b"".join(
+        name8(n) + struct.pack("<IhHBB", v, sec, t, cls, 0) for n, v, sec, t, cls in symbols
+    )
+    strings[:4] = len(strings).to_bytes(4, "little")
+    head = struct.pack("<HHIIIHH", 0x8664, len(sections), 0, at, len(symbols), 0, 0)
+    return head + headers + bodies + table + bytes(strings)
+
+
+def test_coff_secrel_adds_the_symbols_offset_to_the_offset_in_place() -> None:
+    content = (7).to_bytes(4, "little") * 2 + b"\xff\xff"
     relocs = [
-        SimpleNamespace(type=0x000B, address=0, symbol=SimpleNamespace(value=0)),
-        SimpleNamespace(type=0x000B, address=4, symbol=SimpleNamespace(value=0x10)),
-        SimpleNamespace(type=0x0001, address=0, symbol=SimpleNamespace(value=5)),  # ADDR64
-        SimpleNamespace(type=0x000B, address=8, symbol=SimpleNamespace(value=1)),  # past the end
-    ]
-    section = SimpleNamespace(content=content, relocations=relocs)
-    out = _secrel(section, 0x000B)
-    assert out[:4] == (7).to_bytes(4, "little")
-    assert out[4:8] == (0x17).to_bytes(4, "little")
-    assert out[8:] == b"\xff\xff"
+        (0, 0, 0x000B),
+        (4, 1, 0x000B),
+        (0, 1, 0x0001),
+        (8, 1, 0x000B),
+    ]  # ADDR64; past the end
+    data = _coff(
+        [(".debug_info", content, relocs), (".text", b"\xc3", [])],
+        [(".debug_str", 0, 1, 0, 3), ("a_function_with_a_long_name", 0x10, 2, 0x20, 2)],
+    )
+    obj = coff.CoffObject(data)
+    assert [s.name for s in obj.sections] == [".debug_info", ".text"]
+    symbols = obj.symbols()
+    assert symbols[1].name == "a_function_with_a_long_name"
+    out = _secrel(obj, obj.sections[0], symbols, 0x000B)
+    assert out == (7).to_bytes(4, "little") + (0x17).to_bytes(4, "little") + b"\xff\xff"
+    assert read_object(data, "x.o", with_dwarf=False).functions == {"a_function_with_a_long_name"}
+
+
+def test_every_function_of_a_comdat_per_function_object_is_found() -> None:
+    """rustc's arm64 objects: one `.text$name` COMDAT section per function,
+    each section symbol with an auxiliary record, then the function."""
+    names = ["lab_checksum", "lab_scale", "lab_sum"]
+    no_relocs: list[tuple[int, int, int]] = []
+    sections = [(f".text${n}", b"\xc0\x03\x5f\xd6", no_relocs) for n in names]
+    data = bytearray(_coff(sections, []))
+    # Rebuild with auxiliary records: (section symbol + 1 aux, function) per section.
+    table = b""
+    strings = bytearray(4)
+    for i, n in enumerate(names):
+        for name, cls, naux, type_ in ((f".text${n}", 3, 1, 0), (n, 2, 0, 0x20)):
+            raw = name.encode()
+            if len(raw) > 8:
+                field = bytes(4) + len(strings).to_bytes(4, "little")
+                strings.extend(raw + b"\0")
+            else:
+                field = raw.ljust(8, b"\0")
+            table += field + struct.pack("<IhHBB", 0, i + 1, type_, cls, naux)
+            table += bytes(18) * naux
+    strings[:4] = len(strings).to_bytes(4, "little")
+    symtab = struct.unpack_from("<I", data, 8)[0]
+    data[12:16] = (len(table) // 18).to_bytes(4, "little")
+    data[symtab:] = table + bytes(strings)
+    obj = read_object(bytes(data), "lab.o", with_dwarf=False)
+    assert obj.functions == set(names)
 
 
 def test_what_is_no_object_is_a_usage_error(tmp_path: Path) -> None:

@@ -4,9 +4,9 @@ Mach-O (macOS). Each gives the global functions it defines, by their C
 names, and its DWARF as pyelftools reads it.
 
 ELF is read with pyelftools, and its DWARF sections are relocated here
-(below). COFF and Mach-O containers are read with LIEF, and their debug
-sections handed to pyelftools' ``DWARFInfo`` as they are. What relocations
-those need (seen in rustc's and zig's objects):
+(below). COFF objects are read by coff.py, Mach-O ones with LIEF; their
+debug sections are handed to pyelftools' ``DWARFInfo``. What relocations
+those need (seen in rustc's and zig's objects, x86_64 and arm64):
 
 - COFF: every DWARF offset into another debug section is an
   ``IMAGE_REL_*_SECREL`` against that section's own symbol, whose value is
@@ -36,15 +36,15 @@ from elftools.elf.elffile import ELFFile
 from elftools.elf.relocation import RelocationSection
 from elftools.elf.sections import SymbolTableSection
 
+from relbuild.abi import coff
 from relbuild.binaries.elfcheck import ELF_ERRORS
-from relbuild.binaries.macho import MH_MAGIC_64_LE
-from relbuild.binaries.pe import coff_machine
+from relbuild.binaries.macho import MH_MAGIC_64_LE, cpu_name
 from relbuild.errors import UsageError
 
 lief.logging.disable()
 
 # What reading an object or its DWARF raises on malformed input.
-OBJECT_ERRORS = (*ELF_ERRORS, DWARFError)
+OBJECT_ERRORS = (*ELF_ERRORS, DWARFError, coff.CoffError)
 
 Format = Literal["elf", "coff", "macho"]
 
@@ -64,7 +64,7 @@ def object_format(body: bytes) -> Format | None:
         return "elf"
     if body[:4] == MH_MAGIC_64_LE:
         return "macho"
-    if coff_machine(body) is not None:
+    if coff.machine(body) is not None:
         return "coff"
     return None
 
@@ -204,59 +204,44 @@ def _text(name: str | bytes) -> str:
     return name if isinstance(name, str) else name.decode("utf-8", "replace")
 
 
-# COFF: machine -> (pointer size, pyelftools' arch name, the SECREL type).
-_COFF_MACHINES = {
-    "IMAGE_FILE_MACHINE_AMD64": (8, "x64", 0x000B),
-    "IMAGE_FILE_MACHINE_ARM64": (8, "AArch64", 0x0008),
-    "IMAGE_FILE_MACHINE_I386": (4, "x86", 0x000B),
-    "IMAGE_FILE_MACHINE_ARMNT": (4, "ARM", 0x000F),
-}
-_CNT_CODE = 0x20
-_EXTERNAL = 2  # IMAGE_SYM_CLASS_EXTERNAL
-_WEAK_EXTERNAL = 105
-
-
 def _read_coff(body: bytes, what: str, with_dwarf: bool) -> ObjectFile:
-    machine = coff_machine(body)
-    if machine not in _COFF_MACHINES:
-        raise UsageError(f"{what}: a COFF object for {machine}, which relbuild does not read")
-    pointer_size, arch, secrel = _COFF_MACHINES[machine]
-    coff = lief.COFF.parse(io.BytesIO(body))
-    if coff is None:
-        raise UsageError(f"{what}: unreadable COFF object")
-    sections = list(coff.sections)
-    functions: set[str] = set()
-    for sym in coff.symbols:
-        index = sym.section_idx
-        if (
-            int(sym.storage_class) in (_EXTERNAL, _WEAK_EXTERNAL)
-            and 0 < index <= len(sections)
-            and (sym.is_function or sections[index - 1].characteristics & _CNT_CODE)
-            and _text(sym.name)
-        ):
-            functions.add(_text(sym.name))
+    del what  # CoffError says what is wrong; read_object names the object
+    obj = coff.CoffObject(body)
+    assert obj.machine is not None
+    pointer_size, arch, secrel = coff.MACHINES[obj.machine]
+    symbols = obj.symbols()
+    functions = {
+        sym.name
+        for sym in symbols.values()
+        if sym.storage_class in (coff.CLASS_EXTERNAL, coff.CLASS_WEAK_EXTERNAL)
+        and 0 < sym.section <= len(obj.sections)
+        and (
+            sym.type & 0x30 == coff.FUNCTION_TYPE
+            or obj.sections[sym.section - 1].characteristics & coff.CNT_CODE
+        )
+        and sym.name
+    }
     if not with_dwarf:
         return ObjectFile("coff", functions, pointer_size)
     debug: dict[str, bytes] = {}
-    for section in sections:
-        long_name = section.coff_string
-        name = long_name.string if long_name is not None else section.name
-        if name in _DWARF_ARGS and name not in debug:
-            debug[name] = _secrel(section, secrel)
+    for section in obj.sections:
+        if section.name in _DWARF_ARGS and section.name not in debug:
+            debug[section.name] = _secrel(obj, section, symbols, secrel)
     return ObjectFile("coff", functions, pointer_size, _dwarf(debug, pointer_size, arch))
 
 
-def _secrel(section: Any, secrel: int) -> bytes:
+def _secrel(
+    obj: coff.CoffObject, section: coff.Section, symbols: dict[int, coff.Symbol], secrel: int
+) -> bytes:
     """A COFF debug section's bytes with its SECREL relocations applied:
     the symbol's offset in its section added to the offset kept in place."""
-    data = bytearray(section.content)
-    for reloc in section.relocations:
-        if int(reloc.type) & 0xFFFF != secrel or reloc.symbol is None:
+    data = bytearray(obj.content(section))
+    for reloc in obj.relocations(section):
+        sym = symbols.get(reloc.symbol)
+        at = reloc.offset
+        if reloc.type != secrel or sym is None or at + 4 > len(data):
             continue
-        at = reloc.address
-        if at < 0 or at + 4 > len(data):
-            continue
-        value = int.from_bytes(data[at : at + 4], "little") + reloc.symbol.value
+        value = int.from_bytes(data[at : at + 4], "little") + sym.value
         data[at : at + 4] = (value % (1 << 32)).to_bytes(4, "little")
     return bytes(data)
 
@@ -272,7 +257,7 @@ def _read_macho(body: bytes, what: str, with_dwarf: bool) -> ObjectFile:
     macho = fat.at(0)
     if macho is None:
         raise UsageError(f"{what}: unreadable Mach-O object")
-    cpu = str(macho.header.cpu_type).rsplit(".", 1)[-1]
+    cpu = cpu_name(int.from_bytes(body[4:8], "little"))
     if cpu not in _CPU:
         raise UsageError(f"{what}: a Mach-O object for {cpu}, which relbuild does not read")
     pointer_size, arch = _CPU[cpu]
