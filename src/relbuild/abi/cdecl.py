@@ -279,7 +279,9 @@ def read_view(
     obj = probe.with_suffix(".o")
     probe.write_text("\n".join(probe_lines) + "\n")
     try:
-        cc.run(["-c", *probe_flags(flags), "-g", "-O0", "-w", "-o", str(obj), str(probe)], label)
+        # -gdwarf: for Windows, zig's clang writes CodeView alone on -g.
+        argv = ["-c", *probe_flags(flags), "-g", "-gdwarf", "-O0", "-w", "-o", str(obj)]
+        cc.run([*argv, str(probe)], label)
         shapes = objects.read_probe(obj.read_bytes(), PROBE, display)
     finally:
         probe.unlink(missing_ok=True)

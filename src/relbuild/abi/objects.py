@@ -1,103 +1,24 @@
-"""The two readers of ELF objects behind the ABI check: the exported
-functions of a static library (symbol tables of its members, signatures from
-the DWARF of the members that define them) and the probe object that
-cdecl.py has the pinned zig compile, whose variables ``__relbuild_*`` carry
-the C side's types as the target's C compiler lays them out.
+"""The two readers of objects behind the ABI check: the exported functions
+of a static library (symbol tables of its members, signatures from the
+DWARF of the members that define them) and the probe object that cdecl.py
+has the pinned zig compile, whose variables ``__relbuild_*`` carry the C
+side's types as the target's C compiler lays them out.
 
-Both turn DWARF into shapes with dwarf.py's converter; objects' DWARF
-sections are relocated here first, and ar archives are read here too.
+Objects are ELF, COFF or Mach-O (objfile.py); both readers turn their DWARF
+into shapes with dwarf.py's converter. ar archives are read here: GNU ones
+(Linux, Windows) and BSD ones (macOS: ``#1/N`` names, a ``__.SYMDEF``
+index whose names carry Mach-O's ``_``).
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
-
-from elftools.elf.elffile import ELFFile
-from elftools.elf.relocation import RelocationSection
-from elftools.elf.sections import SymbolTableSection
 
 from relbuild.abi.dwarf import DIE, Converter, Files, name_of, type_of, walk_dies
 from relbuild.abi.model import Declared, ExportView, Place, Shape
-from relbuild.binaries.elfcheck import ELF_ERRORS
+from relbuild.abi.objfile import OBJECT_ERRORS, ObjectFile, object_format, read_object
 from relbuild.errors import UsageError
-
-# Relocations that DWARF sections of an object file carry, by machine: type
-# -> bytes written. pyelftools knows too few of them (none for RISC-V, no
-# TLS ones: std's thread-locals put R_X86_64_DTPOFF64 into .debug_info), so
-# objects are relocated here: S + A (RELA) or S + the value in place (REL).
-# Others (RISC-V's ADD/SUB pairs for code-address differences) are left as
-# they are; they never touch a name, a type or an offset read here.
-_RELOCS: dict[str, dict[int, int]] = {
-    "EM_X86_64": {1: 8, 10: 4, 11: 4, 17: 8, 21: 4},
-    "EM_386": {1: 4, 32: 4},
-    "EM_AARCH64": {257: 8, 258: 4, 1029: 8},
-    "EM_ARM": {2: 4, 32: 4},
-    "EM_RISCV": {1: 4, 2: 8, 8: 4, 9: 8},
-}
-
-
-class _ObjectELF(ELFFile):
-    """An ELF file whose DWARF sections are relocated by :func:`_relocate`."""
-
-    def _read_dwarf_section(self, section: Any, relocate_dwarf_sections: bool) -> Any:
-        desc = super()._read_dwarf_section(section, False)
-        if relocate_dwarf_sections and self["e_type"] == "ET_REL":
-            _relocate(self, section, desc.stream)
-        return desc
-
-
-def _relocate(elf: ELFFile, section: Any, stream: Any) -> None:
-    widths = _RELOCS.get(elf["e_machine"], {})
-    names = (".rela" + section.name, ".rel" + section.name)
-    for rel in elf.iter_sections():
-        if not isinstance(rel, RelocationSection) or rel.name not in names:
-            continue
-        symtab = elf.get_section(rel["sh_link"])
-        if not isinstance(symtab, SymbolTableSection):
-            continue
-        order: Literal["little", "big"] = "little" if elf.little_endian else "big"
-        data = stream.getbuffer()
-        for r in rel.iter_relocations():
-            width = widths.get(r["r_info_type"])
-            offset = r["r_offset"]
-            if width is None or offset + width > len(data):
-                continue
-            sym = symtab.get_symbol(r["r_info_sym"])["st_value"] if r["r_info_sym"] else 0
-            addend = (
-                r["r_addend"]
-                if r.is_RELA()
-                else int.from_bytes(data[offset : offset + width], order)
-            )
-            value = (sym + addend) % (1 << (8 * width))
-            data[offset : offset + width] = value.to_bytes(width, order)
-        del data
-
-
-def _elf(data: bytes, what: str) -> ELFFile:
-    try:
-        return _ObjectELF(io.BytesIO(data))
-    except ELF_ERRORS as exc:
-        raise UsageError(f"{what}: not a readable ELF object ({exc})") from None
-
-
-def _defined_functions(elf: ELFFile) -> set[str]:
-    out: set[str] = set()
-    for section in elf.iter_sections():
-        if not isinstance(section, SymbolTableSection) or section["sh_type"] != "SHT_SYMTAB":
-            continue
-        for sym in section.iter_symbols():
-            info = sym["st_info"]
-            if (
-                info["type"] in ("STT_FUNC", "STT_GNU_IFUNC")
-                and info["bind"] in ("STB_GLOBAL", "STB_WEAK")
-                and sym["st_shndx"] != "SHN_UNDEF"
-                and sym.name
-            ):
-                out.add(sym.name)
-    return out
 
 
 def read_exports(
@@ -114,13 +35,13 @@ def read_exports(
         data = path.read_bytes()
     except OSError as exc:
         raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
-    if data[:4] == b"\x7fELF":
+    if object_format(data) is not None:
         objects = {0: (path.name, data)}
         index: dict[str, int] | None = None
     elif data[:8] == b"!<arch>\n":
         objects, index = _archive(data)
     else:
-        raise UsageError(f"{path}: neither an ELF object nor an ar archive")
+        raise UsageError(f"{path}: neither an ELF, COFF or Mach-O object nor an ar archive")
     view = ExportView()
     if index is not None:
         view.symbols = set(index)
@@ -129,18 +50,19 @@ def read_exports(
         todo = sorted(objects)
     for offset in todo:
         member, body = objects[offset]
-        if body[:4] != b"\x7fELF":
-            continue
-        elf = _elf(body, f"{path.name}({member})")
-        try:
-            defined = _defined_functions(elf)
-            if index is None:
-                view.symbols |= defined
-            view.code |= defined & wanted
-            if defined & wanted:
-                _signatures(elf, defined & wanted, view, display)
-        except ELF_ERRORS as exc:
-            raise UsageError(f"{path.name}({member}): unreadable ELF object ({exc})") from None
+        if object_format(body) is None:
+            continue  # an import member, a bitcode file, text
+        what = f"{path.name}({member})"
+        defined = read_object(body, what, with_dwarf=False).functions
+        if index is None:
+            view.symbols |= defined
+        view.code |= defined & wanted
+        if defined & wanted:
+            obj = read_object(body, what)
+            try:
+                _signatures(obj, defined & wanted, view, display)
+            except OBJECT_ERRORS as exc:
+                raise UsageError(f"{what}: unreadable DWARF ({exc})") from None
     if index is not None:
         # The index lists data too: keep only what a member defines as code.
         view.symbols = {n for n in view.symbols if n not in wanted or n in _functions_seen(view)}
@@ -151,8 +73,11 @@ def _functions_seen(view: ExportView) -> set[str]:
     return set(view.functions) | view.code
 
 
+_BSD_INDEX = {"__.SYMDEF": 4, "__.SYMDEF SORTED": 4, "__.SYMDEF_64": 8, "__.SYMDEF_64 SORTED": 8}
+
+
 def _archive(data: bytes) -> tuple[dict[int, tuple[str, bytes]], dict[str, int] | None]:
-    """Members by header offset, and the GNU symbol index (name -> member
+    """Members by header offset, and the symbol index (C name -> member
     offset) when the archive has one. Malformed input ends the walk."""
     members: dict[int, tuple[str, bytes]] = {}
     index: dict[str, int] | None = None
@@ -168,8 +93,16 @@ def _archive(data: bytes) -> tuple[dict[int, tuple[str, bytes]], dict[str, int] 
         if size < 0 or header[58:60] != b"`\n" or pos + 60 + size > len(data):
             break
         body = data[pos + 60 : pos + 60 + size]
+        if name.startswith("#1/") and name[3:].isdigit():
+            # BSD ar (Apple's): the name is the member's first N bytes.
+            n = int(name[3:])
+            if n > size:
+                break
+            name, body = body[:n].rstrip(b"\0").decode("utf-8", "replace"), body[n:]
         if name in ("/", "/SYM64/"):
             index = _symbol_index(body, 8 if name == "/SYM64/" else 4)
+        elif name in _BSD_INDEX:
+            index = _bsd_index(body, _BSD_INDEX[name])
         elif name == "//":
             names = body
         else:
@@ -185,6 +118,7 @@ def _archive(data: bytes) -> tuple[dict[int, tuple[str, bytes]], dict[str, int] 
 
 
 def _symbol_index(body: bytes, width: int) -> dict[str, int] | None:
+    """The GNU index: a count, the members' offsets, the names (big-endian)."""
     if len(body) < width:
         return None
     count = int.from_bytes(body[:width], "big")
@@ -201,13 +135,41 @@ def _symbol_index(body: bytes, width: int) -> dict[str, int] | None:
     return {names[i].decode("utf-8", "replace"): offsets[i] for i in range(count)}
 
 
+def _bsd_index(body: bytes, width: int) -> dict[str, int] | None:
+    """The BSD index (little-endian, as LLVM writes it for Darwin): the size
+    of a table of (name offset, member offset) pairs, the table, the size of
+    the names, the names. Mach-O symbol names lose their ``_`` here; others
+    are no C function."""
+
+    def word(at: int) -> int:
+        return int.from_bytes(body[at : at + width], "little")
+
+    if len(body) < width:
+        return None
+    table = word(0)
+    names_at = width + table + width
+    if table % (2 * width) or names_at > len(body):
+        return None
+    names = body[names_at : names_at + word(width + table)]
+    out: dict[str, int] = {}
+    for at in range(width, width + table, 2 * width):
+        start = word(at)
+        if start >= len(names):
+            return None
+        raw = names[start : names.find(b"\0", start) % (len(names) + 1)]
+        name = raw.decode("utf-8", "replace")
+        if name.startswith("_"):
+            out.setdefault(name[1:], word(at + width))
+    return out
+
+
 def _signatures(
-    elf: ELFFile, names: set[str], view: ExportView, display: Callable[[str], str]
+    obj: ObjectFile, names: set[str], view: ExportView, display: Callable[[str], str]
 ) -> None:
-    if not elf.has_dwarf_info():
+    dwarf = obj.dwarf
+    if dwarf is None:
         return
-    dwarf = elf.get_dwarf_info()
-    convert = Converter(8 if elf.elfclass == 64 else 4)
+    convert = Converter(obj.pointer_size)
     for cu in dwarf.iter_CUs():
         files = Files(dwarf, cu)
 
@@ -244,12 +206,20 @@ def read_probe(
     data: bytes, prefix: str, display: Callable[[str], str] = lambda p: p
 ) -> dict[str, Shape]:
     """Types of the probe object's variables named ``prefix...``."""
-    elf = _elf(data, "the C probe object")
+    what = "the C probe object"
+    obj = read_object(data, what)
+    try:
+        return _probe_shapes(obj, prefix, display)
+    except OBJECT_ERRORS as exc:
+        raise UsageError(f"{what}: unreadable DWARF ({exc})") from None
+
+
+def _probe_shapes(obj: ObjectFile, prefix: str, display: Callable[[str], str]) -> dict[str, Shape]:
     out: dict[str, Shape] = {}
-    if not elf.has_dwarf_info():
+    info = obj.dwarf
+    if info is None:
         return out
-    convert = Converter(8 if elf.elfclass == 64 else 4)
-    info = elf.get_dwarf_info()
+    convert = Converter(obj.pointer_size)
     for cu in info.iter_CUs():
         files = Files(info, cu)
 

@@ -25,7 +25,6 @@ from relbuild.abi.boundary import Library, Paths, Program, TargetInput, check_ta
 from relbuild.abi.cdecl import CCompiler
 from relbuild.abi.model import AbiReport, Finding, LibraryResult
 from relbuild.abi.report import finding_lines
-from relbuild.config.triples import TRIPLES
 from relbuild.errors import BuildError
 from relbuild.release.digest import hash_file
 from relbuild.release.dist import AbiRecord, AbiSymbol, AbiWaiver
@@ -46,10 +45,9 @@ def _linked(step: Step) -> list[str]:
 
 
 def checked_targets(plan: Plan) -> list[str]:
-    """Targets of the plan where a Go program links a staticlib through cgo.
-    The boundary is read from ELF objects and their DWARF: Windows (COFF)
-    and macOS (Mach-O) targets are not checked yet (docs/desktop.md)."""
-    return [t for t in plan.targets if _cgo_steps(plan, t) and TRIPLES[t].binary_format == "elf"]
+    """Targets of the plan where a Go program links a staticlib through cgo,
+    whatever their object format (ELF, COFF, Mach-O: abi/objfile.py)."""
+    return [t for t in plan.targets if _cgo_steps(plan, t)]
 
 
 def checked_libraries(plan: Plan, triple: str) -> list[Step]:
