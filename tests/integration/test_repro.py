@@ -262,3 +262,21 @@ def test_a_leak_held_in_zigs_cache_is_caught_and_blamed(fixture_copy: Path) -> N
     [outcome] = [o for o in report["comparison"]["artifacts"] if not o["identical"]]
     assert outcome["path"].endswith("zigleak-0.1.0-x86_64-unknown-linux-gnu")
     assert any("debug" in s for s in outcome["explanation"]["sections"]), outcome
+
+
+def test_windows_and_macos_outputs_reproduce_under_every_variation(tmp_path: Path) -> None:
+    """A cgo program that zig links for x86_64 Windows (lld stamps a PE time
+    and debug GUID: normalized) and arm64 macOS (ad-hoc signed): identical
+    bytes and manifest under every variation, from cold caches."""
+    project = tmp_path / "project"
+    shutil.copytree(REPO / "tests" / "fixtures" / "desktop-cgo", project)
+    code, report, err = repro(project, "toolchains.toml")
+    assert code == 0, err
+    assert report["reproducible"] is True
+    assert len(report["variations"]) == 11
+    found = {a["path"]: a["identical"] for a in report["comparison"]["artifacts"]}
+    assert found == {
+        "x86_64-pc-windows-gnu/hello-0.1.0-x86_64-pc-windows-gnu.exe": True,
+        "aarch64-apple-darwin/hello-0.1.0-aarch64-apple-darwin": True,
+    }
+    assert report["comparison"]["manifest_identical"] is True
