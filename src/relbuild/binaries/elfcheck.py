@@ -21,8 +21,9 @@ from relbuild.config.triples import Triple
 # What pyelftools and construct raise on a malformed file, at any depth: an
 # offset with its top bit set overflows a seek (OverflowError), a section
 # count of 2**32 a buffer (MemoryError), nested attributes the stack.
-ELF_ERRORS = (
-    ELFError,
+# What a reader of untrusted bytes (pyelftools, pefile) may raise, at any
+# depth, besides its own error class.
+READ_ERRORS = (
     ValueError,
     KeyError,
     IndexError,
@@ -37,6 +38,7 @@ ELF_ERRORS = (
     NotImplementedError,
     OSError,
 )
+ELF_ERRORS = (ELFError, *READ_ERRORS)
 
 EF_ARM_ABI_FLOAT_SOFT = 0x200
 EF_ARM_ABI_FLOAT_HARD = 0x400

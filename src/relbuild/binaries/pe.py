@@ -21,29 +21,15 @@ from typing import BinaryIO
 
 import pefile
 
+from relbuild.binaries.elfcheck import READ_ERRORS
 from relbuild.config.triples import Triple
 from relbuild.errors import MalformedFileError
 
 # pefile logs a warning for each oddity it meets; its findings are ours to report.
 logging.getLogger("pefile").setLevel(logging.ERROR)
 
-# What pefile raises on a malformed file, at any depth (as ELF_ERRORS).
-PE_ERRORS = (
-    pefile.PEFormatError,
-    ValueError,
-    KeyError,
-    IndexError,
-    AttributeError,
-    TypeError,
-    struct.error,
-    EOFError,
-    AssertionError,
-    ArithmeticError,
-    RecursionError,
-    MemoryError,
-    NotImplementedError,
-    OSError,
-)
+# What pefile raises on a malformed file, at any depth.
+PE_ERRORS = (pefile.PEFormatError, *READ_ERRORS)
 
 _DEBUG = pefile.DIRECTORY_ENTRY["IMAGE_DIRECTORY_ENTRY_DEBUG"]
 _IMPORT = pefile.DIRECTORY_ENTRY["IMAGE_DIRECTORY_ENTRY_IMPORT"]
