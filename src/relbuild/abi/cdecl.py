@@ -57,6 +57,9 @@ _DEFINES = [
     "-D_Nonnull=",
     "-D_Nullable=",
     "-D_Null_unspecified=",
+    # Apple's headers declare block (`^`) variants of libc functions where
+    # the compiler has blocks, which clang turns on for macOS.
+    "-fno-blocks",
 ]
 _PRELUDE = (
     "typedef struct __relbuild_va_list *__builtin_va_list;"
