@@ -12,7 +12,7 @@ import pytest
 from relbuild.backends.base import Probe, ResolvedToolchains
 from relbuild.config import load_config
 from relbuild.config.models import SmokeTest
-from relbuild.config.triples import TRIPLES
+from relbuild.config.triples import TRIPLES, runs_here
 from relbuild.errors import ToolchainError
 from relbuild.pipeline import unit
 from relbuild.project import doctor, fix
@@ -87,7 +87,7 @@ def test_what_nothing_here_runs(
     monkeypatch.setattr("platform.machine", lambda: machine)
     assert smoke.not_run_reason(triple) == reason
     # A PE or Mach-O program never runs natively, whatever the architecture.
-    assert smoke.runs_natively(triple) == (triple.binary_format == "elf" and reason is None)
+    assert runs_here(triple) == (triple.binary_format == "elf" and reason is None)
 
 
 def _result(status: str) -> smoke.SmokeResult:
@@ -252,9 +252,9 @@ def test_a_mac_runs_its_own_architecture(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr("platform.system", lambda: "Darwin")
     monkeypatch.setattr("platform.machine", lambda: "arm64")
     arm, intel = TRIPLES["aarch64-apple-darwin"], TRIPLES["x86_64-apple-darwin"]
-    assert smoke.runs_natively(arm) and smoke.not_run_reason(arm) is None
-    assert not smoke.runs_natively(intel)
+    assert runs_here(arm) and smoke.not_run_reason(arm) is None
+    assert not runs_here(intel)
     assert smoke.not_run_reason(intel) == "another Mac architecture"
     linux = TRIPLES["aarch64-unknown-linux-gnu"]
-    assert not smoke.runs_natively(linux)
+    assert not runs_here(linux)
     assert smoke.not_run_reason(linux) == "a macOS runner runs only macOS programs"

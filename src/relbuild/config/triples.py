@@ -216,14 +216,27 @@ def suggest(name: str) -> str | None:
     return close[0] if close else None
 
 
-_MACHINE_ARCH = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}
+_MACHINE_ARCH = {
+    "x86_64": "x86_64",
+    "amd64": "x86_64",
+    "aarch64": "aarch64",
+    "arm64": "aarch64",
+    "riscv64": "riscv64",
+}
+
+
+def host_arch() -> str:
+    """This machine's architecture, as Rust's target_arch names it."""
+    machine = platform.machine().lower()
+    return _MACHINE_ARCH.get(machine, machine)
 
 
 def runs_here(triple: Triple) -> bool:
-    """Whether this machine runs a hosted triple's programs without QEMU."""
-
-    arch = _MACHINE_ARCH.get(platform.machine().lower(), platform.machine().lower())
-    return not triple.bare_metal and triple.goos == "linux" and arch == triple.arch
+    """Whether this machine runs a hosted triple's programs as they are,
+    without QEMU or Wine: Linux programs on Linux, macOS ones on a Mac (a
+    `macos-` CI runner), of this machine's architecture."""
+    native = {"Linux": "elf", "Darwin": "macho"}.get(platform.system())
+    return not triple.bare_metal and triple.binary_format == native and host_arch() == triple.arch
 
 
 def is_windows(triple: Triple) -> bool:

@@ -11,11 +11,11 @@ from pydantic import BaseModel, computed_field
 from relbuild.backends import BACKENDS
 from relbuild.backends.base import Check, Probe, ResolvedTool, ResolvedToolchains, need
 from relbuild.backends.toolchains import RESOLVERS, needed_tools
-from relbuild.config import LoadedConfig, TargetConfig
+from relbuild.config import LoadedConfig, TargetConfig, triples
 from relbuild.errors import ToolchainError
 from relbuild.runners import wine
 from relbuild.system import proc, sandbox
-from relbuild.verify.smoke import not_run_reason, runs_natively
+from relbuild.verify.smoke import not_run_reason
 
 
 class ToolRow(BaseModel):
@@ -131,7 +131,7 @@ def _target_checks(probe: Probe, target: TargetConfig) -> list[Check]:
         fix = f"install {runner} (Debian: {package})"
         checks.append(need(target.triple, "qemu runner", found is not None, detail, fix))
         sysroot = info.gnu_sysroot
-        if sysroot and not runs_natively(info):
+        if sysroot and not triples.runs_here(info):
             arch = {"aarch64": "arm64", "arm": "armhf"}.get(info.arch, info.arch)
             ok = Path(sysroot, "lib").is_dir()
             checks.append(

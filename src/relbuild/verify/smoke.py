@@ -28,8 +28,10 @@ from relbuild.config.triples import (
     UNIVERSAL_APPLE,
     UNIVERSAL_SLICES,
     Triple,
+    host_arch,
     is_apple,
     is_windows,
+    runs_here,
 )
 from relbuild.errors import ToolchainError, UsageError
 from relbuild.release.dist import load_manifest, locate
@@ -37,14 +39,6 @@ from relbuild.release.safefs import safe_relpath
 from relbuild.runners import wine
 from relbuild.system import environ, proc
 from relbuild.verify import boot
-
-_HOST_ARCH = {
-    "x86_64": "x86_64",
-    "amd64": "x86_64",
-    "aarch64": "aarch64",
-    "arm64": "aarch64",
-    "riscv64": "riscv64",
-}
 
 
 class SmokeResult(BaseModel):
@@ -83,23 +77,14 @@ class SmokeReport(BaseModel):
         return sum(r.status == "not-run" for r in self.results)
 
 
-def runs_natively(triple: Triple) -> bool:
-    """Whether this machine runs the triple's programs as they are: Linux
-    ELF programs on Linux, macOS ones on a Mac (a `macos-` CI runner), of
-    this machine's architecture."""
-    host = _HOST_ARCH.get(platform.machine().lower())
-    native = {"Linux": "elf", "Darwin": "macho"}.get(platform.system())
-    return triple.binary_format == native and host == triple.arch
-
-
 def not_run_reason(triple: Triple) -> str | None:
     """Why nothing here runs the triple's programs, or None when something does.
     QEMU and Wine are used on Linux only: a Mac runs only its own programs."""
     if platform.system() == "Darwin" and not is_apple(triple):
         return "a macOS runner runs only macOS programs"
-    if is_apple(triple) and not runs_natively(triple):
+    if is_apple(triple) and not runs_here(triple):
         return "no macOS runner" if platform.system() != "Darwin" else "another Mac architecture"
-    if is_windows(triple) and _HOST_ARCH.get(platform.machine().lower()) != triple.arch:
+    if is_windows(triple) and host_arch() != triple.arch:
         return f"no {'arm64' if triple.arch == 'aarch64' else triple.arch} Windows runner here"
     return None
 
@@ -138,8 +123,8 @@ def runner_argv(
         if test.args:
             argv += ["-append", " ".join(test.args)]
         return argv
-    host = _HOST_ARCH.get(platform.machine().lower())
-    if runs_natively(triple) and qemu is None:
+    host = host_arch()
+    if runs_here(triple) and qemu is None:
         return [str(exe), *test.args]
     assert triple.qemu_user is not None
     # A dynamically linked -gnu program of another architecture loads its
