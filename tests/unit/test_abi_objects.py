@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from relbuild.abi import coff
 from relbuild.abi.model import Pointer, Record, render, render_layout
 from relbuild.abi.objects import _archive, read_exports, read_probe
 from relbuild.abi.objfile import _secrel, object_format, read_object
+from relbuild.binaries import coff
 from relbuild.errors import UsageError
 from tests.conftest import REPO
 from tests.unit.test_abi import _ar

@@ -205,3 +205,11 @@ def test_coff_machine() -> None:
     assert pe.coff_machine(struct.pack("<HH", 0x8664, 3) + bytes(16)) == "IMAGE_FILE_MACHINE_AMD64"
     assert pe.coff_machine(struct.pack("<HH", 0, 0xFFFF) + bytes(16)) is None  # import object
     assert pe.coff_machine(b"BC\xc0\xde" + bytes(16)) is None  # LLVM bitcode
+
+
+def test_coff_machine_reads_a_bigobj_header() -> None:
+    """A member too large for the regular header (LLVM writes "bigobj"
+    then) is still checked for its machine, not skipped."""
+    bigobj = bytes.fromhex("c7a1bad1eebaa94baf20faf66aa4dcb8")
+    body = struct.pack("<HHHHI", 0, 0xFFFF, 2, 0xAA64, 0) + bigobj + bytes(28)
+    assert pe.coff_machine(body) == "IMAGE_FILE_MACHINE_ARM64"

@@ -36,7 +36,7 @@ from elftools.elf.elffile import ELFFile
 from elftools.elf.relocation import RelocationSection
 from elftools.elf.sections import SymbolTableSection
 
-from relbuild.abi import coff
+from relbuild.binaries import coff
 from relbuild.binaries.elfcheck import ELF_ERRORS
 from relbuild.binaries.macho import MH_MAGIC_64_LE, cpu_name
 from relbuild.errors import UsageError

@@ -21,6 +21,7 @@ from typing import BinaryIO
 
 import pefile
 
+from relbuild.binaries import coff
 from relbuild.binaries.elfcheck import READ_ERRORS
 from relbuild.config.triples import Triple
 from relbuild.errors import MalformedFileError
@@ -263,13 +264,11 @@ def check(
 
 
 def coff_machine(body: bytes) -> str | None:
-    """The machine of a COFF object file (a static library's member), or None
-    for a short import member or anything else."""
-    if len(body) < 20:
+    """The machine of a COFF object file (a static library's member, regular
+    or bigobj), or None for a short import member or anything else."""
+    machine = coff.header_machine(body)
+    if machine is None or machine not in pefile.MACHINE_TYPE:
         return None
-    (machine,) = struct.unpack_from("<H", body, 0)
-    if machine == 0 or machine not in pefile.MACHINE_TYPE:
-        return None  # 0 with 0xFFFF next: an import object; else not COFF
     return str(pefile.MACHINE_TYPE[machine])
 
 

@@ -58,17 +58,23 @@ class Relocation:
     type: int
 
 
-def machine(body: bytes) -> int | None:
-    """The machine of a regular or bigobj COFF object, or None."""
+def header_machine(body: bytes) -> int | None:
+    """The Machine field of a regular or bigobj COFF object's header, or
+    None for a short import member (or anything shorter than a header)."""
     if len(body) < 20:
         return None
     first, second = struct.unpack_from("<HH", body, 0)
     if first == 0 and second == 0xFFFF:
         if len(body) < 56 or body[12:28] != _BIGOBJ_CLASS:
             return None  # an import object (short import library member)
-        (value,) = struct.unpack_from("<H", body, 6)
-        return value if value in MACHINES else None
-    return first if first in MACHINES else None
+        return int(struct.unpack_from("<H", body, 6)[0])
+    return int(first) or None
+
+
+def machine(body: bytes) -> int | None:
+    """The machine of a regular or bigobj COFF object this module reads, or None."""
+    found = header_machine(body)
+    return found if found in MACHINES else None
 
 
 class CoffObject:
