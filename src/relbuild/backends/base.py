@@ -146,6 +146,7 @@ class CcWrapper(Frozen):
             '  shift "$n"\n'
             f"  cd {shlex.quote(self.link_cwd)} || exit 1\n"
             f"{extra}"
+            f"{self._link_args()}"
             "  ;;\n"
             "esac\n"
             f"{self._filter()}"
@@ -167,6 +168,19 @@ class CcWrapper(Frozen):
 
     def dlltool_script(self) -> str:
         return f'#!/bin/sh\nexec {shlex.quote(self.zig)} dlltool "$@"\n'
+
+    def _link_args(self) -> str:
+        """What every link for the target adds. macOS: the stubs' folder is
+        searched, and no debug map is written (-S: its stabs would name each
+        object's path, here those of a staticlib built with debug info for
+        the ABI check). Windows: a Rust staticlib's unwinder (rustc names no
+        -lgcc_eh) is zig's libunwind."""
+        if self.stubs is not None:
+            stubs = shlex.quote(self.stubs)
+            return f'  set -- "$@" -F{stubs} -L{stubs} -Wl,-S\n'
+        if "-windows-" in self.zig_target:
+            return '  set -- "$@" -lunwind\n'
+        return ""
 
     def _filter(self) -> str:
         """Arguments zig must not see, for Windows and macOS, where rustc and
@@ -190,16 +204,7 @@ class CcWrapper(Frozen):
             )
         else:
             return ""
-        # macOS: the stubs' folder is searched, and no debug map is written
-        # (-S: its stabs would name each object's path, here those of a
-        # staticlib built with debug info for the ABI check); Windows: a
-        # Rust staticlib's unwinder (rustc names no -lgcc_eh) is zig's
-        # libunwind.
-        stubs = shlex.quote(self.stubs or "")
-        search = f" -F{stubs} -L{stubs} -Wl,-S" if self.stubs else " -lunwind"
         return (
-            f'case " $* " in *" -c "* | *" -E "* | *" -S "*) ;; *) set -- "$@"{search} ;; esac\n'
-        ) + (
             "n=$# skip=0\n"
             "for a do\n"
             '  if [ "$skip" = 1 ]; then skip=0; continue; fi\n'
