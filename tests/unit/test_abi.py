@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from relbuild.abi import cgo
-from relbuild.abi.cdecl import parse_declarations, strip_bodies
+from relbuild.abi.boundary import Checked, Library, Paths, TargetInput
+from relbuild.abi.cdecl import CCompiler, parse_declarations, strip_bodies
 from relbuild.abi.compare import function_differences, layout_differences, value_difference
 from relbuild.abi.model import (
     AbiReport,
@@ -30,6 +31,7 @@ from relbuild.abi.model import (
     render_layout,
 )
 from relbuild.abi.objects import _archive
+from relbuild.pipeline import abi as stage
 
 U8 = Scalar("int", 1, False, "uint8_t")
 U32 = Scalar("int", 4, False, "uint32_t")
@@ -410,3 +412,49 @@ def test_the_abi_stage_keys_a_target_by_what_the_check_reads(tmp_path: Path) -> 
     before = _key(target, shown)
     lib.write_bytes(b"!<arch>\nchanged")
     assert _key(target, shown) != before
+
+
+def test_abi_result_reused_when_only_the_librarys_unread_bytes_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The build's ABI stage keeps each target's result twice: under all its
+    inputs, and under all but the staticlib's bytes with a digest of what the
+    check read of the staticlib. A staticlib whose bytes changed but whose
+    exports and signatures did not gives the kept result without a check."""
+    archive = tmp_path / "libk.a"
+    archive.write_bytes(b"!<arch>\nversion 1")
+    header = tmp_path / "k.h"
+    header.write_text("int k(int);\n")
+    zig = tmp_path / "zig"
+    zig.write_text("")
+    t = TargetInput(
+        "x86_64-unknown-linux-gnu",
+        CCompiler(str(zig), "x86_64-linux-gnu", {}, tmp_path / "work"),
+        (Library("k", archive, header),),
+        (),
+    )
+    exports = {"k": "digest-1"}
+    checks: list[str] = []
+
+    def check(t: TargetInput, paths: Paths) -> Checked:
+        checks.append(t.triple)
+        result = LibraryResult(target=t.triple, library="k", checked=[], unchecked=[exports["k"]])
+        return Checked([result], [], frozenset({"k"}), dict(exports))
+
+    monkeypatch.setattr(stage, "check_target_read", check)
+    monkeypatch.setattr(stage, "export_digests", lambda t, wanted, paths: dict(exports))
+    shown, folder = Paths(tmp_path), tmp_path / "results"
+
+    first, _ = stage._remembered(t, shown, folder)
+    assert len(checks) == 1
+    assert stage._remembered(t, shown, folder)[0] == first  # every input the same
+    archive.write_bytes(b"!<arch>\nversion 2")  # a body changed, not an export
+    assert stage._remembered(t, shown, folder)[0] == first
+    assert len(checks) == 1
+    archive.write_bytes(b"!<arch>\nversion 3")
+    exports["k"] = "digest-2"  # what the check reads changed
+    again, _ = stage._remembered(t, shown, folder)
+    assert len(checks) == 2 and again[0].unchecked == ["digest-2"]
+    header.write_text("long k(long);\n")  # the C side changed: checked again
+    stage._remembered(t, shown, folder)
+    assert len(checks) == 3

@@ -9,6 +9,7 @@ import io
 import struct
 import tarfile
 import zlib
+from pathlib import Path
 
 from relbuild.binaries.leaks import Scanner, common_root_needles, machine_needles
 
@@ -166,3 +167,40 @@ def test_the_literal_prefilter_finds_what_the_whole_expression_finds() -> None:
     whole._literals = None  # the one expression over every buffer
     assert Scanner(needles).scan_bytes(data, "a") == whole.scan_bytes(data, "a")
     assert len(whole.scan_bytes(data, "a")) >= 4
+
+
+class _Seen:
+    """A leak-ok cache in memory: bodies scanned clean."""
+
+    def __init__(self) -> None:
+        self.bodies: set[bytes] = set()
+
+    def known(self, body: bytes) -> bool:
+        return body in self.bodies
+
+    def add(self, body: bytes) -> None:
+        self.bodies.add(body)
+
+
+def test_static_library_scanned_member_by_member_finds_the_same(tmp_path: Path) -> None:
+    clean = make_elf([(".text", b"\x90" * 8, 0)])
+    dirty = make_elf([(".debug_str", compressed(SECRET + b"/lib.rs\0"), SHF_COMPRESSED)])
+    lib = tmp_path / "libx.a"
+    lib.write_bytes(ar([("clean.o", clean), ("dirty.o", dirty), ("other.o", clean + b"\0")]))
+    seen = _Seen()
+    whole = needles().scan_file(lib, "t/libx.a")
+    by_member = needles().scan_file(lib, "t/libx.a", seen)
+    assert by_member == whole
+    assert [x.where for x in by_member] == ["member t/libx.a(dirty.o) section .debug_str"]
+    # The clean members are remembered, the dirty one is not.
+    assert seen.bodies == {clean, clean + b"\0"}
+    # A member seen clean is passed over: a leak planted in a copy the cache
+    # vouches for is not looked at again (the cache is keyed by content).
+    seen.add(dirty)
+    assert needles().scan_file(lib, "t/libx.a", seen) == []
+
+
+def test_member_scan_falls_back_on_a_file_that_is_not_an_archive(tmp_path: Path) -> None:
+    odd = tmp_path / "odd.a"
+    odd.write_bytes(b"!<arch>\n" + SECRET)  # no readable member header
+    assert [x.where for x in needles().scan_file(odd, "odd.a", _Seen())] == [""]

@@ -10,8 +10,9 @@ staticlib; a declaration that nothing exports is a finding too.
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,6 +62,8 @@ class Program:
     env: Mapping[str, str]
     links: tuple[str, ...]
     tags: tuple[str, ...] = ()
+    # Where `go list`'s answers are kept (backends.go_listing); None: not kept.
+    listing: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,43 @@ def check_target(t: TargetInput, paths: Paths) -> tuple[list[LibraryResult], lis
     return _TargetCheck(t, paths).run()
 
 
+@dataclass(frozen=True)
+class Checked:
+    """One target's check, with what it read of the staticlibs: the C
+    functions either side declares (``wanted``) and, per library, a digest
+    of what the library says of them (:func:`export_digests`)."""
+
+    libraries: list[LibraryResult]
+    findings: list[Finding]
+    wanted: frozenset[str]
+    exports: dict[str, str]
+
+
+def check_target_read(t: TargetInput, paths: Paths) -> Checked:
+    """:func:`check_target`, saying what it read of the staticlibs: the
+    same result follows from the same declarations and export digests."""
+    check = _TargetCheck(t, paths)
+    libs, found = check.run()
+    exports = {name: _export_digest(view) for name, view in check.exports.items()}
+    return Checked(libs, found, frozenset(check.wanted), exports)
+
+
+def export_digests(t: TargetInput, wanted: Iterable[str], paths: Paths) -> dict[str, str]:
+    """Per staticlib, a digest of its exports and of the DWARF signatures
+    of ``wanted``: all the check reads of it."""
+    names = set(wanted)
+    return {
+        lib.name: _export_digest(objects.read_exports(lib.archive, names, paths))
+        for lib in t.libraries
+    }
+
+
+def _export_digest(view: ExportView) -> str:
+    # Shapes are frozen dataclasses of tuples: their repr is a stable text.
+    text = repr((sorted(view.symbols), sorted(view.code), sorted(view.functions.items())))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 class _TargetCheck:
     def __init__(self, t: TargetInput, paths: Paths) -> None:
         self.t = t
@@ -119,6 +159,7 @@ class _TargetCheck:
                     self.header_of[str(p.resolve())] = lib.name
         self.headers: dict[str, CView] = {}
         self.exports: dict[str, ExportView] = {}
+        self.wanted: set[str] = set()
         self.findings: list[Finding] = []
         self.checked: dict[str, dict[str, CheckedSymbol]] = {n: {} for n in self.libs}
         self.unchecked: dict[str, set[str]] = {n: set() for n in self.libs}
@@ -143,6 +184,7 @@ class _TargetCheck:
         wanted = {name for view in self.headers.values() for name in view.functions}
         for view in preambles.values():
             wanted |= set(view.functions)
+        self.wanted = wanted
         self.exports = {
             lib.name: objects.read_exports(lib.archive, wanted, self.paths) for lib in t.libraries
         }
@@ -314,7 +356,7 @@ def _cgo_view(
     """All the C functions the program's preambles declare: their own, and
     those of linked headers they include (marked as the header's)."""
     merged = CView()
-    packages = cgo.go_list(prog.go, prog.package, prog.env, prog.cwd, prog.tags)
+    packages = cgo.go_list(prog.go, prog.package, prog.env, prog.cwd, prog.tags, prog.listing)
     for index, pkg in enumerate(packages):
         defined_in_c = _c_file_functions(pkg)
         for j, pre in enumerate(pkg.preambles):
@@ -357,4 +399,15 @@ def _c_file_functions(pkg: cgo.CgoPackage) -> set[str]:
     return out
 
 
-__all__ = ["ExportView", "Library", "Paths", "Program", "TargetInput", "check", "check_target"]
+__all__ = [
+    "Checked",
+    "ExportView",
+    "Library",
+    "Paths",
+    "Program",
+    "TargetInput",
+    "check",
+    "check_target",
+    "check_target_read",
+    "export_digests",
+]

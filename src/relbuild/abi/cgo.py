@@ -38,12 +38,17 @@ class CgoPackage:
 
 
 def go_list(
-    go: str, package: str, env: Mapping[str, str], cwd: Path, tags: Sequence[str] = ()
+    go: str,
+    package: str,
+    env: Mapping[str, str],
+    cwd: Path,
+    tags: Sequence[str] = (),
+    memo: Path | None = None,
 ) -> list[CgoPackage]:
-    """The main module's packages with cgo files that ``package`` is built from."""
-
+    """The main module's packages with cgo files that ``package`` is built
+    from (`go list`'s answer kept in ``memo``: backends.go_listing)."""
     try:
-        packages = list(list_deps(go, package, env, cwd, tags))
+        packages = list_deps(go, package, env, cwd, tags, memo)
     except CommandError as exc:
         raise UsageError(f"go list {package} failed:\n{exc.output_tail}") from None
     out: list[CgoPackage] = []

@@ -29,7 +29,6 @@ import warnings
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import lief
 from elftools.common.exceptions import DWARFError
 from elftools.dwarf.dwarfinfo import DebugSectionDescriptor, DwarfConfig, DWARFInfo
 from elftools.elf.elffile import ELFFile
@@ -38,10 +37,9 @@ from elftools.elf.sections import SymbolTableSection
 
 from relbuild.binaries import coff
 from relbuild.binaries.elfcheck import ELF_ERRORS
+from relbuild.binaries.lieflib import lief
 from relbuild.binaries.macho import MH_MAGIC_64_LE, cpu_name
 from relbuild.errors import UsageError
-
-lief.logging.disable()
 
 # What reading an object or its DWARF raises on malformed input.
 OBJECT_ERRORS = (*ELF_ERRORS, DWARFError, coff.CoffError)
@@ -251,7 +249,7 @@ _CPU = {"ARM64": (8, "AArch64"), "x86_64": (8, "x64")}
 
 
 def _read_macho(body: bytes, what: str, with_dwarf: bool) -> ObjectFile:
-    fat = lief.MachO.parse(io.BytesIO(body))
+    fat = lief().MachO.parse(io.BytesIO(body))
     if fat is None or fat.size != 1:
         raise UsageError(f"{what}: unreadable Mach-O object")
     macho = fat.at(0)
@@ -262,7 +260,7 @@ def _read_macho(body: bytes, what: str, with_dwarf: bool) -> ObjectFile:
         raise UsageError(f"{what}: a Mach-O object for {cpu}, which relbuild does not read")
     pointer_size, arch = _CPU[cpu]
     sections = list(macho.sections)
-    code = lief.MachO.Section.FLAGS.PURE_INSTRUCTIONS
+    code = lief().MachO.Section.FLAGS.PURE_INSTRUCTIONS
     functions: set[str] = set()
     for sym in macho.symbols:
         raw = sym.raw_type

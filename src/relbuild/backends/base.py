@@ -322,6 +322,11 @@ class BuildPaths:
         return self.cache / "go-out" / triple
 
     @property
+    def go_list(self) -> Path:
+        """`go list`'s answers, kept under a key of the files it reads."""
+        return self.cache / "go-list"
+
+    @property
     def go_build_cache(self) -> Path:
         return self.cache / "go-build"
 
@@ -455,7 +460,7 @@ class Backend(Protocol[F]):
         holds (crates, modules, the staticlibs it links), for the SBOM."""
         ...
 
-    def fingerprint(self, step: Step, releases: Mapping[str, str]) -> str | None:
+    def fingerprint(self, step: Step, releases: Mapping[str, str], paths: BuildPaths) -> str | None:
         """A digest of every input of ``step``, when the tool would redo work
         whose result is already at hand; None when the tool itself knows."""
         ...

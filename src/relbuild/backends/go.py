@@ -22,6 +22,7 @@ from typing import Any
 from relbuild.attest.contents import Contents
 from relbuild.backends import cgo_links, go_buildinfo, go_module, gomod_text
 from relbuild.backends.base import (
+    BuildPaths,
     CcWrapper,
     Check,
     Probe,
@@ -165,8 +166,9 @@ def cgo_packages(probe: Probe, comp: GoComponent, target: TargetConfig) -> list[
     root = probe.loaded.root
     env = {**probe.env, **target_env(root, comp, target, True, probe.offline)}
     try:
-        found = list(
-            go_module.list_deps(go.executable, comp.package, env, root / comp.path, comp.tags)
+        memo = probe.cache / "go-list" if probe.cache else None
+        found = go_module.list_deps(
+            go.executable, comp.package, env, root / comp.path, comp.tags, memo
         )
     except CommandError as exc:
         raise ConfigError(
@@ -377,7 +379,7 @@ class GoBackend:
     def contents(self, probe: Probe, manifest: Manifest, folder: Path) -> dict[str, Contents]:
         return go_buildinfo.artifact_contents(probe, manifest, folder)
 
-    def fingerprint(self, step: Step, releases: Mapping[str, str]) -> str | None:
+    def fingerprint(self, step: Step, releases: Mapping[str, str], paths: BuildPaths) -> str | None:
         extra = [json.dumps([step.argv, sorted(step.env.items())])]
         for folder in map(Path, step.inputs):
             for f in sorted(folder.rglob("*")) if folder.is_dir() else []:
@@ -389,5 +391,5 @@ class GoBackend:
         extra += [f"{name} {releases[name]}" for name in sorted(step.toolchains)]
         assert step.package is not None
         return go_module.input_digest(
-            step.argv[0], step.package, step.tags, step.env, step.cwd, extra
+            step.argv[0], step.package, step.tags, step.env, step.cwd, extra, paths.go_list
         )

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from relbuild.backends import go_listing
 from relbuild.config.models import GoComponent
 from relbuild.system import proc
 from relbuild.system.fsutil import find_up
@@ -70,10 +71,24 @@ def module_env(root: Path, comp: GoComponent) -> dict[str, str]:
 
 
 def list_deps(
-    go: str, package: str, env: Mapping[str, str], cwd: str | Path, tags: Sequence[str] = ()
-) -> Iterator[dict[str, Any]]:
-    """`go list -deps -json` of ``package`` (go_module.list_packages), read-only."""
-    return list_packages(go, package, {**env, "GOFLAGS": "-mod=readonly"}, cwd, tags)
+    go: str,
+    package: str,
+    env: Mapping[str, str],
+    cwd: str | Path,
+    tags: Sequence[str] = (),
+    memo: Path | None = None,
+) -> list[dict[str, Any]]:
+    """`go list -deps -json` of ``package`` (go_module.list_packages),
+    read-only; from ``memo`` when the files it reads have not changed
+    (go_listing)."""
+    env = {**env, "GOFLAGS": "-mod=readonly"}
+    return go_listing.listed(
+        memo,
+        [go, package, *tags],
+        env,
+        Path(cwd),
+        lambda: list_packages(go, package, env, cwd, tags),
+    )
 
 
 def input_digest(
@@ -83,6 +98,7 @@ def input_digest(
     env: Mapping[str, str],
     cwd: str,
     extra: list[str],
+    memo: Path | None = None,
 ) -> str:
     """A digest of everything a `go build` of ``package`` reads.
 
@@ -96,7 +112,7 @@ def input_digest(
     h = hashlib.sha256()
     for line in extra:
         h.update(line.encode() + b"\n")
-    for pkg in list_deps(go, package, env, cwd, tags):
+    for pkg in list_deps(go, package, env, cwd, tags, memo):
         h.update(f"pkg {pkg['ImportPath']}\n".encode())
         if pkg.get("Standard"):
             continue

@@ -20,6 +20,7 @@ from relbuild.attest.contents import Contents
 from relbuild.backends import cargo_lock, cargo_tree, imgtool, rust_link, rust_place, rustc
 from relbuild.backends.base import (
     Budget,
+    BuildPaths,
     CcWrapper,
     Check,
     Probe,
@@ -288,7 +289,7 @@ class RustBackend:
     def contents(self, probe: Probe, manifest: Manifest, folder: Path) -> dict[str, Contents]:
         return cargo_tree.artifact_contents(probe, manifest)
 
-    def fingerprint(self, step: Step, releases: Mapping[str, str]) -> str | None:
+    def fingerprint(self, step: Step, releases: Mapping[str, str], paths: BuildPaths) -> str | None:
         return None  # cargo's own fingerprints decide
 
 

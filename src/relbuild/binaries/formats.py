@@ -14,10 +14,9 @@ import struct
 from pathlib import Path
 from typing import BinaryIO
 
-import lief
-
 from relbuild.binaries import elfcheck, fat, macho, pe
 from relbuild.binaries.elfcheck import AR_MAGIC, Passes, ar_index
+from relbuild.binaries.lieflib import lief
 from relbuild.config.triples import TRIPLES, UNIVERSAL_SLICES, Triple
 from relbuild.errors import MalformedFileError
 
@@ -136,7 +135,7 @@ def symbol_names(path: Path, triple: Triple) -> set[str] | None:
     read (lld writes none into a PE file it links)."""
     if triple.binary_format == "elf":
         return elfcheck.symbol_names(path)
-    parsed = lief.parse(str(path))
+    parsed = lief().parse(str(path))
     if parsed is None:
         return None
     names = {str(sym.name) for sym in parsed.symbols}

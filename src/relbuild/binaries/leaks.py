@@ -22,8 +22,9 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
+from relbuild.binaries.elfcheck import AR_MAGIC, ar_index
 from relbuild.binaries.regions import regions
 
 # A path needle only counts where the path ends: "/root" must not match
@@ -117,6 +118,14 @@ def common_root_needles() -> list[Needle]:
     return [Needle(label, pattern, literal) for label, pattern, literal in COMMON_ROOTS]
 
 
+class Seen(Protocol):
+    """Bytes already scanned clean against the same needles (a cache)."""
+
+    def known(self, body: bytes) -> bool: ...
+
+    def add(self, body: bytes) -> None: ...
+
+
 class Scanner:
     """Scans artifacts for a fixed set of needles (one regular expression,
     one pass over each region of bytes)."""
@@ -133,9 +142,41 @@ class Scanner:
         self._literals = None if not all(literals) else literals
         self._partial: dict[tuple[int, ...], re.Pattern[bytes]] = {}
 
-    def scan_file(self, path: Path, name: str | None = None) -> list[Leak]:
+    def scan_file(
+        self, path: Path, name: str | None = None, seen: Seen | None = None
+    ) -> list[Leak]:
+        """Leaks in ``path``. With ``seen``, a static library's members are
+        scanned one by one and those seen clean before are passed over (a
+        staticlib holds hundreds; an edit changes a few): the same leaks."""
         with path.open("rb") as fh:
+            if seen is not None and fh.read(len(AR_MAGIC)) == AR_MAGIC:
+                found = self._scan_members(fh, name or path.name, seen)
+                if found is not None:
+                    return found
             return self.scan_stream(fh, name or path.name)
+
+    def _scan_members(self, fh: BinaryIO, name: str, seen: Seen) -> list[Leak] | None:
+        """As :meth:`scan_stream` on an ar archive, where each member
+        is a region (``member lib.a(x.o) section ...``); None when it has
+        no member to read (it is then scanned as bytes)."""
+        leaks: dict[tuple[str, str, str], Leak] = {}
+        any_member = False
+        for member, offset, size in ar_index(fh, fh.seek(0, io.SEEK_END)):
+            any_member = True
+            fh.seek(offset)
+            body = fh.read(size)
+            if seen.known(body):
+                continue
+            label = f"{name}({member})"
+            hits = self.scan_stream(io.BytesIO(body), label)
+            for h in hits:
+                where = f"member {label}" + (f" {h.where}" if h.where else "")
+                leaks.setdefault((where, h.label, h.found), Leak(name, where, h.label, h.found))
+                if len(leaks) >= self.max_hits:
+                    return list(leaks.values())
+            if not hits:
+                seen.add(body)
+        return list(leaks.values()) if any_member else None
 
     def scan_bytes(self, data: bytes, name: str) -> list[Leak]:
         return self.scan_stream(io.BytesIO(data), name)

@@ -17,14 +17,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-import lief
-
 from relbuild.binaries import fat
+from relbuild.binaries.lieflib import lief
 from relbuild.config.triples import Triple
 from relbuild.errors import MalformedFileError
-
-# LIEF logs what it cannot parse; a malformed file is reported here instead.
-lief.logging.disable()
 
 MH_MAGIC_64_LE = b"\xcf\xfa\xed\xfe"
 _FAT_MAGICS = (b"\xca\xfe\xba\xbe", b"\xca\xfe\xba\xbf")  # fat, fat with 64-bit offsets
@@ -98,7 +94,7 @@ def _slices(data: bytes, name: str) -> list[Any]:
     except MalformedFileError as exc:
         raise MalformedFileError(f"not a readable universal Mach-O file: {exc}") from None
     try:
-        parsed = lief.MachO.parse(io.BytesIO(data))
+        parsed = lief().MachO.parse(io.BytesIO(data))
         slices = [parsed.at(i) for i in range(parsed.size)] if parsed is not None else []
     except (ValueError, TypeError, MemoryError, RuntimeError, OSError) as exc:
         raise MalformedFileError(f"{name}: not a readable Mach-O file ({exc})") from None

@@ -15,13 +15,21 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
 from relbuild import __version__
-from relbuild.abi.boundary import Library, Paths, Program, TargetInput, check_target
+from relbuild.abi.boundary import (
+    Library,
+    Paths,
+    Program,
+    TargetInput,
+    check_target_read,
+    export_digests,
+)
 from relbuild.abi.cdecl import CCompiler
 from relbuild.abi.model import AbiReport, Finding, LibraryResult
 from relbuild.abi.report import finding_lines
@@ -81,6 +89,7 @@ def target_inputs(
                 env=s.env,
                 links=tuple(_linked(s)),
                 tags=tuple(s.tags),
+                listing=paths.go_list,
             )
             for s in cgo_steps
         ]
@@ -121,12 +130,12 @@ def run(
     # Rust's DWARF names sources by the prefix the build remapped the root to.
     root = Path(plan.root)
     shown = Paths(root, {f"/build/{plan.project}": root})
-    libraries: list[LibraryResult] = []
-    findings: list[Finding] = []
-    for t in inputs:
-        libs, found = _remembered(t, shown, paths.cache / "abi" / "results")
-        libraries += libs
-        findings += [f.model_copy(update={"waived": allow(f)}) for f in found]
+    folder = paths.cache / "abi" / "results"
+    with ThreadPoolExecutor(max_workers=max(1, min(len(inputs), os.cpu_count() or 1, 4))) as pool:
+        # Side by side: zig and go run while another target's DWARF is read.
+        done = list(pool.map(lambda t: _remembered(t, shown, folder), inputs))
+    libraries = [lib for libs, _ in done for lib in libs]
+    findings = [f.model_copy(update={"waived": allow(f)}) for _, found in done for f in found]
     return AbiReport(targets=[t.triple for t in inputs], libraries=libraries, findings=findings)
 
 
@@ -135,15 +144,37 @@ class _Result(BaseModel):
     findings: list[Finding]
 
 
+class _Read(_Result):
+    """A result with what it read of the staticlibs (boundary.Checked)."""
+
+    wanted: list[str]
+    exports: dict[str, str]
+
+
 def _remembered(
     t: TargetInput, shown: Paths, folder: Path
 ) -> tuple[list[LibraryResult], list[Finding]]:
+    """One target's check, from the cache when its inputs are unchanged, or
+    when only the staticlibs' bytes changed and not what the check reads of
+    them (the exports and signatures of the functions declared): a change
+    inside a Rust function costs the reading of its exports, not the C side."""
     path = folder / f"{_key(t, shown)}.json"
     with contextlib.suppress(OSError, ValueError):
         kept = _Result.model_validate_json(path.read_bytes())
         return kept.libraries, kept.findings
-    libs, found = check_target(t, shown)
-    folder.mkdir(parents=True, exist_ok=True)
+    beside = folder / f"{_key(t, shown, with_libraries=False)}.read.json"
+    with contextlib.suppress(OSError, ValueError):
+        read = _Read.model_validate_json(beside.read_bytes())
+        if export_digests(t, read.wanted, shown) == read.exports:
+            result = _Result(libraries=read.libraries, findings=read.findings)
+            atomic_write(path, result.model_dump_json().encode())
+            return read.libraries, read.findings
+    checked = check_target_read(t, shown)
+    libs, found = checked.libraries, checked.findings
+    read = _Read(
+        libraries=libs, findings=found, wanted=sorted(checked.wanted), exports=checked.exports
+    )
+    atomic_write(beside, read.model_dump_json().encode())
     atomic_write(path, _Result(libraries=libs, findings=found).model_dump_json().encode())
     return libs, found
 
@@ -151,8 +182,9 @@ def _remembered(
 _CHECK = Path(__file__).resolve().parent.parent / "abi"
 
 
-def _key(t: TargetInput, shown: Paths) -> str:
-    """Every input of one target's check, as a digest."""
+def _key(t: TargetInput, shown: Paths, with_libraries: bool = True) -> str:
+    """Every input of one target's check, as a digest; without the
+    staticlibs' bytes when ``with_libraries`` is False."""
     h = hashlib.sha256()
 
     def feed(*parts: object) -> None:
@@ -163,9 +195,8 @@ def _key(t: TargetInput, shown: Paths) -> str:
     feed(_stat(Path(t.cc.zig)))
     for lib in t.libraries:
         header = lib.header.read_bytes() if lib.header is not None else b""
-        feed(
-            lib.name, hash_file(lib.archive)[0], str(lib.header), hashlib.sha256(header).hexdigest()
-        )
+        archive = hash_file(lib.archive)[0] if with_libraries else lib.archive.name
+        feed(lib.name, archive, str(lib.header), hashlib.sha256(header).hexdigest())
         feed([str(c) for c in lib.header_copies])
     for prog in t.programs:
         feed(prog.name, prog.go, prog.package, str(prog.cwd), dict(prog.env), prog.links, prog.tags)

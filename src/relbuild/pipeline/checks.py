@@ -137,7 +137,7 @@ class Checker:
         digest = self._digests(s.src)[0]
         if passes.known_digest(digest):
             return
-        hits = self._scanner.scan_file(s.src, s.rel)
+        hits = self._scanner.scan_file(s.src, s.rel, passes)
         found.leaks += hits
         if not hits:
             passes.add_digest(digest)

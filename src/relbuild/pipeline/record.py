@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from relbuild import __version__
+from relbuild.binaries.elfcheck import AR_MAGIC, ar_index
 from relbuild.config import triples
 from relbuild.pipeline.checks import DigestCache
 from relbuild.pipeline.model import Plan, Staged
-from relbuild.release.archive import LEVEL, ArchiveFormat, Member, make_archive
+from relbuild.release.archive import LAYOUT, LEVEL, ArchiveFormat, Member, make_archive
 from relbuild.release.dist import (
     AbiRecord,
     ArtifactRecord,
@@ -55,23 +56,36 @@ def archive(
         fmt = "zip"
     top = f"{plan.project}-{plan.version}-{triple}"
     members = [
-        Member(f"{top}/{Path(s.rel).name}", s.src, s.mode) for s in staged if s.target == triple
+        Member(f"{top}/{Path(s.rel).name}", s.src, s.mode, _cuts(s))
+        for s in staged
+        if s.target == triple
     ]
     if not members:
         return None
     members += [
         Member(f"{top}/{Path(name).name}", Path(name), 0o644) for name in plan.license_files
     ]
-    key = hashlib.sha256(f"{fmt}\0{LEVEL}\0{plan.source_date_epoch}\0".encode())
+    key = hashlib.sha256(f"{fmt}\0{LEVEL}\0{LAYOUT}\0{plan.source_date_epoch}\0".encode())
     for m in sorted(members, key=lambda m: m.name):
         key.update(f"{m.name}\0{m.mode:o}\0{digests(m.source)[0]}\0".encode())
     cached = cache / f"{key.hexdigest()}.{fmt}"
     dest = staging / f"{top}.{fmt}"
     if not cached.is_file():
-        atomic_write(cached, make_archive(fmt, members, plan.source_date_epoch))
+        atomic_write(cached, make_archive(fmt, members, plan.source_date_epoch, cache / "parts"))
     with naming(dest):
         shutil.copyfile(cached, dest)
     return Staged(dest, dest.name, "archive", triple, None, 0o644)
+
+
+def _cuts(s: Staged) -> tuple[int, ...]:
+    """Where a static library's members start: its archive's compressed
+    parts end there (release.archive), so unchanged objects compress once."""
+    if s.kind != "staticlib":
+        return ()
+    with s.src.open("rb") as fh:
+        if fh.read(len(AR_MAGIC)) != AR_MAGIC:
+            return ()
+        return tuple(offset for _, offset, _ in ar_index(fh, fh.seek(0, os.SEEK_END)))
 
 
 def artifact(

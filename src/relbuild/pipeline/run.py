@@ -177,7 +177,7 @@ def run_step(
     reporter.start(label)
     t0 = time.monotonic()
     stamp = paths.stamp(step)
-    digest = backend.fingerprint(step, releases)
+    digest = backend.fingerprint(step, releases, paths)
     if (
         digest is not None
         and step.output is not None

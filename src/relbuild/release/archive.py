@@ -5,26 +5,47 @@ tar.gz: entries sorted, mtime = SOURCE_DATE_EPOCH, uid/gid 0 with empty
 owner names, modes 0644/0755, no pax times; gzip with mtime 0, no file name
 and a fixed level. zip: fixed date_time (not before 1980), explicit
 permissions, fixed compression.
+
+The gzip stream of a tar.gz is one member whose deflate data is made part by
+part: each tar entry (its header, bytes and padding) is compressed on its
+own and ends with a full flush, so its compressed bytes depend on nothing
+before it. A part seen before (a staticlib that did not change while the
+program beside it did) is then taken from ``kept`` instead of compressed
+again, and the archive has the same bytes either way.
 """
 
 from __future__ import annotations
 
-import gzip
+import hashlib
 import io
+import itertools
+import os
+import struct
 import tarfile
 import time
 import zipfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+
+from relbuild.system.fsutil import atomic_write, prune_oldest
 
 ArchiveFormat = Literal["tar.gz", "zip"]
 # zlib's own default: within 1 % of level 9 on binaries, at a sixth of the
 # time (level 9 was the largest cost of a rebuild). Part of what the bytes
 # depend on, so part of every archive cache key.
 LEVEL = 6
+# How the bytes are laid out (tar.gz compressed part by part since "2"):
+# part of every archive cache key, so an older layout is never reused.
+LAYOUT = "2"
 _ZIP_EPOCH_MIN = 315532800  # 1980-01-01, the earliest time zip can store
+# gzip's header: no flags, mtime 0, no extra flags (level 6), OS "unknown".
+_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+_KEPT_MIN = 1 << 16  # smaller parts are compressed each time, not kept
+_KEPT_MAX = 1024  # parts kept at most (the least recently used go)
+_PART = 1 << 18  # a part inside a file ends at the first cut past this size
 
 
 @dataclass(frozen=True)
@@ -32,6 +53,10 @@ class Member:
     name: str  # path inside the archive, '/'-separated
     source: Path
     mode: int  # 0o644 or 0o755
+    # Offsets in the file where a compressed part may start: those of a
+    # static library's members, so that a part holds whole objects and an
+    # object that did not change gives the part it gave before.
+    cuts: tuple[int, ...] = ()
 
 
 def _dirs_of(members: Sequence[Member]) -> list[str]:
@@ -43,8 +68,11 @@ def _dirs_of(members: Sequence[Member]) -> list[str]:
     return sorted(dirs)
 
 
-def tar_gz(members: Sequence[Member], epoch: int) -> bytes:
+def tar_gz(members: Sequence[Member], epoch: int, kept: Path | None = None) -> bytes:
+    """The tar.gz of ``members``; ``kept``: a folder of compressed parts
+    to take from and add to (the bytes are the same without it)."""
     raw = io.BytesIO()
+    cuts = [0]
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for d in _dirs_of(members):
             info = _tarinfo(d + "/", epoch, 0o755)
@@ -55,11 +83,59 @@ def tar_gz(members: Sequence[Member], epoch: int) -> bytes:
             info = _tarinfo(m.name, epoch, m.mode)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
-    out = io.BytesIO()
-    # filename="" and mtime=0 keep the gzip header free of name and clock.
-    with gzip.GzipFile(filename="", mode="wb", fileobj=out, compresslevel=LEVEL, mtime=0) as gz:
-        gz.write(raw.getvalue())
-    return out.getvalue()
+            end = raw.tell()
+            start = end - -(-len(data) // tarfile.BLOCKSIZE) * tarfile.BLOCKSIZE
+            cuts += _inner_cuts(start, m.cuts, len(data))
+            cuts.append(end)
+    out = bytearray(_GZIP_HEADER)
+    crc = 0
+    with raw.getbuffer() as tarred:
+        cuts.append(len(tarred))
+        for start, end in itertools.pairwise(cuts):
+            with tarred[start:end] as part:
+                out += _deflated(part, kept)
+                crc = zlib.crc32(part, crc)
+        size = len(tarred)
+    if kept is not None:
+        prune_oldest(kept, "*.deflate", _KEPT_MAX)
+    out += zlib.compressobj(LEVEL, zlib.DEFLATED, -15).flush()  # the final, empty block
+    out += struct.pack("<II", crc, size & 0xFFFFFFFF)
+    return bytes(out)
+
+
+def _inner_cuts(start: int, offsets: Sequence[int], size: int) -> list[int]:
+    """Where parts end inside a file whose bytes start at ``start``: at the
+    first of ``offsets`` past each ``_PART`` bytes since the last one."""
+    out, last = [], 0
+    for at in sorted(offsets):
+        if at - last >= _PART and at < size:
+            out.append(start + at)
+            last = at
+    return out
+
+
+def _deflated(part: memoryview, kept: Path | None) -> bytes:
+    """``part`` as raw deflate blocks that end byte-aligned with a full
+    flush (no reference to anything before), from ``kept`` if there."""
+    if kept is None or len(part) < _KEPT_MIN:
+        return _deflate(part)
+    key = hashlib.sha256(f"{LEVEL} {zlib.ZLIB_RUNTIME_VERSION}\0".encode())
+    key.update(part)
+    path = kept / f"{key.hexdigest()}.deflate"
+    try:
+        body = path.read_bytes()
+        os.utime(path)  # the oldest unused parts go first (prune_oldest)
+        return body
+    except OSError:
+        pass
+    body = _deflate(part)
+    atomic_write(path, body)
+    return body
+
+
+def _deflate(part: memoryview) -> bytes:
+    c = zlib.compressobj(LEVEL, zlib.DEFLATED, -15)
+    return c.compress(part) + c.flush(zlib.Z_FULL_FLUSH)
 
 
 def _tarinfo(name: str, epoch: int, mode: int) -> tarfile.TarInfo:
@@ -91,5 +167,8 @@ def zip_bytes(members: Sequence[Member], epoch: int) -> bytes:
     return out.getvalue()
 
 
-def make_archive(fmt: ArchiveFormat, members: Sequence[Member], epoch: int) -> bytes:
-    return tar_gz(members, epoch) if fmt == "tar.gz" else zip_bytes(members, epoch)
+def make_archive(
+    fmt: ArchiveFormat, members: Sequence[Member], epoch: int, kept: Path | None = None
+) -> bytes:
+    """The archive of ``members``; ``kept``: see :func:`tar_gz`."""
+    return tar_gz(members, epoch, kept) if fmt == "tar.gz" else zip_bytes(members, epoch)

@@ -193,3 +193,15 @@ def find_up(folder: Path, root: Path, name: str) -> Path | None:
         if here == top or top not in here.parents:
             return None
         here = here.parent
+
+
+def prune_oldest(folder: Path, pattern: str, keep: int) -> None:
+    """Remove the oldest files of ``folder`` matching ``pattern`` (by
+    mtime) so that one more leaves ``keep``: a cache's bound. Files that
+    vanish meanwhile (another build pruning) are no error."""
+    try:
+        found = [(p.stat().st_mtime, p) for p in folder.glob(pattern)]
+    except OSError:
+        return
+    for _, old in sorted(found)[: max(0, len(found) - keep + 1)]:
+        old.unlink(missing_ok=True)
