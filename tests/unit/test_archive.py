@@ -106,3 +106,17 @@ def test_tar_gz_parts_kept_give_the_same_bytes(tmp_path: Path) -> None:
         assert tar.extractfile("p/lib.a").read() == bytes(changed)  # type: ignore[union-attr]
     with tarfile.open(fileobj=io.BytesIO(again), mode="r|gz") as tar:
         assert [m.name for m in tar] == ["p", "p/lib.a", "p/tool"]
+
+
+def test_a_damaged_kept_part_is_compressed_again(tmp_path: Path) -> None:
+    tool = tmp_path / "tool"
+    tool.write_bytes(b"0123456789abcdef" * 20_000)
+    ms = [Member("p/tool", tool, 0o755)]
+    kept = tmp_path / "kept"
+    plain = tar_gz(ms, EPOCH, kept)
+    (part,) = kept.iterdir()
+    good = part.read_bytes()
+    for damage in (good[:-7], good[:100] + bytes([good[100] ^ 0xFF]) + good[101:], b"junk"):
+        part.write_bytes(damage)
+        assert tar_gz(ms, EPOCH, kept) == plain
+        assert part.read_bytes() == good  # written again, whole

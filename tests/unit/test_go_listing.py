@@ -152,10 +152,23 @@ def test_listed_runs_once_per_key(tmp_path: Path) -> None:
     listed(memo, ["go", "./cmd/app"], {**env, "GOARCH": "riscv64"}, cwd, run)
     assert len(runs) == 2
     # A damaged answer is asked again, not trusted.
-    for kept in memo.glob("*.json"):
-        kept.write_text("{not json")
-    assert listed(memo, ["go", "./cmd/app"], env, cwd, run) == first
-    assert len(runs) == 3
+    for n, damage in enumerate(['{"not": "a list"', '[{"Dir": "/x"}]', '[{"ImportPath": "a"}]']):
+        for kept in memo.glob("*.json"):
+            kept.write_text(damage)
+        assert listed(memo, ["go", "./cmd/app"], env, cwd, run) == first
+        assert len(runs) == 3 + n
     # Without a memo folder, always run.
     listed(None, ["go", "./cmd/app"], env, cwd, run)
     assert len(runs) == 4
+
+
+def test_linked_folders_are_read_once(tmp_path: Path) -> None:
+    root = module(tmp_path / "m")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "s.go").write_text('package shared\n\nimport "os"\n')
+    (root / "shared").symlink_to(shared)
+    (shared / "loop").symlink_to(shared)  # a cycle ends, not loops
+    before = tree_digest(root)
+    (shared / "s.go").write_text('package shared\n\nimport "io"\n')
+    assert tree_digest(root) != before

@@ -149,11 +149,15 @@ def tree_digest(root: Path, skip: Sequence[Path] = ()) -> str:
 def _walk(top: Path, skip: set[str]) -> Iterator[tuple[Path, list[str]]]:
     """Each folder under ``top`` with its file names, in a fixed order;
     hidden folders, caches (CACHEDIR.TAG, as cargo's target) and ``skip``
-    left out."""
-    for folder, dirs, files in os.walk(top):
-        if "CACHEDIR.TAG" in files:
+    left out. Linked folders are followed (Go imports through them), each
+    real folder once."""
+    real: set[str] = set()
+    for folder, dirs, files in os.walk(top, followlinks=True):
+        here = os.path.realpath(folder)
+        if "CACHEDIR.TAG" in files or here in real:
             dirs[:] = []
             continue
+        real.add(here)
         dirs[:] = sorted(
             d for d in dirs if not d.startswith(".") and os.path.join(folder, d) not in skip
         )
@@ -224,7 +228,7 @@ def listed(
     kept = memo / f"{key}.json"
     try:
         answer = json.loads(kept.read_bytes())
-        if isinstance(answer, list) and all(isinstance(p, dict) for p in answer):
+        if isinstance(answer, list) and all(_package(p) for p in answer):
             return answer
     except (OSError, ValueError):
         pass
@@ -232,6 +236,14 @@ def listed(
     prune_oldest(memo, "*.json", _KEPT_MAX)
     atomic_write(kept, json.dumps(answer, separators=(",", ":")).encode())
     return answer
+
+
+def _package(p: object) -> bool:
+    """Whether a kept entry has what callers read of every package (a
+    damaged cache file is asked of `go list` again, never trusted)."""
+    if not isinstance(p, dict) or not isinstance(p.get("ImportPath"), str):
+        return False
+    return bool(p.get("Standard")) or isinstance(p.get("Dir"), str)
 
 
 def _module_top(cwd: Path, env: Mapping[str, str]) -> Path:

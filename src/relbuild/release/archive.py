@@ -16,6 +16,7 @@ again, and the archive has the same bytes either way.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import itertools
@@ -122,12 +123,15 @@ def _deflated(part: memoryview, kept: Path | None) -> bytes:
     key = hashlib.sha256(f"{LEVEL} {zlib.ZLIB_RUNTIME_VERSION}\0".encode())
     key.update(part)
     path = kept / f"{key.hexdigest()}.deflate"
-    try:
+    with contextlib.suppress(OSError, zlib.error):
         body = path.read_bytes()
-        os.utime(path)  # the oldest unused parts go first (prune_oldest)
-        return body
-    except OSError:
-        pass
+        # A kept part is trusted only once it inflates to the very bytes
+        # (a fifth of the time compressing takes): a damaged cache file
+        # must not become a damaged archive.
+        inflate = zlib.decompressobj(-15)
+        if inflate.decompress(body) == part:
+            os.utime(path)  # the oldest unused parts go first (prune_oldest)
+            return body
     body = _deflate(part)
     atomic_write(path, body)
     return body
