@@ -159,7 +159,7 @@ def test_listed_runs_once_per_key(tmp_path: Path) -> None:
         assert len(runs) == 3 + n
     # Without a memo folder, always run.
     listed(None, ["go", "./cmd/app"], env, cwd, run)
-    assert len(runs) == 4
+    assert len(runs) == 6
 
 
 def test_linked_folders_are_read_once(tmp_path: Path) -> None:
