@@ -24,6 +24,7 @@ machine's load average at the start and the end.
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import re
@@ -302,6 +303,9 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown scenario {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}")
     goreleaser = find_goreleaser()
+    # relbuild as pip installs it: byte-compiled (a machine that sets
+    # PYTHONDONTWRITEBYTECODE would otherwise compile it on every run).
+    compileall.compile_dir(REPO / "src" / "relbuild", quiet=1)
     version = subprocess.run(
         [goreleaser, "--version"], capture_output=True, text=True, check=False
     ).stdout

@@ -16,6 +16,7 @@ from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import SymbolTableSection
 
+from relbuild.binaries.elfsections import SHT_DYNSYM, SHT_SYMTAB, ElfHeaders, read_headers
 from relbuild.config.triples import Triple
 
 # What pyelftools and construct raise on a malformed file, at any depth: an
@@ -219,7 +220,10 @@ def symbol_names(path: Path) -> set[str]:
     is not readable as ELF)."""
     try:
         with path.open("rb") as fh:
-            elf = ELFFile(fh)
+            headers = read_headers(fh)
+            if headers is not None:
+                return _symbol_names(fh, headers)
+            elf = ELFFile(fh)  # extended section numbering: pyelftools reads it
             names: set[str] = set()
             for section in elf.iter_sections():
                 if isinstance(section, SymbolTableSection):
@@ -228,6 +232,20 @@ def symbol_names(path: Path) -> set[str]:
             return names
     except ELF_ERRORS:
         return set()
+
+
+def _symbol_names(fh: BinaryIO, headers: ElfHeaders) -> set[str]:
+    names: set[str] = set()
+    sections = headers.sections
+    for s in sections:
+        if s.type not in (SHT_SYMTAB, SHT_DYNSYM) or s.link >= len(sections):
+            continue
+        fh.seek(s.offset)
+        table = fh.read(s.size)
+        fh.seek(sections[s.link].offset)
+        strings = fh.read(sections[s.link].size)
+        names.update(_names(table, strings, 64 if headers.wide else 32, headers.little))
+    return names
 
 
 def _names(table: bytes, strings: bytes, elfclass: int, little: bool) -> Iterator[str]:

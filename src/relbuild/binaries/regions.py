@@ -28,6 +28,7 @@ from elftools.elf.elffile import ELFFile
 
 from relbuild.binaries import macho, pe
 from relbuild.binaries.elfcheck import AR_MAGIC, ELF_ERRORS, ar_index
+from relbuild.binaries.elfsections import SHF_COMPRESSED, SHT_NOBITS, SHT_NULL, read_headers
 
 CHUNK = 1 << 20
 SPOOL = 8 << 20
@@ -174,7 +175,33 @@ _Section = tuple[str, str, int, int]  # name, "raw" / "zlib" / "zdebug", offset,
 
 def _elf_sections(fh: BinaryIO) -> list[_Section] | None:
     """The sections of an ELF file, from its headers only; None where they
-    cannot be read (the file is then read as bytes)."""
+    cannot be read (the file is then read as bytes). The headers are read
+    straight from their bytes (elfsections), by pyelftools where that
+    reader refuses them."""
+    headers = read_headers(fh)
+    if headers is None:
+        return _elf_sections_slowly(fh)
+    chdr = 24 if headers.wide else 12  # Elf64_Chdr, Elf32_Chdr
+    out: list[_Section] = []
+    for s in headers.sections:
+        if s.type in (SHT_NOBITS, SHT_NULL):
+            continue
+        how, offset, size = "raw", s.offset, s.size
+        if s.flags & SHF_COMPRESSED:
+            fh.seek(offset)  # Elf32_Chdr and Elf64_Chdr start with ch_type
+            kind = int.from_bytes(fh.read(4), "little" if headers.little else "big")
+            if kind == _ELFCOMPRESS_ZLIB and size >= chdr:
+                how, offset, size = "zlib", offset + chdr, size - chdr
+        elif s.name.startswith(".zdebug"):
+            fh.seek(offset)
+            if fh.read(4) == b"ZLIB" and size >= 12:
+                how, offset, size = "zdebug", offset + 12, size - 12
+        out.append((s.name, how, offset, size))
+    return out
+
+
+def _elf_sections_slowly(fh: BinaryIO) -> list[_Section] | None:
+    """:func:`_elf_sections` by pyelftools (extended section numbering)."""
     try:
         elf = ELFFile(fh)
         chdr = elf.structs.Elf_Chdr.sizeof()

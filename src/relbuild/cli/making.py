@@ -279,9 +279,12 @@ def build_cmd(
 
     # A bad key fails here, before a long build.
     signer = load_signer(sign_key) if sign_key else None
-    from relbuild.verify.series import previous_of
+    link = None
+    if previous is not None:
+        # Imported only when asked for (start-up speed: it reads every format).
+        from relbuild.verify.series import previous_of
 
-    link = previous_of(previous, jobs=jobs) if previous is not None else None
+        link = previous_of(previous, jobs=jobs)
     loaded = app.config()
     fmt = archive or loaded.config.project.archive
     options = BuildOptions(
