@@ -6,7 +6,11 @@ import tarfile
 import zipfile
 from pathlib import Path
 
+from relbuild.binaries.elfsections import read_headers
+from relbuild.pipeline import record
+from relbuild.pipeline.model import Staged
 from relbuild.release.archive import Member, tar_gz, zip_bytes
+from tests.elfgen import ar_archive, x86_64_program
 
 EPOCH = 1700000000
 
@@ -120,3 +124,24 @@ def test_a_damaged_kept_part_is_compressed_again(tmp_path: Path) -> None:
         part.write_bytes(damage)
         assert tar_gz(ms, EPOCH, kept) == plain
         assert part.read_bytes() == good  # written again, whole
+
+
+def test_parts_end_at_elf_sections_and_library_members(tmp_path: Path) -> None:
+    """What the build hands the archive as cut points: an ELF file's
+    section offsets, a static library's member offsets, nothing else."""
+    program = tmp_path / "app"
+    program.write_bytes(x86_64_program())
+    lib = tmp_path / "lib.a"
+    lib.write_bytes(ar_archive([("a.o", b"x" * 10), ("b.o", b"y" * 20)]))
+    text = tmp_path / "README"
+    text.write_text("hello\n")
+
+    def cuts(path: Path, kind: str) -> tuple[int, ...]:
+        return record._cuts(Staged(path, path.name, kind, "t", "c", 0o644))  # type: ignore[arg-type]
+
+    with program.open("rb") as fh:
+        headers = read_headers(fh)
+    assert headers is not None
+    assert cuts(program, "executable") == tuple(s.offset for s in headers.sections)
+    assert cuts(lib, "staticlib") == (68, 138)  # each member's bytes, after its header
+    assert cuts(text, "license") == ()

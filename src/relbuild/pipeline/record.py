@@ -12,6 +12,7 @@ from pathlib import Path
 
 from relbuild import __version__
 from relbuild.binaries.elfcheck import AR_MAGIC, ar_index
+from relbuild.binaries.elfsections import read_headers
 from relbuild.config import triples
 from relbuild.pipeline.checks import DigestCache
 from relbuild.pipeline.model import Plan, Staged
@@ -78,14 +79,16 @@ def archive(
 
 
 def _cuts(s: Staged) -> tuple[int, ...]:
-    """Where a static library's members start: its archive's compressed
-    parts end there (release.archive), so unchanged objects compress once."""
-    if s.kind != "staticlib":
-        return ()
+    """Where the parts of a file's compressed bytes may end (release.archive):
+    a static library's members, an ELF file's sections. A Go edit changes a
+    program's .rodata, a Rust one its .text; the other parts, and the
+    unchanged objects of a library, are compressed once."""
     with s.src.open("rb") as fh:
-        if fh.read(len(AR_MAGIC)) != AR_MAGIC:
-            return ()
-        return tuple(offset for _, offset, _ in ar_index(fh, fh.seek(0, os.SEEK_END)))
+        head = fh.read(len(AR_MAGIC))
+        if head == AR_MAGIC:
+            return tuple(offset for _, offset, _ in ar_index(fh, fh.seek(0, os.SEEK_END)))
+        headers = read_headers(fh) if head[:4] == b"\x7fELF" else None
+        return tuple(x.offset for x in headers.sections) if headers is not None else ()
 
 
 def artifact(

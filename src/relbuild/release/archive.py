@@ -38,9 +38,10 @@ ArchiveFormat = Literal["tar.gz", "zip"]
 # time (level 9 was the largest cost of a rebuild). Part of what the bytes
 # depend on, so part of every archive cache key.
 LEVEL = 6
-# How the bytes are laid out (tar.gz compressed part by part since "2"):
+# How the bytes are laid out (tar.gz compressed part by part since "2", at
+# ELF sections too since "3"):
 # part of every archive cache key, so an older layout is never reused.
-LAYOUT = "2"
+LAYOUT = "3"
 _ZIP_EPOCH_MIN = 315532800  # 1980-01-01, the earliest time zip can store
 # gzip's header: no flags, mtime 0, no extra flags (level 6), OS "unknown".
 _GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
@@ -54,9 +55,10 @@ class Member:
     name: str  # path inside the archive, '/'-separated
     source: Path
     mode: int  # 0o644 or 0o755
-    # Offsets in the file where a compressed part may start: those of a
-    # static library's members, so that a part holds whole objects and an
-    # object that did not change gives the part it gave before.
+    # Offsets in the file where a compressed part may start: a static
+    # library's members, an ELF file's sections; a part then holds whole
+    # objects or sections, and one that did not change gives the part it
+    # gave before.
     cuts: tuple[int, ...] = ()
 
 
