@@ -6,11 +6,13 @@ import tarfile
 import zipfile
 from pathlib import Path
 
+from relbuild.binaries import macho
 from relbuild.binaries.elfsections import read_headers
 from relbuild.pipeline import record
 from relbuild.pipeline.model import Staged
 from relbuild.release.archive import Member, tar_gz, zip_bytes
 from tests.elfgen import ar_archive, x86_64_program
+from tests.machogen import MachO
 
 EPOCH = 1700000000
 
@@ -145,3 +147,8 @@ def test_parts_end_at_elf_sections_and_library_members(tmp_path: Path) -> None:
     assert cuts(program, "executable") == tuple(s.offset for s in headers.sections)
     assert cuts(lib, "staticlib") == (68, 138)  # each member's bytes, after its header
     assert cuts(text, "license") == ()
+    mac = tmp_path / "mac"
+    mac.write_bytes(MachO(oso="").build())
+    with mac.open("rb") as fh:
+        parts = macho.sections(fh)
+    assert parts and cuts(mac, "executable") == tuple(offset for _, _, offset, _ in parts)

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from relbuild import __version__
+from relbuild.binaries import macho
 from relbuild.binaries.elfcheck import AR_MAGIC, ar_index
 from relbuild.binaries.elfsections import read_headers
 from relbuild.config import triples
@@ -80,15 +81,19 @@ def archive(
 
 def _cuts(s: Staged) -> tuple[int, ...]:
     """Where the parts of a file's compressed bytes may end (release.archive):
-    a static library's members, an ELF file's sections. A Go edit changes a
+    a static library's members, an ELF or Mach-O file's sections. A Go edit changes a
     program's .rodata, a Rust one its .text; the other parts, and the
     unchanged objects of a library, are compressed once."""
     with s.src.open("rb") as fh:
         head = fh.read(len(AR_MAGIC))
         if head == AR_MAGIC:
             return tuple(offset for _, offset, _ in ar_index(fh, fh.seek(0, os.SEEK_END)))
-        headers = read_headers(fh) if head[:4] == b"\x7fELF" else None
-        return tuple(x.offset for x in headers.sections) if headers is not None else ()
+        if head[:4] == b"\x7fELF":
+            headers = read_headers(fh)
+            return tuple(x.offset for x in headers.sections) if headers is not None else ()
+        if macho.is_macho(head):
+            return tuple(offset for _, _, offset, _ in macho.sections(fh) or [])
+        return ()  # a Windows program goes into a zip, compressed file by file
 
 
 def artifact(
