@@ -170,3 +170,13 @@ def ar_archive(members: list[tuple[str, bytes]]) -> bytes:
         header = f"{name + '/':<16}{0:<12}{0:<6}{0:<6}{644:<8}{len(body):<10}`\n".encode()
         out += header + body + (b"\n" if len(body) % 2 else b"")
     return out
+
+
+def member_offsets(archive: bytes) -> tuple[int, ...]:
+    """Where each member's bytes start in an archive ar_archive made."""
+    out, at = [], 8
+    while at + 60 <= len(archive):
+        size = int(archive[at + 48 : at + 58])
+        out.append(at + 60)
+        at += 60 + size + size % 2
+    return tuple(out)

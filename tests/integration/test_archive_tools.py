@@ -8,20 +8,16 @@ import subprocess
 from pathlib import Path
 
 from relbuild.release.archive import Member, tar_gz
+from tests.elfgen import ar_archive, member_offsets
 
 
 def test_gzip_and_tar_read_an_archive_made_of_parts(tmp_path: Path) -> None:
     lib = tmp_path / "lib.a"
-    body, cuts = b"!<arch>\n", []
-    for i in range(4):
-        data = (f"object {i} ".encode() * 40_000)[:300_000]
-        body += f"{f'm{i}.o/':<16}{0:<12}{0:<6}{0:<6}{644:<8}{len(data):<10}`\n".encode()
-        cuts.append(len(body))
-        body += data
+    body = ar_archive([(f"m{i}", (f"object {i} ".encode() * 40_000)[:300_000]) for i in range(4)])
     lib.write_bytes(body)
     tool = tmp_path / "tool"
     tool.write_bytes(os.urandom(100_000))
-    members = [Member("p/lib.a", lib, 0o644, tuple(cuts)), Member("p/tool", tool, 0o755)]
+    members = [Member("p/lib.a", lib, 0o644, member_offsets(body)), Member("p/tool", tool, 0o755)]
     kept = tmp_path / "kept"
     tar_gz(members, 1_700_000_000, kept)  # fills the cache
     archive = tmp_path / "p.tar.gz"

@@ -11,7 +11,7 @@ from relbuild.binaries.elfsections import read_headers
 from relbuild.pipeline import record
 from relbuild.pipeline.model import Staged
 from relbuild.release.archive import Member, tar_gz, zip_bytes
-from tests.elfgen import ar_archive, x86_64_program
+from tests.elfgen import ar_archive, member_offsets, x86_64_program
 from tests.machogen import MachO
 
 EPOCH = 1700000000
@@ -78,18 +78,14 @@ def test_tar_gz_parts_kept_give_the_same_bytes(tmp_path: Path) -> None:
     rng = random.Random(7)  # noqa: S311 - test data, not secrets
     lib = tmp_path / "lib.a"
     # An ar archive of compressible members big enough to be cut into parts.
-    body = b"!<arch>\n"
-    offsets = []
-    for i in range(6):
-        data = bytes(rng.choice(b"abcdefgh") for _ in range(150_000))
-        body += f"{f'm{i}.o/':<16}{0:<12}{0:<6}{0:<6}{644:<8}{len(data):<10}`\n".encode()
-        offsets.append(len(body))
-        body += data
+    data = [bytes(rng.choice(b"abcdefgh") for _ in range(150_000)) for _ in range(6)]
+    body = ar_archive([(f"m{i}", d) for i, d in enumerate(data)])
+    offsets = member_offsets(body)
     lib.write_bytes(body)
     tool = tmp_path / "tool"
     tool.write_bytes(os.urandom(200_000))
     ms = [
-        Member("p/lib.a", lib, 0o644, tuple(offsets)),
+        Member("p/lib.a", lib, 0o644, offsets),
         Member("p/tool", tool, 0o755),
     ]
     kept = tmp_path / "kept"
