@@ -13,10 +13,16 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from elftools.common.exceptions import ELFError
+from elftools.elf import enums
 from elftools.elf.elffile import ELFFile
-from elftools.elf.sections import SymbolTableSection
 
-from relbuild.binaries.elfsections import SHT_DYNSYM, SHT_SYMTAB, ElfHeaders, read_headers
+from relbuild.binaries.elfsections import (
+    SHT_DYNSYM,
+    SHT_SYMTAB,
+    ElfHeaders,
+    SectionHeader,
+    read_headers,
+)
 from relbuild.config.triples import Triple
 
 # What pyelftools and construct raise on a malformed file, at any depth: an
@@ -40,6 +46,14 @@ READ_ERRORS = (
     OSError,
 )
 ELF_ERRORS = (ELFError, *READ_ERRORS)
+# pyelftools names a section's type (by machine); elfsections keeps the number.
+_SH_TYPES: dict[str, int] = {
+    name: number
+    for table in dir(enums)
+    if table.startswith("ENUM_SH_TYPE")
+    for name, number in getattr(enums, table).items()
+    if isinstance(number, int)
+}
 
 EF_ARM_ABI_FLOAT_SOFT = 0x200
 EF_ARM_ABI_FLOAT_HARD = 0x400
@@ -215,37 +229,52 @@ def check_stream(
     return []
 
 
+def section_headers(fh: BinaryIO) -> ElfHeaders | None:
+    """An ELF file's section headers, read straight from their bytes
+    (elfsections), or by pyelftools where that reader refuses them (extended
+    section numbering); None when neither can read them."""
+    found = read_headers(fh)
+    if found is not None:
+        return found
+    try:
+        elf = ELFFile(fh)
+        sections = tuple(
+            SectionHeader(
+                s.name,
+                _SH_TYPES.get(s["sh_type"], -1) if isinstance(s["sh_type"], str) else s["sh_type"],
+                s["sh_flags"],
+                s["sh_offset"],
+                s["sh_size"],
+                s["sh_link"],
+            )
+            for s in elf.iter_sections()
+        )
+        return ElfHeaders(elf.elfclass == 64, elf.little_endian, sections)
+    except (*ELF_ERRORS, OverflowError, RecursionError):
+        return None
+
+
 def symbol_names(path: Path) -> set[str]:
     """The names in an ELF file's symbol tables (empty when it has none or
     is not readable as ELF)."""
     try:
         with path.open("rb") as fh:
-            headers = read_headers(fh)
-            if headers is not None:
-                return _symbol_names(fh, headers)
-            elf = ELFFile(fh)  # extended section numbering: pyelftools reads it
+            headers = section_headers(fh)
+            if headers is None:
+                return set()
             names: set[str] = set()
-            for section in elf.iter_sections():
-                if isinstance(section, SymbolTableSection):
-                    strings = elf.get_section(section["sh_link"]).data()
-                    names.update(_names(section.data(), strings, elf.elfclass, elf.little_endian))
+            sections = headers.sections
+            for s in sections:
+                if s.type not in (SHT_SYMTAB, SHT_DYNSYM) or s.link >= len(sections):
+                    continue
+                fh.seek(s.offset)
+                table = fh.read(s.size)
+                fh.seek(sections[s.link].offset)
+                strings = fh.read(sections[s.link].size)
+                names.update(_names(table, strings, 64 if headers.wide else 32, headers.little))
             return names
     except ELF_ERRORS:
         return set()
-
-
-def _symbol_names(fh: BinaryIO, headers: ElfHeaders) -> set[str]:
-    names: set[str] = set()
-    sections = headers.sections
-    for s in sections:
-        if s.type not in (SHT_SYMTAB, SHT_DYNSYM) or s.link >= len(sections):
-            continue
-        fh.seek(s.offset)
-        table = fh.read(s.size)
-        fh.seek(sections[s.link].offset)
-        strings = fh.read(sections[s.link].size)
-        names.update(_names(table, strings, 64 if headers.wide else 32, headers.little))
-    return names
 
 
 def _names(table: bytes, strings: bytes, elfclass: int, little: bool) -> Iterator[str]:

@@ -24,11 +24,9 @@ import zlib
 from collections.abc import Iterator
 from typing import IO, Any, BinaryIO
 
-from elftools.elf.elffile import ELFFile
-
 from relbuild.binaries import macho, pe
-from relbuild.binaries.elfcheck import AR_MAGIC, ELF_ERRORS, ar_index
-from relbuild.binaries.elfsections import SHF_COMPRESSED, SHT_NOBITS, SHT_NULL, read_headers
+from relbuild.binaries.elfcheck import AR_MAGIC, ar_index, section_headers
+from relbuild.binaries.elfsections import SHF_COMPRESSED, SHT_NOBITS, SHT_NULL
 
 CHUNK = 1 << 20
 SPOOL = 8 << 20
@@ -175,12 +173,10 @@ _Section = tuple[str, str, int, int]  # name, "raw" / "zlib" / "zdebug", offset,
 
 def _elf_sections(fh: BinaryIO) -> list[_Section] | None:
     """The sections of an ELF file, from its headers only; None where they
-    cannot be read (the file is then read as bytes). The headers are read
-    straight from their bytes (elfsections), by pyelftools where that
-    reader refuses them."""
-    headers = read_headers(fh)
+    cannot be read (the file is then read as bytes)."""
+    headers = section_headers(fh)
     if headers is None:
-        return _elf_sections_slowly(fh)
+        return None
     chdr = 24 if headers.wide else 12  # Elf64_Chdr, Elf32_Chdr
     out: list[_Section] = []
     for s in headers.sections:
@@ -198,32 +194,6 @@ def _elf_sections(fh: BinaryIO) -> list[_Section] | None:
                 how, offset, size = "zdebug", offset + 12, size - 12
         out.append((s.name, how, offset, size))
     return out
-
-
-def _elf_sections_slowly(fh: BinaryIO) -> list[_Section] | None:
-    """:func:`_elf_sections` by pyelftools (extended section numbering)."""
-    try:
-        elf = ELFFile(fh)
-        chdr = elf.structs.Elf_Chdr.sizeof()
-        out: list[_Section] = []
-        for section in elf.iter_sections():
-            if section["sh_type"] in ("SHT_NOBITS", "SHT_NULL"):
-                continue
-            offset, size = section["sh_offset"], section["sh_size"]
-            how = "raw"
-            if section.compressed:
-                fh.seek(offset)  # Elf32_Chdr and Elf64_Chdr start with ch_type
-                kind = int.from_bytes(fh.read(4), "little" if elf.little_endian else "big")
-                if kind == _ELFCOMPRESS_ZLIB:
-                    how, offset, size = "zlib", offset + chdr, size - chdr
-            elif section.name.startswith(".zdebug"):
-                fh.seek(offset)
-                if fh.read(4) == b"ZLIB":
-                    how, offset, size = "zdebug", offset + 12, size - 12
-            out.append((section.name, how, offset, size))
-        return out
-    except (*ELF_ERRORS, OverflowError, RecursionError):
-        return None
 
 
 def _with_gaps(sections: list[_Section], length: int) -> list[_Section]:
