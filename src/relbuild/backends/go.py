@@ -166,7 +166,7 @@ def cgo_packages(probe: Probe, comp: GoComponent, target: TargetConfig) -> list[
     root = probe.loaded.root
     env = {**probe.env, **target_env(root, comp, target, True, probe.offline)}
     try:
-        memo = probe.cache / "go-list" if probe.cache else None
+        memo = BuildPaths(root, probe.cache).go_list if probe.cache else None
         found = go_module.list_deps(
             go.executable, comp.package, env, root / comp.path, comp.tags, memo
         )

@@ -113,6 +113,7 @@ def run(
     paths: BuildPaths,
     archives: Mapping[tuple[str, str], Path],
     targets: Sequence[str],
+    jobs: int = 1,
 ) -> AbiReport:
     """The check of ``targets``, each target's result taken from the cache
     when none of its inputs changed (the staticlibs' and headers' bytes,
@@ -131,8 +132,9 @@ def run(
     root = Path(plan.root)
     shown = Paths(root, {f"/build/{plan.project}": root})
     folder = paths.cache / "abi" / "results"
-    with ThreadPoolExecutor(max_workers=max(1, min(len(inputs), os.cpu_count() or 1, 4))) as pool:
-        # Side by side: zig and go run while another target's DWARF is read.
+    with ThreadPoolExecutor(max_workers=max(1, min(len(inputs), jobs))) as pool:
+        # Targets side by side, as many as the build's --jobs: zig and go run
+        # while another target's DWARF is read.
         done = list(pool.map(lambda t: _remembered(t, shown, folder), inputs))
     libraries = [lib for libs, _ in done for lib in libs]
     findings = [f.model_copy(update={"waived": allow(f)}) for _, found in done for f in found]

@@ -12,8 +12,7 @@ from pathlib import Path
 
 from relbuild import __version__
 from relbuild.binaries import macho
-from relbuild.binaries.elfcheck import AR_MAGIC, ar_index
-from relbuild.binaries.elfsections import read_headers
+from relbuild.binaries.elfcheck import AR_MAGIC, ar_index, section_headers
 from relbuild.config import triples
 from relbuild.pipeline.checks import DigestCache
 from relbuild.pipeline.model import Plan, Staged
@@ -89,7 +88,7 @@ def _cuts(s: Staged) -> tuple[int, ...]:
         if head == AR_MAGIC:
             return tuple(offset for _, offset, _ in ar_index(fh, fh.seek(0, os.SEEK_END)))
         if head[:4] == b"\x7fELF":
-            headers = read_headers(fh)
+            headers = section_headers(fh)
             return tuple(x.offset for x in headers.sections) if headers is not None else ()
         if macho.is_macho(head):
             return tuple(offset for _, _, offset, _ in macho.sections(fh) or [])

@@ -228,7 +228,9 @@ def _check(state: BuildState) -> None:
 
 
 def _abi(state: BuildState) -> None:
-    state.abi_report = abi.run(state.the_plan, state.paths, _staticlibs(state), _abi_targets(state))
+    state.abi_report = abi.run(
+        state.the_plan, state.paths, _staticlibs(state), _abi_targets(state), state.options.jobs
+    )
     abi.fail_on_findings(state.abi_report)
     state.abi = abi.records(state.abi_report)
 
@@ -368,8 +370,8 @@ def _run_staticlibs(state: BuildState) -> None:
 
 
 def _abi_report(state: BuildState) -> None:
-    plan = state.the_plan
-    state.abi_report = abi.run(plan, state.paths, _staticlibs(state), plan.targets)
+    plan, jobs = state.the_plan, state.options.jobs
+    state.abi_report = abi.run(plan, state.paths, _staticlibs(state), plan.targets, jobs)
 
 
 ABI_ONLY: tuple[Stage, ...] = (
