@@ -94,6 +94,14 @@ def build(
     assert res.returncode == 0, res.stderr[-4000:]
 
 
+def free(*folders: Path) -> None:
+    """Remove folders a fixture no longer needs (the compiled-output caches
+    of builds whose dist is all the tests read): a session's builds hold GBs,
+    and a CI machine may be short of disk."""
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def digests(folder: Path) -> dict[str, str]:
     return {
         p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
@@ -118,4 +126,5 @@ def side_by_side(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, 
     c = project(root / "c")
     shutil.copytree(root / "cache-a", root / "cache-c", symlinks=True)
     build(c, root / "dist-c", root / "cache-c", machine_env(root / "home-c"))
+    free(root / "cache-a", root / "cache-b", root / "cache-c", root / "opt")
     return root / "dist-a", root / "dist-b", root / "dist-c"

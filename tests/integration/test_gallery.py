@@ -29,13 +29,14 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO
 from tests.integration.conftest import relbuild_cmd
-from tests.integration.machines import digests, install_zig_copy, machine_env
+from tests.integration.machines import digests, free, install_zig_copy, machine_env
 
 GALLERY = REPO / "examples" / "gallery"
 
@@ -161,8 +162,11 @@ def hand_edit(config: Path, targets: list[str], tests: dict[str, str]) -> None:
     config.write_text(text)
 
 
-@pytest.fixture(scope="session")
-def gallery(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+# The gallery's fixtures belong to this module alone: built once, and each
+# project's .relbuild caches (GBs of compiled output) freed when the module
+# ends, as a CI machine may be short of disk; dist/ and the sources stay.
+@pytest.fixture(scope="module")
+def gallery(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
     root = tmp_path_factory.mktemp("gallery")
     built: dict[str, Path] = {}
     for name, (targets, tests) in SHAPES.items():
@@ -180,10 +184,11 @@ def gallery(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             # A Go module has no version of its own: a release is a v* tag.
             subprocess.run([*GIT, "tag", "v1.4.0"], cwd=project, check=True)
         built[name] = project
-    return built
+    yield built
+    free(*(project / ".relbuild" for project in built.values()))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def built(gallery: dict[str, Path]) -> dict[str, Path]:
     for name, project in gallery.items():
         doctor = run(project, "doctor")
@@ -229,7 +234,7 @@ SECOND_MACHINE = {
 }
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def second_machine(
     built: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, Path]:
@@ -256,7 +261,9 @@ def second_machine(
             cwd=clone,
         )
         assert res.returncode == 0, f"{name}: build\n{res.stderr[-4000:]}"
+        free(root / f"cache-{name}")
         dists[name] = out
+    free(root / "opt", root / "home-b")
     return dists
 
 

@@ -13,12 +13,14 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from relbuild import __version__
 from tests.conftest import CONFIG, EXAMPLE, REPO
+from tests.integration.machines import free
 
 README = REPO / "README.md"
 SECTION = "## Use relbuild on your project\n"
@@ -57,7 +59,7 @@ def sh(command: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProc
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """The README's install block, run with the wheel built from this tree:
     the environment whose PATH finds only that install's `relbuild`."""
     root = tmp_path_factory.mktemp("install")
@@ -89,7 +91,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         res = sh(command, root, env)
         assert res.returncode == 0, f"{line}\n{res.stderr[-3000:]}"
     assert shutil.which("relbuild", path=env["PATH"]) == str(root / "bin" / "relbuild")
-    return env
+    yield env
+    free(root / "pipx", root / "tools")  # a venv and a zig: disk a CI machine may lack
 
 
 def test_the_readme_path_takes_a_project_to_a_verified_release(

@@ -19,6 +19,7 @@ from tests.integration.machines import (
     TARGETS,
     build,
     digests,
+    free,
     machine_env,
     project,
     relbuild_cmd,
@@ -36,6 +37,7 @@ def split(
         out = root / f"part-{i}"
         env = machine_env(root / f"home-{i}")
         build(config, out, root / f"cache-{i}", env, (triple,))
+        free(root / f"cache-{i}")
         parts.append(out)
     merged = root / "merged"
     res = relbuild_cmd("merge", *parts, "--out", merged, "--allow-partial", "--json")
