@@ -5,6 +5,10 @@ from typing import Any, NoReturn
 
 import pytest
 
+# Made before the patch below, whatever test imports it first: its Popen
+# subclass must exist before subprocess.Popen is replaced.
+import relbuild.system.proc  # noqa: F401
+
 
 @pytest.fixture(autouse=True)
 def _no_subprocess(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -84,11 +84,22 @@ def is_pe(head: bytes) -> bool:
     return lfanew + 4 > len(head) or head[lfanew : lfanew + 4] == b"PE\0\0"
 
 
+class _BytesPE(pefile.PE):  # type: ignore[misc]
+    """A PE parsed from bytes. pefile's close (and its first write in
+    place, and a failed parse) releases a mapped file and then runs a full
+    ``gc.collect()``; bytes have nothing to release, and a full collection
+    costs tens of milliseconds in a process that holds many objects (a
+    build, a fuzz run: 32 of its 35 seconds)."""
+
+    def _close_data(self) -> None:
+        return None
+
+
 def _parse(data: bytes, name: str, directories: list[int]) -> pefile.PE:
     if data[:2] != b"MZ":
         raise MalformedFileError(f"{name}: not a PE file (no 'MZ' header)")
     try:
-        pe = pefile.PE(data=data, fast_load=True)
+        pe = _BytesPE(data=data, fast_load=True)
         if directories:
             pe.parse_data_directories(directories=directories)
     except PE_ERRORS as exc:
