@@ -305,8 +305,10 @@ def build_cmd(
     )
     with reporting() as reporter:
         # Asked before the stages are imported (start-up speed): an
-        # unchanged release costs this check alone.
-        reused = fresh.up_to_date(loaded, options) if options.reuse else None
+        # unchanged release costs this check alone. The inputs it takes are
+        # handed to the build, which records them.
+        seen = fresh.seen(loaded, options) if options.reuse else None
+        reused = fresh.up_to_date(loaded, options, seen) if options.reuse else None
         if reused is not None:
             fresh.announce(reused, reporter)
     if reused is not None:
@@ -317,7 +319,7 @@ def build_cmd(
 
     with reporting() as reporter:
         # The check above was just made: the stage need not make it again.
-        result = build(loaded, dataclasses.replace(options, reuse=False), reporter)
+        result = build(loaded, dataclasses.replace(options, reuse=False), reporter, seen=seen)
     if loaded.config.history is not None:
         from relbuild.cli.history import add_built
 

@@ -21,32 +21,41 @@ from relbuild.pipeline.options import BuildOptions
 from relbuild.pipeline.plan import PlanInputs, fact_components, select
 from relbuild.system import environ
 from relbuild.system.fsutil import atomic_write
-from relbuild.system.sourceinfo import read_source
+from relbuild.system.sourceinfo import SourceInfo, read_source
 
 
-def gather(loaded: LoadedConfig, options: BuildOptions) -> PlanInputs:
+def gather(
+    loaded: LoadedConfig, options: BuildOptions, source: SourceInfo | None = None
+) -> PlanInputs:
     """What planning needs that only processes and files can say: the
-    toolchains that match the pins, the source's revision and epoch, and
-    each backend's facts about the components to build."""
+    toolchains that match the pins, the source's revision and epoch (unless
+    ``source`` gives them, read with these options), and each backend's
+    facts about the components to build."""
     env = environ.probe_env()
     paths = BuildPaths(root=loaded.root, cache=(options.cache or default_cache(loaded)).resolve())
     with ThreadPoolExecutor(max_workers=1) as pool:
         # git and the toolchains answer side by side; a toolchain error
         # still comes first.
-        reading = pool.submit(
-            read_source,
-            loaded.root,
-            env,
-            options.source_date_epoch,
-            os.environ,
-            options.source_revision,
-            options.source_dirty,
-            also=(loaded.path,),
-            # relbuild's own cache and output are not the user's changes.
-            ignore=(paths.cache, options.out, loaded.base / "dist"),
+        reading = (
+            pool.submit(
+                read_source,
+                loaded.root,
+                env,
+                options.source_date_epoch,
+                os.environ,
+                options.source_revision,
+                options.source_dirty,
+                also=(loaded.path,),
+                # relbuild's own cache and output are not the user's changes.
+                ignore=(paths.cache, options.out, loaded.base / "dist"),
+            )
+            if source is None
+            else None
         )
         tools = resolve_all(loaded.config, env, paths.cache / "toolchain-digests.json")
-        source = reading.result()
+        if reading is not None:
+            source = reading.result()
+    assert source is not None  # given, or read above
     selection = select(loaded, options.targets, options.components)
     targets = [t for t, _ in selection]
     probe = Probe(loaded=loaded, tools=tools, env=env, offline=options.offline, cache=paths.cache)

@@ -55,6 +55,7 @@ from relbuild.release.dist import write_manifest as write_manifest_file
 from relbuild.system import environ
 from relbuild.system.fsutil import atomic_write
 from relbuild.system.progress import Reporter
+from relbuild.system.sourceinfo import SourceInfo
 
 
 @dataclass
@@ -138,8 +139,10 @@ def run_stages(stages: Sequence[Stage], state: BuildState) -> None:
 
 
 def _fresh(state: BuildState) -> None:
-    # Taken before anything is built: what the record will say was read.
-    state.seen = fresh.seen(state.loaded, state.options)
+    # Taken before anything is built: what the record will say was read
+    # (unless the caller just took it, to ask whether to build at all).
+    if state.seen is None:
+        state.seen = fresh.seen(state.loaded, state.options)
     result = (
         fresh.up_to_date(state.loaded, state.options, state.seen) if state.options.reuse else None
     )
@@ -160,7 +163,9 @@ def _remember(state: BuildState) -> None:
 
 
 def _gather(state: BuildState) -> None:
-    state.inputs = gather(state.loaded, state.options)
+    # The source as the fresh stage read it (the same git answers, a moment ago).
+    source = SourceInfo.model_validate(state.seen["source"]) if state.seen else None
+    state.inputs = gather(state.loaded, state.options, source)
 
 
 def _inputs_given(state: BuildState) -> str | None:
@@ -333,10 +338,13 @@ def build(
     *,
     runner: run.RunnerFactory = run.Runner,
     inputs: PlanInputs | None = None,
+    seen: fresh.Seen | None = None,
     stages: Sequence[Stage] = BUILD,
 ) -> BuildResult:
+    """Run ``stages`` over one state. ``inputs``: what gathering would find
+    (a test's); ``seen``: the inputs as :func:`fresh.seen` just took them."""
     with ExitStack() as stack:
-        state = BuildState(loaded, options, reporter, runner, stack, inputs=inputs)
+        state = BuildState(loaded, options, reporter, runner, stack, inputs=inputs, seen=seen)
         run_stages(stages, state)
     assert state.result is not None
     return state.result
