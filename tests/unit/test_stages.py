@@ -10,8 +10,6 @@ import threading
 import time
 import tomllib
 from pathlib import Path
-from types import SimpleNamespace
-from typing import cast
 
 import pytest
 
@@ -22,10 +20,9 @@ from relbuild.config import LoadedConfig
 from relbuild.config.models import Config
 from relbuild.errors import BuildError
 from relbuild.pipeline import stages
-from relbuild.pipeline.model import Plan, Staged
+from relbuild.pipeline.model import Plan
 from relbuild.pipeline.options import BuildOptions
 from relbuild.pipeline.plan import PlanInputs
-from relbuild.pipeline.run import run_plan
 from relbuild.release.dist import load_manifest
 from relbuild.system.progress import Reporter
 from relbuild.system.sourceinfo import SourceInfo
@@ -319,48 +316,3 @@ def test_an_edit_made_while_building_is_not_recorded_as_built(tmp_path: Path) ->
         "x86_64-unknown-linux-gnu/two",
         "aarch64-unknown-linux-gnu/one",
     ]
-
-
-def test_a_finishing_target_holds_no_step_slot() -> None:
-    """Two slots, four targets of one step each. The first two targets'
-    finishing work (checks, archives: Python's) waits until a third
-    target's step has started: it can only start if finishing holds no
-    slot. Never more steps run at once than there are slots."""
-    triples = ["t1", "t2", "t3", "t4"]
-    steps = [SimpleNamespace(target=t, component="c", tool="go", log="-") for t in triples]
-    plan = SimpleNamespace(
-        toolchains={},
-        targets=triples,
-        steps=steps,
-        steps_for=lambda triple: [s for s in steps if s.target == triple],
-    )
-    lock = threading.Lock()
-    running, most, started = [0], [0], []
-    third_started = threading.Event()
-
-    class Slots:
-        def step(
-            self, step: Step, releases: dict[str, str], reporter: Reporter
-        ) -> tuple[list[Path], float, float]:
-            with lock:
-                running[0] += 1
-                most[0] = max(most[0], running[0])
-                started.append(step.target)
-                if len(started) == 3:
-                    third_started.set()
-            time.sleep(0.05)
-            with lock:
-                running[0] -= 1
-            return [], 0.05, 0.0
-
-    finished: list[str] = []
-
-    def finish(triple: str, staged: list[Staged]) -> None:
-        if triple in started[:2]:
-            assert third_started.wait(10), "a finishing target held its step slot"
-        finished.append(triple)
-
-    _, timings = run_plan(cast(Plan, plan), 2, Quiet(), lambda step, produced: [], finish, Slots())
-    assert sorted(finished) == triples
-    assert most[0] <= 2
-    assert [t.target for t in timings] == triples  # the plan's order, whatever the threads did

@@ -64,17 +64,13 @@ def run_plan(
     results: dict[str, list[Staged]] = {}
     errors: dict[str, BaseException] = {}
     times: dict[tuple[str, str], StepTiming] = {}
-    # ``jobs`` steps run at once; a target's staging and finishing (Python's
-    # work: checks, archives) runs outside that slot, beside the next step.
-    slots = threading.BoundedSemaphore(jobs)
 
     def target(triple: str) -> list[Staged]:
         staged: list[Staged] = []
         for step in plan.steps_for(triple):
-            with slots:
-                if cancel.is_set():
-                    raise _CancelledError
-                produced, seconds, cpu = runner.step(step, releases, reporter)
+            if cancel.is_set():
+                raise _CancelledError
+            produced, seconds, cpu = runner.step(step, releases, reporter)
             times[(step.target, step.component)] = _timing(step, seconds, cpu)
             staged += collect(step, produced)
         finish(triple, staged)
@@ -93,9 +89,7 @@ def run_plan(
             if errors:
                 break
     else:
-        # Twice as many targets under way as slots: while one finishes,
-        # another's step holds its slot.
-        with ThreadPoolExecutor(max_workers=2 * jobs, thread_name_prefix="relbuild") as pool:
+        with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="relbuild") as pool:
             list(pool.map(work, plan.targets))
     timings = [
         times[(s.target, s.component)] for s in plan.steps if (s.target, s.component) in times
