@@ -14,8 +14,15 @@ Scenarios, alternating the two tools in this process, medians of the rounds:
 cold (empty caches of their own), after a Go edit, after a change that
 alters the staticlib, and a no-op.
 
+GoReleaser runs `goreleaser build` (binaries only: the aim's baseline), or
+with `--goreleaser-command release`, `goreleaser release --snapshot` with a
+tar.gz archive per target (the LICENSE and README.md relbuild packs) and a
+SHA-256 checksum file: the release folder relbuild's build makes, less
+relbuild's SHA-512, checks, SBOM, provenance and manifest.
+
     .venv/bin/python bench/goreleaser_bench.py [--rounds N] [--cold-rounds N]
         [--scenarios cold,go-edit,staticlib,noop] [--jobs N] [--keep]
+        [--goreleaser-command build|release]
 
 Prints each median, the ratio relbuild / GoReleaser (aim: <= 1.0) and the
 machine's load average at the start and the end.
@@ -100,8 +107,9 @@ def alter_go(project: Path, n: int) -> None:
 
 
 class Bench:
-    def __init__(self, work: Path, goreleaser: Path, jobs: int) -> None:
+    def __init__(self, work: Path, goreleaser: Path, jobs: int, command: str = "build") -> None:
         self.work, self.goreleaser, self.jobs = work, goreleaser, jobs
+        self.command = command
         self.project = work / "beacon"
         self.config = work / "toolchains.toml"
         self.rb_cache, self.rb_out = work / "relbuild-cache", work / "relbuild-dist"
@@ -173,6 +181,10 @@ class Bench:
                 }
             ],
         }
+        if self.command == "release":
+            config["archives"] = [{"formats": ["tar.gz"], "files": ["LICENSE", "README.md"]}]
+            config["checksum"] = {"name_template": "SHA256SUMS", "algorithm": "sha256"}
+            config["changelog"] = {"disable": True}
         return json.dumps(config, indent=2) + "\n"
 
     def go_steps(self) -> list[dict[str, Any]]:
@@ -221,7 +233,7 @@ class Bench:
         with ThreadPoolExecutor(self.jobs) as pool:
             list(pool.map(self.staticlib, cargo))
         res = subprocess.run(
-            [str(self.goreleaser), "build", "--snapshot", "--clean", "-p", str(self.jobs)],
+            [str(self.goreleaser), self.command, "--snapshot", "--clean", "-p", str(self.jobs)],
             cwd=self.project,
             check=False,
             env=self.goreleaser_env(),
@@ -236,6 +248,9 @@ class Bench:
         ]
         if missing:
             sys.exit(f"bench: goreleaser built no binary for {', '.join(missing)}")
+        archives = list(self.gr_dist.glob("*.tar.gz"))
+        if self.command == "release" and len(archives) != len(TARGETS):
+            sys.exit(f"bench: goreleaser made {len(archives)} archives, not {len(TARGETS)}")
         return took
 
     def run_relbuild(self) -> float:
@@ -297,6 +312,12 @@ def main() -> None:
     )
     parser.add_argument("--jobs", type=int, default=min(os.cpu_count() or 1, 4))
     parser.add_argument("--keep", action="store_true", help="keep the temp folder")
+    parser.add_argument(
+        "--goreleaser-command",
+        choices=["build", "release"],
+        default="build",
+        help="build: binaries only (the aim's baseline); release: also archives and checksums",
+    )
     args = parser.parse_args()
     chosen = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     unknown = sorted(set(chosen) - set(SCENARIOS))
@@ -314,7 +335,7 @@ def main() -> None:
 
     load_start = os.getloadavg()
     work = Path(tempfile.mkdtemp(prefix="relbuild-grbench-"))
-    bench = Bench(work, goreleaser, args.jobs)
+    bench = Bench(work, goreleaser, args.jobs, args.goreleaser_command)
     results: dict[str, tuple[list[float], list[float]]] = {}
     try:
         bench.setup()
@@ -344,7 +365,8 @@ def main() -> None:
 
     print()
     print(
-        f"go.beacon + beacon-ffi, {len(TARGETS)} targets; --jobs {args.jobs}, {os.cpu_count()} CPUs"
+        f"go.beacon + beacon-ffi, {len(TARGETS)} targets; --jobs {args.jobs}, "
+        f"{os.cpu_count()} CPUs; goreleaser {args.goreleaser_command}"
     )
     for scenario, (rb, gr) in results.items():
         r, g = statistics.median(rb), statistics.median(gr)
