@@ -29,7 +29,7 @@ from relbuild import __version__
 from relbuild.release.digest import hash_file
 from relbuild.system import environ
 from relbuild.system.fsutil import atomic_write
-from relbuild.system.sourceinfo import read_source
+from relbuild.system.sourceinfo import SourceInfo, read_source
 
 if TYPE_CHECKING:
     from relbuild.config import LoadedConfig
@@ -142,17 +142,7 @@ def seen(loaded: LoadedConfig, options: BuildOptions) -> Seen | None:
         return None
     cache = cache_of(loaded, options)
     out = options.out.resolve()
-    probe = environ.probe_env()
-    source = read_source(
-        loaded.root,
-        probe,
-        options.source_date_epoch,
-        os.environ,
-        options.source_revision,
-        options.source_dirty,
-        also=(loaded.path,),
-        ignore=(cache, out, loaded.base / "dist"),
-    )
+    source = source_of(loaded, options, environ.probe_env())
     tree = _tree(loaded.root, skip={cache, out, loaded.root / ".git"})
     if tree is None:
         return None
@@ -187,6 +177,22 @@ def seen(loaded: LoadedConfig, options: BuildOptions) -> Seen | None:
         "path": {d: _stat(Path(d)) for d in os.environ.get("PATH", "").split(os.pathsep) if d},
     }
     return facts
+
+
+def source_of(loaded: LoadedConfig, options: BuildOptions, env: Mapping[str, str]) -> SourceInfo:
+    """The source's revision, dirty flag and epoch as a build with these
+    options reads them (git run with ``env``): relbuild's own cache and
+    output are not the user's changes."""
+    return read_source(
+        loaded.root,
+        env,
+        options.source_date_epoch,
+        os.environ,
+        options.source_revision,
+        options.source_dirty,
+        also=(loaded.path,),
+        ignore=(cache_of(loaded, options), options.out.resolve(), loaded.base / "dist"),
+    )
 
 
 def _environment(env: Mapping[str, str]) -> dict[str, str]:

@@ -16,12 +16,12 @@ from relbuild.backends import BACKENDS
 from relbuild.backends.base import BuildPaths, Probe
 from relbuild.backends.toolchains import resolve_all
 from relbuild.config import LoadedConfig
-from relbuild.pipeline.fresh import default_cache
+from relbuild.pipeline.fresh import cache_of, source_of
 from relbuild.pipeline.options import BuildOptions
 from relbuild.pipeline.plan import PlanInputs, fact_components, select
 from relbuild.system import environ
 from relbuild.system.fsutil import atomic_write
-from relbuild.system.sourceinfo import SourceInfo, read_source
+from relbuild.system.sourceinfo import SourceInfo
 
 
 def gather(
@@ -32,26 +32,11 @@ def gather(
     ``source`` gives them, read with these options), and each backend's
     facts about the components to build."""
     env = environ.probe_env()
-    paths = BuildPaths(root=loaded.root, cache=(options.cache or default_cache(loaded)).resolve())
+    paths = BuildPaths(root=loaded.root, cache=cache_of(loaded, options))
     with ThreadPoolExecutor(max_workers=1) as pool:
         # git and the toolchains answer side by side; a toolchain error
         # still comes first.
-        reading = (
-            pool.submit(
-                read_source,
-                loaded.root,
-                env,
-                options.source_date_epoch,
-                os.environ,
-                options.source_revision,
-                options.source_dirty,
-                also=(loaded.path,),
-                # relbuild's own cache and output are not the user's changes.
-                ignore=(paths.cache, options.out, loaded.base / "dist"),
-            )
-            if source is None
-            else None
-        )
+        reading = pool.submit(source_of, loaded, options, env) if source is None else None
         tools = resolve_all(loaded.config, env, paths.cache / "toolchain-digests.json")
         if reading is not None:
             source = reading.result()
